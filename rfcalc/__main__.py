@@ -1,0 +1,3 @@
+from rfcalc.cli import main
+
+main()

@@ -1,0 +1,507 @@
+"""Model spec → :class:`Graph`: evaluate values, validate arguments against the layer
+registry, expand blocks and ``repeat``, and resolve ``from`` names into node indices."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from rfcalc import expr
+from rfcalc.errors import GraphError, InputError, SourcePos, did_you_mean
+from rfcalc.layers import REGISTRY, canonical, lookup, type_names
+from rfcalc.layers.base import MAX_DIM, Arg, LayerKind, T
+from rfcalc.loader import ArgSpec, BlockSpec, LayerSpec, ModelSpec
+from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, describe
+
+MAX_LAYERS = 1_000_000
+MAX_RANK = 4
+INPUT = -1  # node index of the model's input
+
+Resolved = object  # int | float | str | bool | None | tuple[Resolved, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    index: int
+    name: str  # full name, e.g. 'layer1.0.conv1'
+    kind: LayerKind
+    args: Mapping[str, object]
+    arg_pos: Mapping[str, SourcePos]
+    inputs: tuple[int, ...]  # node indices; INPUT for the model input
+    trainable: bool
+    pos: SourcePos
+    groups: tuple[str, ...]  # enclosing block instances / repeats, outermost first
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    path: str
+    name: str | None
+    description: str | None
+    input_shape: tuple[int, ...]
+    input_pos: SourcePos
+    nodes: tuple[Node, ...]
+    checks: YMap | None
+    variables: Mapping[str, expr.Value]
+
+
+# ---------------------------------------------------------------- values
+
+
+def resolve(node: YNode, env: Mapping[str, expr.Value]) -> Resolved:
+    """A YAML node's value with ``$`` expressions evaluated (integral results become ints)."""
+    if isinstance(node, YScalar):
+        if expr.is_expression(node.value):
+            assert isinstance(node.value, str)
+            return _plain(expr.evaluate(node.value, env, node.pos))
+        return node.value
+    if isinstance(node, YSeq):
+        return tuple(resolve(item, env) for item in node.items)
+    raise InputError(f"expected a value, got {describe(node)}", node.pos)
+
+
+def _plain(value: expr.Value) -> Resolved:
+    if isinstance(value, tuple):
+        return tuple(_plain(v) if v is not None else None for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _what(value: Resolved) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, str):
+        return f"'{value}' (a string)"
+    if isinstance(value, float):
+        return f"{value!r} (a float)"
+    if isinstance(value, tuple):
+        return "a list"
+    return repr(value)
+
+
+def _is_int(value: Resolved) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True, slots=True)
+class _Coerce:
+    where: str  # "layer 'x' (conv2d): "
+    arg: Arg
+    pos: SourcePos
+
+    def fail(self, message: str, hint: str | None = None) -> InputError:
+        return InputError(f"{self.where}{self.arg.name} {message}", self.pos, hint)
+
+    def int(self, value: Resolved, minimum: int | None) -> int:
+        if not _is_int(value):
+            raise self.fail(f"must be an integer, got {_what(value)}")
+        assert isinstance(value, int)
+        if minimum is not None and value < minimum:
+            sign = "≥" if minimum else "≥"
+            raise self.fail(f"must be {sign} {minimum}, got {value}")
+        if abs(value) > MAX_DIM:
+            raise self.fail(f"is too large ({value}; limit {MAX_DIM:,})")
+        return value
+
+    def int_list(self, value: Resolved, minimum: int | None, allow_null: bool = False) -> object:
+        if _is_int(value):
+            return self.int(value, minimum)
+        if not isinstance(value, tuple) or not value:
+            raise self.fail(f"must be an integer or a non-empty list of integers, got {_what(value)}")
+        if len(value) > 64:
+            raise self.fail("has too many entries")
+        return tuple(
+            None if (v is None and allow_null) else self.int(v, minimum) for v in value
+        )
+
+    def number(self, value: Resolved) -> float | int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(f"must be a number, got {_what(value)}")
+        if not 0 < value <= MAX_DIM:
+            raise self.fail(f"must be positive and at most {MAX_DIM:,}, got {value}")
+        return value
+
+    def __call__(self, value: Resolved) -> object:
+        arg, t = self.arg, self.arg.type
+        if t is T.IGNORED:
+            return value
+        if value is None:
+            if arg.nullable:
+                return None
+            raise self.fail("must not be null")
+        if t is T.INT:
+            return self.int(value, arg.minimum)
+        if t is T.BOOL:
+            if not isinstance(value, bool):
+                raise self.fail(f"must be true or false, got {_what(value)}")
+            return value
+        if t is T.FLOAT:
+            return self.number(value)
+        if t is T.CHOICE:
+            if value not in arg.choices:
+                raise self.fail(
+                    f"must be one of {', '.join(arg.choices)}; got {_what(value)}",
+                    did_you_mean(str(value), arg.choices),
+                )
+            return value
+        if t is T.PER_AXIS:
+            return self.int_list(value, arg.minimum)
+        if t is T.INT_LIST:
+            return self.int_list(value, arg.minimum)
+        if t is T.SIZE_LIST:
+            return self.int_list(value, arg.minimum, allow_null=True)
+        if t is T.PAD_LIST:
+            return self.int_list(value, None)
+        if t is T.SCALE:
+            if isinstance(value, tuple):
+                if not value or len(value) > 64:
+                    raise self.fail("must be a number or a non-empty list of numbers")
+                return tuple(self.number(v) for v in value)
+            return self.number(value)
+        if t is T.PADDING:
+            if isinstance(value, str):
+                if value in ("same", "valid"):
+                    return value
+                raise self.fail(
+                    f"must be an integer, a list, 'same' or 'valid'; got {_what(value)}",
+                    did_you_mean(value, ("same", "valid")),
+                )
+            if isinstance(value, tuple) and value:
+                out: list[object] = []
+                for v in value:
+                    if isinstance(v, tuple):
+                        if len(v) != 2:
+                            raise self.fail("pairs must be [before, after]")
+                        out.append((self.int(v[0], 0), self.int(v[1], 0)))
+                    else:
+                        out.append(self.int(v, 0))
+                return tuple(out)
+            return self.int(value, 0)
+        raise AssertionError(t)  # pragma: no cover
+
+
+# ---------------------------------------------------------------- graph
+
+
+@dataclass(slots=True)
+class _Scope:
+    prefix: str  # '' or 'layer1.0.'
+    input_index: int
+    env: Mapping[str, expr.Value]
+    groups: tuple[str, ...]
+    trainable: bool
+    stack: tuple[str, ...]  # block names being expanded, for cycle detection
+    local: dict[str, int] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+class Builder:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        overrides: Mapping[str, str] | None = None,
+        input_shape: tuple[int, ...] | None = None,
+    ):
+        self.spec = spec
+        self.nodes: list[Node] = []
+        self.full: dict[str, int] = {}
+        self.blocks: dict[str, BlockSpec] = {}
+        self.variables = self._variables(overrides or {})
+        self.input_override = input_shape
+        for block in spec.blocks:
+            if canonical(block.name) in REGISTRY:
+                raise GraphError(
+                    f"block '{block.name}' has the name of a layer type; rename it", block.pos
+                )
+            self.blocks[block.name] = block
+
+    def _variables(self, overrides: Mapping[str, str]) -> dict[str, expr.Value]:
+        env: dict[str, expr.Value] = {}
+        names = [v.name for v in self.spec.vars]
+        for name in overrides:
+            if name not in names:
+                raise InputError(
+                    f"--set {name}: the model has no variable '{name}'",
+                    SourcePos(self.spec.path),
+                    did_you_mean(name, names),
+                )
+        for var in self.spec.vars:
+            if var.name in env:
+                raise GraphError(f"duplicate variable '{var.name}'", var.pos)
+            if var.name in overrides:
+                value = _parse_override(var.name, overrides[var.name], self.spec.path)
+            else:
+                value = resolve(var.value, env)
+            env[var.name] = _as_value(value, var.name, var.value.pos)
+        return env
+
+    def build(self) -> Graph:
+        shape = self.input_override or self._input_shape()
+        scope = _Scope("", INPUT, self.variables, (), True, ())
+        self._sequence(self.spec.layers, scope)
+        return Graph(
+            path=self.spec.path,
+            name=self.spec.name,
+            description=self.spec.description,
+            input_shape=shape,
+            input_pos=self.spec.input.pos,
+            nodes=tuple(self.nodes),
+            checks=self.spec.checks,
+            variables=MappingProxyType(dict(self.variables)),
+        )
+
+    def _input_shape(self) -> tuple[int, ...]:
+        node = self.spec.input
+        value = resolve(node, self.variables)
+        return check_input_shape(value, node.pos)
+
+    # -- layers
+
+    def _sequence(self, layers: tuple[LayerSpec, ...], scope: _Scope) -> int:
+        previous = scope.input_index
+        for layer in layers:
+            previous = self._layer(layer, scope, previous)
+        return previous
+
+    def _layer(self, layer: LayerSpec, scope: _Scope, previous: int) -> int:
+        block = self.blocks.get(layer.type)
+        kind = None if block else lookup(layer.type)
+        if block is None and kind is None:
+            raise InputError(
+                f"unknown layer type '{layer.type}'",
+                layer.type_pos,
+                did_you_mean(canonical(layer.type), [*type_names(), *self.blocks]),
+            )
+        type_key = block.name if block else kind.name  # type: ignore[union-attr]
+        if layer.name is not None:
+            name = layer.name
+        else:
+            i = scope.counters.get(type_key, 0)
+            scope.counters[type_key] = i + 1
+            name = f"{type_key}_{i}"
+        if name in scope.local or name == "input":
+            raise GraphError(
+                f"duplicate layer name '{name}'", layer.name_pos or layer.pos,
+                "names must be unique within the model or block",
+            )
+        repeat = self._repeat(layer, scope)
+        trainable = scope.trainable and self._trainable(layer, scope)
+        first_input = self._inputs(layer, scope, previous)
+        full = scope.prefix + name
+        out = first_input
+        for i in range(repeat):
+            inst = name if repeat == 1 else f"{name}.{i}"
+            inputs = first_input if i == 0 else (out,)
+            groups = scope.groups if repeat == 1 else (*scope.groups, full)
+            if block is not None:
+                out = self._block(layer, block, scope, inst, inputs, trainable, groups)
+            else:
+                assert kind is not None
+                out = self._leaf(layer, kind, scope, inst, inputs, trainable, groups)
+            if repeat > 1:
+                scope.local[inst] = out
+                self.full[scope.prefix + inst] = out
+        scope.local[name] = out
+        self.full[full] = out
+        return out  # type: ignore[return-value]
+
+    def _repeat(self, layer: LayerSpec, scope: _Scope) -> int:
+        if layer.repeat is None:
+            return 1
+        value = resolve(layer.repeat, scope.env)
+        if not _is_int(value) or value < 1:  # type: ignore[operator]
+            raise InputError(f"repeat must be an integer ≥ 1, got {_what(value)}", layer.repeat.pos)
+        assert isinstance(value, int)
+        if value > MAX_LAYERS:
+            raise InputError(f"repeat {value} exceeds {MAX_LAYERS:,} layers", layer.repeat.pos)
+        return value
+
+    def _trainable(self, layer: LayerSpec, scope: _Scope) -> bool:
+        if layer.trainable is None:
+            return True
+        value = resolve(layer.trainable, scope.env)
+        if not isinstance(value, bool):
+            raise InputError(f"trainable must be true or false, got {_what(value)}", layer.trainable.pos)
+        return value
+
+    def _inputs(self, layer: LayerSpec, scope: _Scope, previous: int) -> tuple[int, ...]:
+        if layer.from_ is None:
+            return (previous,)
+        node = layer.from_
+        items: tuple[YNode, ...] = node.items if isinstance(node, YSeq) else (node,)
+        if not items:
+            raise GraphError("'from' must name at least one layer", node.pos)
+        out = []
+        for item in items:
+            if not isinstance(item, YScalar) or not isinstance(item.value, str):
+                raise GraphError(f"'from' takes layer names, got {describe(item)}", item.pos)
+            out.append(self._lookup(item.value, scope, item.pos))
+        return tuple(out)
+
+    def _lookup(self, name: str, scope: _Scope, pos: SourcePos) -> int:
+        if name == "input":
+            return scope.input_index
+        if name in scope.local:
+            return scope.local[name]
+        if name in self.full:
+            return self.full[name]
+        candidates = [*scope.local, *self.full, "input"]
+        raise GraphError(f"no layer named '{name}' before this one", pos, did_you_mean(name, candidates))
+
+    def _leaf(
+        self,
+        layer: LayerSpec,
+        kind: LayerKind,
+        scope: _Scope,
+        name: str,
+        inputs: tuple[int, ...],
+        trainable: bool,
+        groups: tuple[str, ...],
+    ) -> int:
+        if len(self.nodes) >= MAX_LAYERS:
+            raise InputError(f"the model expands to more than {MAX_LAYERS:,} layers", layer.pos)
+        full = scope.prefix + name
+        n = len(inputs)
+        if not kind.min_inputs <= n <= kind.max_inputs:
+            if kind.min_inputs > 1:
+                want = f"at least {kind.min_inputs} inputs: name them in 'from'"
+            else:
+                want = "one input"
+            raise GraphError(f"layer '{full}' ({kind.name}) takes {want}, got {n}", layer.pos)
+        args, arg_pos = validate_args(kind, layer.args, scope.env, f"layer '{full}' ({kind.name}): ", layer.pos)
+        index = len(self.nodes)
+        self.nodes.append(
+            Node(index, full, kind, args, arg_pos, inputs, trainable, layer.pos, groups)
+        )
+        return index
+
+    def _block(
+        self,
+        layer: LayerSpec,
+        block: BlockSpec,
+        scope: _Scope,
+        name: str,
+        inputs: tuple[int, ...],
+        trainable: bool,
+        groups: tuple[str, ...],
+    ) -> int:
+        if block.name in scope.stack:
+            chain = " → ".join((*scope.stack, block.name))
+            raise GraphError(f"block '{block.name}' uses itself ({chain})", layer.type_pos)
+        if len(inputs) != 1:
+            raise GraphError(f"block '{block.name}' takes one input, got {len(inputs)}", layer.pos)
+        env = dict(self.variables)
+        declared = {p.name: p for p in block.params}
+        given = {a.name: a for a in layer.args}
+        for arg in layer.args:
+            if arg.name not in declared:
+                raise InputError(
+                    f"block '{block.name}' has no argument '{arg.name}'",
+                    arg.pos,
+                    did_you_mean(arg.name, [*declared, "name", "from", "repeat", "trainable"]),
+                )
+        for param in block.params:
+            if param.name in given:
+                value = resolve(given[param.name].value, scope.env)
+                pos = given[param.name].value.pos
+            else:
+                value = resolve(param.value, env)
+                pos = param.value.pos
+                if value is None:
+                    raise GraphError(
+                        f"block '{block.name}' needs argument '{param.name}'", layer.pos
+                    )
+            env[param.name] = _as_value(value, param.name, pos)
+        full = scope.prefix + name
+        inner = _Scope(
+            prefix=full + ".",
+            input_index=inputs[0],
+            env=env,
+            groups=(*groups, full),
+            trainable=trainable,
+            stack=(*scope.stack, block.name),
+        )
+        out = self._sequence(block.layers, inner)
+        return out
+
+
+def _as_value(value: Resolved, name: str, pos: SourcePos) -> expr.Value:
+    if _is_int(value) or isinstance(value, float):
+        return value  # type: ignore[return-value]
+    if value is None:
+        return None  # type: ignore[return-value]
+    if isinstance(value, tuple) and all(
+        v is None or (not isinstance(v, bool) and isinstance(v, (int, float))) for v in value
+    ):
+        return value  # type: ignore[return-value]
+    raise InputError(f"'{name}' must be a number or a list of numbers, got {_what(value)}", pos)
+
+
+def _parse_override(name: str, text: str, path: str) -> Resolved:
+    import yaml
+
+    where = SourcePos(path)
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise InputError(f"--set {name}={text}: not a YAML scalar or flow list", where) from None
+    if isinstance(value, list):
+        value = tuple(value)
+    if isinstance(value, str) and expr.is_expression(value):
+        return value
+    return value  # type: ignore[no-any-return]
+
+
+def check_input_shape(value: Resolved, pos: SourcePos) -> tuple[int, ...]:
+    if not isinstance(value, tuple) or not 1 <= len(value) <= MAX_RANK:
+        raise InputError(
+            f"input must be a list of 1 to {MAX_RANK} positive integers (channels first, no batch), "
+            f"got {_what(value)}",
+            pos,
+        )
+    for v in value:
+        if not _is_int(v) or v < 1:  # type: ignore[operator]
+            raise InputError(f"input sizes must be positive integers, got {_what(v)}", pos)
+        if v > MAX_DIM:  # type: ignore[operator]
+            raise InputError(f"input size {v} is too large (limit {MAX_DIM:,})", pos)
+    return value  # type: ignore[return-value]
+
+
+def validate_args(
+    kind: LayerKind,
+    given: tuple[ArgSpec, ...],
+    env: Mapping[str, expr.Value],
+    where: str,
+    pos: SourcePos,
+) -> tuple[Mapping[str, object], Mapping[str, SourcePos]]:
+    """Check a layer's arguments against its declaration; fill defaults."""
+    values: dict[str, object] = {}
+    where_pos: dict[str, SourcePos] = {}
+    for arg in given:
+        decl = kind.arg_index.get(arg.name)
+        if decl is None:
+            raise InputError(
+                f"{where}unknown argument '{arg.name}'",
+                arg.pos,
+                did_you_mean(arg.name, [*kind.arg_index, "name", "from", "repeat", "trainable"]),
+            )
+        values[arg.name] = _Coerce(where, decl, arg.value.pos)(resolve(arg.value, env))
+        where_pos[arg.name] = arg.value.pos
+    for decl in kind.args:
+        if decl.name not in values:
+            if decl.required:
+                raise InputError(f"{where}missing required argument '{decl.name}'", pos)
+            values[decl.name] = decl.default
+    return MappingProxyType(values), MappingProxyType(where_pos)
+
+
+def build(
+    spec: ModelSpec,
+    overrides: Mapping[str, str] | None = None,
+    input_shape: tuple[int, ...] | None = None,
+) -> Graph:
+    return Builder(spec, overrides, input_shape).build()

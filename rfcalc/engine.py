@@ -1,0 +1,218 @@
+"""Graph → :class:`Report`: shapes, parameters, MACs, memory and receptive fields.
+
+Pure computation on frozen dataclasses; no printing, no rich, no typer. Totals are computed
+once here so that every renderer shows the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from rfcalc import rf
+from rfcalc.build import INPUT, Graph
+from rfcalc.errors import SourcePos
+from rfcalc.layers.base import ALL_GLOBAL, POINTWISE, Ctx, PerInput, Shape, prod
+
+DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class RF:
+    size: tuple[int, ...]
+    stride: tuple[Fraction | None, ...]
+    padding: tuple[int, ...]
+    uniform: bool
+    is_global: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LayerRow:
+    index: int
+    name: str
+    type: str
+    inputs: tuple[str, ...]
+    output_shape: Shape
+    params: int
+    trainable_params: int
+    buffers: int
+    macs: int
+    output_bytes: int
+    rf: RF
+    groups: tuple[str, ...]
+    pos: SourcePos
+
+
+@dataclass(frozen=True, slots=True)
+class Warning:
+    layer: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    buffers: int
+    macs: int
+    flops: int
+    input_bytes: int
+    param_bytes: int
+    activation_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    name: str | None
+    source: str
+    input_shape: Shape
+    batch: int
+    dtype: str
+    layers: tuple[LayerRow, ...]
+    output_shape: Shape
+    totals: Totals
+    warnings: tuple[Warning, ...]
+    branched: bool
+
+    @property
+    def final(self) -> LayerRow:
+        return self.layers[-1]
+
+
+def analyze(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
+    size = DTYPES[dtype]
+    rank = len(graph.input_shape) - 1
+    shapes: dict[int, Shape] = {INPUT: graph.input_shape}
+    fields: dict[int, tuple[rf.Field, ...]] = {INPUT: (rf.INPUT_FIELD,) * rank}
+    names = {INPUT: "input"}
+    rows: list[LayerRow] = []
+    warnings: list[Warning] = []
+    branched = False
+    for node in graph.nodes:
+        names[node.index] = node.name
+        if node.inputs != (node.index - 1 if node.index else INPUT,):
+            branched = True
+        in_shapes = tuple(shapes[i] for i in node.inputs)
+        ctx = Ctx(node.name, node.kind.name, node.args, node.arg_pos, node.pos, in_shapes)
+        out = node.kind.rule(ctx)
+        shapes[node.index] = out.shape
+        in_fields = [fields[i] for i in node.inputs]
+        new_fields, notes = _fields(out.rf, in_fields, in_shapes, out.shape, rank)
+        fields[node.index] = new_fields
+        for note in notes:
+            sources = ", ".join(f"'{names[i]}'" for i in node.inputs)
+            warnings.append(
+                Warning(node.name, "misaligned-merge", f"the merged inputs {sources} have {note}")
+            )
+        params = out.params
+        rows.append(
+            LayerRow(
+                index=node.index,
+                name=node.name,
+                type=node.kind.name,
+                inputs=tuple(names[i] for i in node.inputs),
+                output_shape=out.shape,
+                params=params,
+                trainable_params=params if node.trainable else 0,
+                buffers=out.buffers,
+                macs=out.macs,
+                output_bytes=prod(out.shape) * batch * size,
+                rf=_summary(new_fields, out.shape, rank),
+                groups=node.groups,
+                pos=node.pos,
+            )
+        )
+        # Intermediate fields are dropped once no later node can read them? Kept: any earlier
+        # layer may be named in 'from'.
+    params = sum(r.params for r in rows)
+    trainable = sum(r.trainable_params for r in rows)
+    buffers = sum(r.buffers for r in rows)
+    macs = sum(r.macs for r in rows)
+    totals = Totals(
+        params=params,
+        trainable_params=trainable,
+        non_trainable_params=params - trainable,
+        buffers=buffers,
+        macs=macs,
+        flops=2 * macs,
+        input_bytes=prod(graph.input_shape) * batch * size,
+        param_bytes=(params + buffers) * size,
+        activation_bytes=sum(r.output_bytes for r in rows),
+    )
+    return Report(
+        name=graph.name,
+        source=graph.path,
+        input_shape=graph.input_shape,
+        batch=batch,
+        dtype=dtype,
+        layers=tuple(rows),
+        output_shape=rows[-1].output_shape,
+        totals=totals,
+        warnings=tuple(warnings),
+        branched=branched,
+    )
+
+
+def _aligned(shape: Shape, rank: int) -> bool:
+    """Do this tensor's spatial axes still correspond one-to-one to the input's?"""
+    return len(shape) - 1 == rank
+
+
+def _fields(
+    rule: object,
+    in_fields: list[tuple[rf.Field, ...]],
+    in_shapes: tuple[Shape, ...],
+    out_shape: Shape,
+    rank: int,
+) -> tuple[tuple[rf.Field, ...], list[str]]:
+    if rule is POINTWISE and len(in_fields) == 1:
+        return in_fields[0], []
+    if rule is ALL_GLOBAL or not _aligned(out_shape, rank):
+        result = []
+        for a in range(rank):
+            spans = [
+                rf.hull(f[a], s[a + 1] if _aligned(s, rank) else 1)
+                for f, s in zip(in_fields, in_shapes, strict=True)
+            ]
+            real = [x for x in spans if x is not None]
+            lo = min((x[0] for x in real), default=0)
+            hi = max((x[1] for x in real), default=-1)
+            result.append(rf.Global(lo, hi))
+        return tuple(result), []
+    assert isinstance(rule, PerInput)
+    if not all(_aligned(s, rank) for s in in_shapes):
+        return in_fields[0], []
+    if len(in_fields) == 1:
+        axes = rule.axes[0]
+        return (
+            tuple(
+                rf.compose(in_fields[0][a], axes[a], in_shapes[0][a + 1], out_shape[a + 1])
+                for a in range(rank)
+            ),
+            [],
+        )
+    result = []
+    notes: list[str] = []
+    for a in range(rank):
+        inputs = [
+            rf.MergeInput(f[a], axes[a], s[a + 1])
+            for f, axes, s in zip(in_fields, rule.axes, in_shapes, strict=True)
+        ]
+        merged, axis_notes = rf.merge(inputs, out_shape[a + 1])
+        result.append(merged)
+        notes.extend(f"{n} on axis {a + 1}" if rank > 1 else n for n in axis_notes)
+    return tuple(result), notes
+
+
+def _summary(fields: tuple[rf.Field, ...], shape: Shape, rank: int) -> RF:
+    aligned = _aligned(shape, rank)
+    sums = [rf.summarize(f, shape[a + 1] if aligned else 1) for a, f in enumerate(fields)]
+    return RF(
+        size=tuple(s.size for s in sums),
+        stride=tuple(s.stride for s in sums),
+        padding=tuple(s.padding for s in sums),
+        uniform=all(s.uniform for s in sums),
+        is_global=bool(sums) and all(s.is_global for s in sums),
+    )

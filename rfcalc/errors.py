@@ -1,0 +1,74 @@
+"""Source positions and the single error family rendered by the CLI.
+
+Every user mistake anywhere in rfcalc is an :class:`RfcalcError` carrying the position of
+the node at fault; the CLI renders it once as ``path:line:col: error: message``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePos:
+    """A 1-based position in a model file."""
+
+    path: str
+    line: int = 1
+    col: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+class RfcalcError(Exception):
+    """A user-facing error with a source position and an optional hint."""
+
+    def __init__(self, message: str, pos: SourcePos | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.pos = pos
+        self.hint = hint
+
+    def render(self, default_path: str = "<input>") -> str:
+        pos = self.pos if self.pos is not None else SourcePos(default_path)
+        text = f"{pos}: error: {self.message}"
+        if self.hint:
+            text += f"\nhint: {self.hint}"
+        return text
+
+
+class InputError(RfcalcError):
+    """The file or the command line is malformed (YAML, types, unknown keys)."""
+
+
+class ShapeError(RfcalcError):
+    """A shape cannot be computed (window too large, rank mismatch, ...)."""
+
+
+class GraphError(RfcalcError):
+    """Names, ``from`` references, blocks and cycles."""
+
+
+class ErrorGroup(RfcalcError):
+    """Several independent errors found in one file, reported together."""
+
+    def __init__(self, errors: list[RfcalcError]):
+        first = errors[0]
+        super().__init__(first.message, first.pos, first.hint)
+        self.errors = errors
+
+    def render(self, default_path: str = "<input>") -> str:
+        return "\n".join(e.render(default_path) for e in self.errors)
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """``did you mean 'x'?`` for the nearest candidate, or None (difflib, as sqlglot does)."""
+    pool = sorted(set(candidates))
+    matches = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
+    if not matches:
+        lowered = {c.lower(): c for c in pool}
+        matches = [lowered[m] for m in difflib.get_close_matches(word.lower(), list(lowered), n=1)]
+    return f"did you mean '{matches[0]}'?" if matches else None

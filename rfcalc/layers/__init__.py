@@ -1,0 +1,39 @@
+"""The layer registry: every layer type rfcalc knows, declared once.
+
+Each family module exports ``KINDS``; the loader validates arguments from these declarations
+and ``rfcalc layers`` and ``rfcalc schema`` are generated from them.
+"""
+
+from __future__ import annotations
+
+from rfcalc.layers import activation, conv, dense, merge, norm, pad, pool, resample
+from rfcalc.layers.base import Arg, LayerKind, T
+
+__all__ = ["REGISTRY", "Arg", "LayerKind", "T", "canonical", "lookup", "type_names"]
+
+
+def canonical(name: str) -> str:
+    """Type names match case-insensitively with '_' ignored (SPEC §1)."""
+    return name.lower().replace("_", "")
+
+
+def _build() -> dict[str, LayerKind]:
+    table: dict[str, LayerKind] = {}
+    for module in (conv, pool, dense, norm, activation, resample, pad, merge):
+        for kind in module.KINDS:
+            for key in (kind.name, *kind.aliases):
+                assert key not in table, f"duplicate layer type {key}"
+                table[key] = kind
+    return table
+
+
+REGISTRY: dict[str, LayerKind] = _build()
+
+
+def lookup(name: str) -> LayerKind | None:
+    return REGISTRY.get(canonical(name))
+
+
+def type_names() -> list[str]:
+    """Canonical names and aliases, sorted."""
+    return sorted(REGISTRY)

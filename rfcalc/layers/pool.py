@@ -1,0 +1,143 @@
+"""Pooling: max/avg/min windows, adaptive pooling and Keras-style global pooling."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from rfcalc.layers.base import (
+    ALL_GLOBAL,
+    Arg,
+    Ctx,
+    LayerKind,
+    Out,
+    T,
+    check_size,
+    ignored,
+    spatial_rule,
+)
+from rfcalc.layers.common import axis_name, resolve_padding, window_output
+from rfcalc.rf import GLOBAL_AXIS, AxisRule, Func, Window
+
+
+def _window_pool(prefix: str, torch_prefix: str, rank: int, what: str) -> LayerKind:
+    dilated = prefix in ("max", "min")
+
+    def rule(ctx: Ctx) -> Out:
+        ctx.need_rank(rank + 1)
+        sizes = ctx.shape[1:]
+        k = ctx.per_axis("kernel_size", rank)
+        s = ctx.per_axis("stride", rank) if ctx.args["stride"] is not None else k
+        d = ctx.per_axis("dilation", rank) if dilated else (1,) * rank
+        pads = resolve_padding(ctx, sizes, k, s, d)
+        for i, (before, after) in enumerate(pads):
+            if max(before, after) > k[i] // 2:
+                raise ctx.fail(
+                    f"padding {max(before, after)} on axis {axis_name(rank, i)} is more than "
+                    f"half the kernel size {k[i]}",
+                    "padding",
+                )
+        ceil_mode = ctx.flag("ceil_mode")
+        out = tuple(
+            window_output(ctx, axis_name(rank, i), sizes[i], k[i], s[i], d[i], pads[i], ceil_mode)
+            for i in range(rank)
+        )
+        shape = check_size(ctx, (ctx.shape[0], *out))
+        rules = tuple(Window(d[i] * (k[i] - 1) + 1, s[i], pads[i][0], d[i]) for i in range(rank))
+        return Out(shape, rf=spatial_rule(rules))
+
+    args = [
+        Arg("kernel_size", T.PER_AXIS, minimum=1),
+        Arg("stride", T.PER_AXIS, None, "defaults to kernel_size", 1, nullable=True),
+        Arg("padding", T.PADDING, 0, "at most half the kernel on each side", 0),
+    ]
+    if dilated:
+        args.append(Arg("dilation", T.PER_AXIS, 1, minimum=1))
+    args.append(Arg("ceil_mode", T.BOOL, False, "round the output size up"))
+    extra = ("return_indices",) if dilated else ("count_include_pad", "divisor_override")
+    torch = f"{torch_prefix}Pool{rank}d"
+    source = "(not in PyTorch; shaped as MaxPool)" if prefix == "min" else f"(torch.nn.{torch})"
+    return LayerKind(
+        name=f"{prefix}pool{rank}d",
+        torch_name=torch,
+        family="pooling",
+        doc=f"{rank}-D {what} pooling {source}.",
+        args=(*args, *ignored(*extra)),
+        rule=rule,
+    )
+
+
+def _adaptive_axis(n: int, o: int) -> AxisRule:
+    if o == 1:
+        return GLOBAL_AXIS
+    if n % o == 0:
+        return Window(n // o, n // o, 0)
+
+    def reads(x: int) -> tuple[int, int, int]:
+        # PyTorch: start = floor(x·n/o), end = ceil((x+1)·n/o) (exclusive)
+        start = (x * n) // o
+        end = -((-(x + 1) * n) // o)
+        return (start, end - 1, 1)
+
+    return Func(reads, Fraction(n, o), f"adaptive {n}->{o}")
+
+
+def _adaptive_pool(prefix: str, torch_prefix: str, rank: int) -> LayerKind:
+    def rule(ctx: Ctx) -> Out:
+        ctx.need_rank(rank + 1)
+        sizes = ctx.shape[1:]
+        value = ctx.args["output_size"]
+        entries = (value,) * rank if isinstance(value, int) else value
+        assert isinstance(entries, tuple)
+        if len(entries) != rank:
+            raise ctx.fail(
+                f"output_size needs 1 or {rank} entries (one per spatial axis), got {len(entries)}",
+                "output_size",
+            )
+        out = tuple(n if o is None else int(o) for n, o in zip(sizes, entries, strict=True))
+        shape = check_size(ctx, (ctx.shape[0], *out))
+        rules = tuple(_adaptive_axis(n, o) for n, o in zip(sizes, out, strict=True))
+        if all(o == 1 for o in out):
+            return Out(shape, rf=ALL_GLOBAL)
+        return Out(shape, rf=spatial_rule(rules))
+
+    torch = f"Adaptive{torch_prefix}Pool{rank}d"
+    return LayerKind(
+        name=f"adaptive{prefix}pool{rank}d",
+        torch_name=torch,
+        family="adaptive pooling",
+        doc=f"{rank}-D adaptive {prefix} pooling to a fixed output size (torch.nn.{torch}).",
+        args=(
+            Arg("output_size", T.SIZE_LIST, doc="target size; null keeps an axis", minimum=1),
+            *ignored("return_indices"),
+        ),
+        rule=rule,
+    )
+
+
+def _global_pool(prefix: str, rank: int) -> LayerKind:
+    def rule(ctx: Ctx) -> Out:
+        ctx.need_rank(rank + 1)
+        keep = ctx.flag("keepdims")
+        shape = (ctx.shape[0], *((1,) * rank)) if keep else (ctx.shape[0],)
+        return Out(shape, rf=ALL_GLOBAL)
+
+    name = "Average" if prefix == "avg" else "Max"
+    return LayerKind(
+        name=f"global{prefix}pool{rank}d",
+        torch_name=f"Global{name}Pooling{rank}D",
+        family="global pooling",
+        doc=f"{rank}-D global {prefix} pooling to (C) (Keras' Global{name}Pooling{rank}D).",
+        args=(Arg("keepdims", T.BOOL, False, "keep the spatial axes as size 1"),),
+        rule=rule,
+    )
+
+
+KINDS = (
+    *(_window_pool("max", "Max", r, "max") for r in (1, 2, 3)),
+    *(_window_pool("avg", "Avg", r, "average") for r in (1, 2, 3)),
+    *(_window_pool("min", "Min", r, "min") for r in (1, 2, 3)),
+    *(_adaptive_pool("avg", "Avg", r) for r in (1, 2, 3)),
+    *(_adaptive_pool("max", "Max", r) for r in (1, 2, 3)),
+    *(_global_pool("avg", r) for r in (1, 2, 3)),
+    *(_global_pool("max", r) for r in (1, 2, 3)),
+)
