@@ -32,9 +32,9 @@ class RfcalcError(Exception):
         self.pos = pos
         self.hint = hint
 
-    def render(self, default_path: str = "<input>") -> str:
-        pos = self.pos if self.pos is not None else SourcePos(default_path)
-        text = f"{pos}: error: {self.message}"
+    def render(self) -> str:
+        where = str(self.pos) if self.pos is not None else "rfcalc"
+        text = f"{where}: error: {self.message}"
         if self.hint:
             text += f"\nhint: {self.hint}"
         return text
@@ -60,8 +60,8 @@ class ErrorGroup(RfcalcError):
         super().__init__(first.message, first.pos, first.hint)
         self.errors = errors
 
-    def render(self, default_path: str = "<input>") -> str:
-        return "\n".join(e.render(default_path) for e in self.errors)
+    def render(self) -> str:
+        return "\n".join(e.render() for e in self.errors)
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:

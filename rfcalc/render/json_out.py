@@ -1,0 +1,70 @@
+"""``describe --format json`` (SPEC §6): exact integers, fractions as JSON numbers."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+from rfcalc import __version__
+from rfcalc.engine import LayerRow, Report
+
+SCHEMA_VERSION = 1
+
+
+def _number(value: Fraction | None) -> int | float | None:
+    if value is None:
+        return None
+    return value.numerator if value.denominator == 1 else float(value)
+
+
+def layer_dict(r: LayerRow) -> dict[str, object]:
+    return {
+        "index": r.index,
+        "name": r.name,
+        "type": r.type,
+        "inputs": list(r.inputs),
+        "output_shape": list(r.output_shape),
+        "params": r.params,
+        "trainable_params": r.trainable_params,
+        "buffers": r.buffers,
+        "macs": r.macs,
+        "output_bytes": r.output_bytes,
+        "rf": {
+            "size": list(r.rf.size),
+            "stride": [_number(s) for s in r.rf.stride],
+            "padding": list(r.rf.padding),
+            "uniform": r.rf.uniform,
+            "global": r.rf.is_global,
+        },
+    }
+
+
+def report_dict(report: Report) -> dict[str, object]:
+    t = report.totals
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "rfcalc_version": __version__,
+        "model": {"name": report.name, "source": report.source},
+        "input": {"shape": list(report.input_shape), "batch": report.batch, "dtype": report.dtype},
+        "layers": [layer_dict(r) for r in report.layers],
+        "output_shape": list(report.output_shape),
+        "totals": {
+            "params": t.params,
+            "trainable_params": t.trainable_params,
+            "non_trainable_params": t.non_trainable_params,
+            "buffers": t.buffers,
+            "macs": t.macs,
+            "flops": t.flops,
+            "input_bytes": t.input_bytes,
+            "param_bytes": t.param_bytes,
+            "activation_bytes": t.activation_bytes,
+        },
+        "macs_convention": "torchvision/fvcore: multiply-accumulates per sample, bias excluded",
+        "warnings": [
+            {"layer": w.layer, "code": w.code, "message": w.message} for w in report.warnings
+        ],
+    }
+
+
+def render(report: Report) -> str:
+    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,29 @@
+"""The table for terminals, with rich (imported only when stdout is a terminal)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from rfcalc.engine import Report
+from rfcalc.render.rows import NUMERIC, cells, display_rows, footer, headers
+
+
+def print_table(report: Report, depth: int | None = None) -> None:
+    console = Console()
+    table = Table(title=report.name or report.source, header_style="bold")
+    for h in headers(report.branched):
+        table.add_column(h, justify="right" if h in NUMERIC else "left")
+    for row in display_rows(report, depth):
+        table.add_row(*cells(row, report.branched))
+    console.print(table)
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for k, v in footer(report):
+        grid.add_row(k, v)
+    console.print(grid)
+    if any(r.rf.size and not r.rf.uniform and not r.rf.is_global for r in report.layers):
+        console.print("* receptive field varies per unit; the largest is shown")
+    for w in report.warnings:
+        console.print(f"[yellow]warning[/yellow]: {w.layer}: {w.message}", highlight=False)

@@ -1,0 +1,167 @@
+"""Display rows shared by the table and markdown renderers, with readable numbers.
+
+Folding (``--depth``) happens here: it changes what is shown, never the totals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+from rfcalc.engine import LayerRow, Report
+
+MACS_CONVENTION = "multiply-accumulates, torchvision/fvcore convention, bias excluded"
+
+
+def thousands(n: int) -> str:
+    return f"{n:,}"
+
+
+def si(n: int) -> str:
+    """4,089,184,256 → '4.09 G'; small numbers stay exact."""
+    if n < 10_000:
+        return str(n)
+    for div, unit in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
+        if n >= div:
+            return f"{n / div:.2f} {unit}"
+    return str(n)  # pragma: no cover
+
+
+def binary(n: int) -> str:
+    """Bytes as KiB/MiB/GiB with the exact count beside."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            text = f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
+            return text
+        value /= 1024
+    return str(n)  # pragma: no cover
+
+
+def shape(s: tuple[int, ...]) -> str:
+    return "×".join(str(d) for d in s)
+
+
+def fraction(value: Fraction | None) -> str:
+    if value is None:
+        return "–"
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def per_axis(values: tuple[str, ...]) -> str:
+    """'7' when every axis agrees, '7×5' when they differ."""
+    if not values:
+        return "–"
+    return values[0] if len(set(values)) == 1 else "×".join(values)
+
+
+@dataclass(frozen=True, slots=True)
+class DisplayRow:
+    name: str
+    type: str
+    inputs: str
+    output: str
+    params: str
+    macs: str
+    rf: str
+    stride: str
+    padding: str
+    depth: int
+
+
+def _cells(row: LayerRow, name: str, type_: str, params: int, macs: int, depth: int) -> DisplayRow:
+    rf = row.rf
+    size = per_axis(tuple(str(v) for v in rf.size))
+    stride = "global" if rf.is_global else per_axis(tuple(fraction(v) for v in rf.stride))
+    if rf.size and not rf.uniform and not rf.is_global:
+        size += "*"
+    return DisplayRow(
+        name=name,
+        type=type_,
+        inputs=", ".join(row.inputs),
+        output=shape(row.output_shape),
+        params=thousands(params),
+        macs=si(macs),
+        rf=size,
+        stride=stride,
+        padding=per_axis(tuple(str(v) for v in rf.padding)),
+        depth=depth,
+    )
+
+
+def display_rows(report: Report, depth: int | None = None) -> list[DisplayRow]:
+    """One row per leaf layer, or per block instance folded at ``depth`` levels of nesting."""
+    out: list[DisplayRow] = []
+    layers = report.layers
+    i = 0
+    while i < len(layers):
+        row = layers[i]
+        if depth is None or len(row.groups) <= depth:
+            out.append(_cells(row, row.name, row.type, row.params, row.macs, len(row.groups)))
+            i += 1
+            continue
+        group = row.groups[depth]
+        j = i
+        while j < len(layers) and len(layers[j].groups) > depth and layers[j].groups[depth] == group:
+            j += 1
+        members = layers[i:j]
+        last = members[-1]
+        folded = _cells(
+            last,
+            group,
+            f"({len(members)} layers)",
+            sum(m.params for m in members),
+            sum(m.macs for m in members),
+            depth,
+        )
+        out.append(replace(folded, inputs=", ".join(row.inputs)))
+        i = j
+    return out
+
+
+def footer(report: Report) -> list[tuple[str, str]]:
+    t = report.totals
+    trainable = f"{thousands(t.params)} ({thousands(t.trainable_params)} trainable"
+    trainable += f", {thousands(t.non_trainable_params)} frozen)" if t.non_trainable_params else ")"
+    lines = [
+        ("Params", trainable),
+        ("Buffers", f"{thousands(t.buffers)} (batch-norm running statistics)"),
+        ("MACs", f"{thousands(t.macs)} = {si(t.macs)} ({MACS_CONVENTION})"),
+        ("FLOPs", f"{thousands(t.flops)} = {si(t.flops)} (2 × MACs)"),
+        ("Input", f"{shape(report.input_shape)} → output {shape(report.output_shape)}"),
+        (
+            "Memory",
+            f"input {binary(t.input_bytes)}, params+buffers {binary(t.param_bytes)}, "
+            f"activations {binary(t.activation_bytes)} (batch {report.batch}, {report.dtype})",
+        ),
+    ]
+    final = report.final.rf
+    if final.size:
+        lines.append(("Final RF", _final_rf(report)))
+    return lines
+
+
+def _final_rf(report: Report) -> str:
+    rf = report.final.rf
+    size = per_axis(tuple(str(v) for v in rf.size))
+    padding = per_axis(tuple(str(v) for v in rf.padding))
+    if rf.is_global:
+        return f"{size} (global: every unit sees the whole input), padding {padding}"
+    stride = per_axis(tuple(fraction(v) for v in rf.stride))
+    note = "" if rf.uniform else " (varies per unit: largest shown)"
+    return f"{size}, stride {stride}, padding {padding}{note}"
+
+
+def headers(branched: bool) -> list[str]:
+    cols = ["Layer", "Type"]
+    if branched:
+        cols.append("From")
+    return [*cols, "Output", "Params", "MACs", "RF", "Stride", "Padding"]
+
+
+def cells(row: DisplayRow, branched: bool) -> list[str]:
+    first = [row.name, row.type] + ([row.inputs] if branched else [])
+    return [*first, row.output, row.params, row.macs, row.rf, row.stride, row.padding]
+
+
+NUMERIC = {"Params", "MACs", "RF", "Stride", "Padding"}
