@@ -96,26 +96,27 @@ class _Coerce:
     def fail(self, message: str, hint: str | None = None) -> InputError:
         return InputError(f"{self.where}{self.arg.name} {message}", self.pos, hint)
 
-    def int(self, value: Resolved, minimum: int | None) -> int:
+    def integer(self, value: Resolved, minimum: int | None) -> int:
         if not _is_int(value):
             raise self.fail(f"must be an integer, got {_what(value)}")
         assert isinstance(value, int)
         if minimum is not None and value < minimum:
-            sign = "≥" if minimum else "≥"
-            raise self.fail(f"must be {sign} {minimum}, got {value}")
+            raise self.fail(f"must be ≥ {minimum}, got {value}")
         if abs(value) > MAX_DIM:
             raise self.fail(f"is too large ({value}; limit {MAX_DIM:,})")
         return value
 
     def int_list(self, value: Resolved, minimum: int | None, allow_null: bool = False) -> object:
         if _is_int(value):
-            return self.int(value, minimum)
+            return self.integer(value, minimum)
         if not isinstance(value, tuple) or not value:
-            raise self.fail(f"must be an integer or a non-empty list of integers, got {_what(value)}")
+            raise self.fail(
+                f"must be an integer or a non-empty list of integers, got {_what(value)}"
+            )
         if len(value) > 64:
             raise self.fail("has too many entries")
         return tuple(
-            None if (v is None and allow_null) else self.int(v, minimum) for v in value
+            None if (v is None and allow_null) else self.integer(v, minimum) for v in value
         )
 
     def number(self, value: Resolved) -> float | int:
@@ -134,7 +135,7 @@ class _Coerce:
                 return None
             raise self.fail("must not be null")
         if t is T.INT:
-            return self.int(value, arg.minimum)
+            return self.integer(value, arg.minimum)
         if t is T.BOOL:
             if not isinstance(value, bool):
                 raise self.fail(f"must be true or false, got {_what(value)}")
@@ -176,11 +177,11 @@ class _Coerce:
                     if isinstance(v, tuple):
                         if len(v) != 2:
                             raise self.fail("pairs must be [before, after]")
-                        out.append((self.int(v[0], 0), self.int(v[1], 0)))
+                        out.append((self.integer(v[0], 0), self.integer(v[1], 0)))
                     else:
-                        out.append(self.int(v, 0))
+                        out.append(self.integer(v, 0))
                 return tuple(out)
-            return self.int(value, 0)
+            return self.integer(value, 0)
         raise AssertionError(t)  # pragma: no cover
 
 
@@ -233,7 +234,7 @@ class Builder:
             if var.name in env:
                 raise GraphError(f"duplicate variable '{var.name}'", var.pos)
             if var.name in overrides:
-                value = _parse_override(var.name, overrides[var.name], self.spec.path)
+                value = _parse_override(var.name, overrides[var.name], env, self.spec.path)
             else:
                 value = resolve(var.value, env)
             env[var.name] = _as_value(value, var.name, var.value.pos)
@@ -285,14 +286,15 @@ class Builder:
             name = f"{type_key}_{i}"
         if name in scope.local or name == "input":
             raise GraphError(
-                f"duplicate layer name '{name}'", layer.name_pos or layer.pos,
+                f"duplicate layer name '{name}'",
+                layer.name_pos or layer.pos,
                 "names must be unique within the model or block",
             )
         repeat = self._repeat(layer, scope)
         trainable = scope.trainable and self._trainable(layer, scope)
         first_input = self._inputs(layer, scope, previous)
         full = scope.prefix + name
-        out = first_input
+        out = INPUT
         for i in range(repeat):
             inst = name if repeat == 1 else f"{name}.{i}"
             inputs = first_input if i == 0 else (out,)
@@ -307,7 +309,7 @@ class Builder:
                 self.full[scope.prefix + inst] = out
         scope.local[name] = out
         self.full[full] = out
-        return out  # type: ignore[return-value]
+        return out
 
     def _repeat(self, layer: LayerSpec, scope: _Scope) -> int:
         if layer.repeat is None:
@@ -325,7 +327,9 @@ class Builder:
             return True
         value = resolve(layer.trainable, scope.env)
         if not isinstance(value, bool):
-            raise InputError(f"trainable must be true or false, got {_what(value)}", layer.trainable.pos)
+            raise InputError(
+                f"trainable must be true or false, got {_what(value)}", layer.trainable.pos
+            )
         return value
 
     def _inputs(self, layer: LayerSpec, scope: _Scope, previous: int) -> tuple[int, ...]:
@@ -350,7 +354,9 @@ class Builder:
         if name in self.full:
             return self.full[name]
         candidates = [*scope.local, *self.full, "input"]
-        raise GraphError(f"no layer named '{name}' before this one", pos, did_you_mean(name, candidates))
+        raise GraphError(
+            f"no layer named '{name}' before this one", pos, did_you_mean(name, candidates)
+        )
 
     def _leaf(
         self,
@@ -372,7 +378,9 @@ class Builder:
             else:
                 want = "one input"
             raise GraphError(f"layer '{full}' ({kind.name}) takes {want}, got {n}", layer.pos)
-        args, arg_pos = validate_args(kind, layer.args, scope.env, f"layer '{full}' ({kind.name}): ", layer.pos)
+        args, arg_pos = validate_args(
+            kind, layer.args, scope.env, f"layer '{full}' ({kind.name}): ", layer.pos
+        )
         index = len(self.nodes)
         self.nodes.append(
             Node(index, full, kind, args, arg_pos, inputs, trainable, layer.pos, groups)
@@ -425,50 +433,62 @@ class Builder:
             trainable=trainable,
             stack=(*scope.stack, block.name),
         )
-        out = self._sequence(block.layers, inner)
-        return out
+        return self._sequence(block.layers, inner)
+
+
+def _number(value: Resolved) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _as_value(value: Resolved, name: str, pos: SourcePos) -> expr.Value:
-    if _is_int(value) or isinstance(value, float):
-        return value  # type: ignore[return-value]
-    if value is None:
-        return None  # type: ignore[return-value]
-    if isinstance(value, tuple) and all(
-        v is None or (not isinstance(v, bool) and isinstance(v, (int, float))) for v in value
-    ):
-        return value  # type: ignore[return-value]
+    """A variable's or block argument's value: a number or a list of numbers (or nulls)."""
+    if isinstance(value, (int, float)) and _number(value):
+        return value
+    if isinstance(value, tuple):
+        items: list[int | float | None] = []
+        for v in value:
+            if v is not None and not _number(v):
+                break
+            assert v is None or isinstance(v, (int, float))
+            items.append(v)
+        else:
+            return tuple(items)
     raise InputError(f"'{name}' must be a number or a list of numbers, got {_what(value)}", pos)
 
 
-def _parse_override(name: str, text: str, path: str) -> Resolved:
+def _parse_override(name: str, text: str, env: Mapping[str, expr.Value], path: str) -> Resolved:
+    """``--set NAME=VALUE``: a YAML scalar or flow list, or a ``$`` expression."""
     import yaml
 
     where = SourcePos(path)
+    if expr.is_expression(text):
+        return _plain(expr.evaluate(text, env, where))
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
         raise InputError(f"--set {name}={text}: not a YAML scalar or flow list", where) from None
     if isinstance(value, list):
-        value = tuple(value)
-    if isinstance(value, str) and expr.is_expression(value):
+        return tuple(value)
+    if isinstance(value, (int, float, str, bool)) or value is None:
         return value
-    return value  # type: ignore[no-any-return]
+    raise InputError(f"--set {name}={text}: not a number or a list of numbers", where)
 
 
 def check_input_shape(value: Resolved, pos: SourcePos) -> tuple[int, ...]:
     if not isinstance(value, tuple) or not 1 <= len(value) <= MAX_RANK:
         raise InputError(
-            f"input must be a list of 1 to {MAX_RANK} positive integers (channels first, no batch), "
-            f"got {_what(value)}",
+            f"input must be a list of 1 to {MAX_RANK} positive integers "
+            f"(channels first, no batch), got {_what(value)}",
             pos,
         )
+    sizes: list[int] = []
     for v in value:
-        if not _is_int(v) or v < 1:  # type: ignore[operator]
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise InputError(f"input sizes must be positive integers, got {_what(v)}", pos)
-        if v > MAX_DIM:  # type: ignore[operator]
+        if v > MAX_DIM:
             raise InputError(f"input size {v} is too large (limit {MAX_DIM:,})", pos)
-    return value  # type: ignore[return-value]
+        sizes.append(v)
+    return tuple(sizes)
 
 
 def validate_args(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, NoReturn
 
 import typer
@@ -27,14 +27,14 @@ app = typer.Typer(
 EXIT_INVALID = 2
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     markdown = "markdown"
     csv = "csv"
 
 
-class Dtype(str, Enum):
+class Dtype(StrEnum):
     float32 = "float32"
     float16 = "float16"
     bfloat16 = "bfloat16"
@@ -104,7 +104,9 @@ def describe(
     from rfcalc.api import describe as run
 
     try:
-        report = run(model, parse_sets(sets), parse_shape(input_shape, "--input"), batch, dtype.value)
+        report = run(
+            model, parse_sets(sets), parse_shape(input_shape, "--input"), batch, dtype.value
+        )
     except RfcalcError as error:
         fail(error)
     if fmt is Format.json:

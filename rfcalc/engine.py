@@ -170,7 +170,7 @@ def _fields(
     if rule is POINTWISE and len(in_fields) == 1:
         return in_fields[0], []
     if rule is ALL_GLOBAL or not _aligned(out_shape, rank):
-        result = []
+        result: list[rf.Field] = []
         for a in range(rank):
             spans = [
                 rf.hull(f[a], s[a + 1] if _aligned(s, rank) else 1)
@@ -193,7 +193,7 @@ def _fields(
             ),
             [],
         )
-    result = []
+    merged_fields: list[rf.Field] = []
     notes: list[str] = []
     for a in range(rank):
         inputs = [
@@ -201,9 +201,9 @@ def _fields(
             for f, axes, s in zip(in_fields, rule.axes, in_shapes, strict=True)
         ]
         merged, axis_notes = rf.merge(inputs, out_shape[a + 1])
-        result.append(merged)
+        merged_fields.append(merged)
         notes.extend(f"{n} on axis {a + 1}" if rank > 1 else n for n in axis_notes)
-    return tuple(result), notes
+    return tuple(merged_fields), notes
 
 
 def _summary(fields: tuple[rf.Field, ...], shape: Shape, rank: int) -> RF:

@@ -52,7 +52,7 @@ class GraphError(RfcalcError):
     """Names, ``from`` references, blocks and cycles."""
 
 
-class ErrorGroup(RfcalcError):
+class GroupedError(RfcalcError):
     """Several independent errors found in one file, reported together."""
 
     def __init__(self, errors: list[RfcalcError]):

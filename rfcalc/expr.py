@@ -122,9 +122,9 @@ class _Parser:
             return value
         if self.take("+"):
             self.enter()
-            value = self.unary()
+            same = self.unary()
             self.depth -= 1
-            return value
+            return same
         return self.power()
 
     def power(self) -> Value:

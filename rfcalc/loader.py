@@ -140,7 +140,9 @@ def _block(name_key: YScalar, node: YNode) -> BlockSpec:
     if args_node is not None and not (isinstance(args_node, YScalar) and args_node.value is None):
         args_map = _mapping(args_node, f"'args' of block '{name}'")
         params = tuple(ArgSpec(_name(k, "block argument"), v, k.pos) for k, v in args_map.items)
-    return BlockSpec(name, params, parse_layers(layers_node, f"'layers' of block '{name}'"), body.pos)
+    return BlockSpec(
+        name, params, parse_layers(layers_node, f"'layers' of block '{name}'"), body.pos
+    )
 
 
 def load_text(text: str, path: str) -> ModelSpec:
@@ -152,7 +154,9 @@ def load_text(text: str, path: str) -> ModelSpec:
     layers_node = top.get("layers")
     input_node = top.get("input")
     if input_node is None:
-        raise InputError("the model has no 'input' shape", SourcePos(path), "add e.g. 'input: [3, 224, 224]'")
+        raise InputError(
+            "the model has no 'input' shape", SourcePos(path), "add e.g. 'input: [3, 224, 224]'"
+        )
     if layers_node is None:
         raise InputError("the model has no 'layers'", SourcePos(path))
     name_node, desc_node = top.get("name"), top.get("description")

@@ -5,10 +5,11 @@ virtual units that padding reads, SPEC §2's "extended index line") to the hull 
 input positions it depends on, or to nothing.
 
 * :class:`Affine` — uniform fields ``[y·S − P, y·S − P + r − 1]``, composed in O(1).
-* :class:`Table` — per-unit hulls for ``y`` in ``[-MARGIN, n + MARGIN)``, for fields whose extent
+* :class:`Table` — per-unit hulls for ``y`` in ``[-margin, n + margin)``, for fields whose extent
   varies with ``y`` (after transposed convolution, upsampling, adaptive pooling, misaligned merges).
-  Beyond the margin a virtual unit is extrapolated from the nearest stored one with the field's
-  jump (a documented convention; real padding never reaches that far).
+  Beyond the margin a virtual unit is extrapolated by the field's quasi-periodicity (every local
+  rule here satisfies field(y + q) = field(y) + q·jump), verified on the stored margin; only where
+  no period is found is it extrapolated linearly from the edge.
 * :class:`Global` — every unit depends on the same hull (after flatten, global pooling, ...).
 
 A layer's local rule per axis is an :class:`AxisRule`: :class:`Window` (uniform: unit ``x`` reads
@@ -24,7 +25,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import floor
 
-MARGIN = 32
+MARGIN = 32  # virtual units stored on each side of a table, at least
+MAX_MARGIN = 4096
 
 Span = tuple[int, int] | None  # hull [lo, hi] of a unit's field, or None when it is empty
 
@@ -73,18 +75,55 @@ class Affine:
 class Table:
     n: int
     jump: Fraction
-    spans: tuple[Span, ...]  # index y + MARGIN
+    spans: tuple[Span, ...]  # index y + margin
+    margin: int
+    periods: tuple[int | None, int | None] = (None, None)  # verified left / right periods
 
     def span(self, y: int) -> Span:
-        i = y + MARGIN
-        if 0 <= i < len(self.spans):
+        i = y + self.margin
+        size = len(self.spans)
+        if 0 <= i < size:
             return self.spans[i]
-        edge = 0 if i < 0 else len(self.spans) - 1
+        period = self.periods[0] if i < 0 else self.periods[1]
+        if period is not None:
+            # quasi-periodic: moving q units moves the field by q·jump positions
+            m = -(i // period) if i < 0 else (i - size) // period + 1
+            j = i + m * period if i < 0 else i - m * period
+            base = self.spans[j]
+            if base is None:
+                return None
+            shift = int((i - j) * self.jump)
+            return (base[0] + shift, base[1] + shift)
+        edge = 0 if i < 0 else size - 1
         base = self.spans[edge]
         if base is None:
             return None
         shift = floor((i - edge) * self.jump)
         return (base[0] + shift, base[1] + shift)
+
+
+def _margin(jump: Fraction) -> int:
+    """Room for four periods of a field with this jump, so that its period can be verified."""
+    return min(max(MARGIN, 4 * jump.denominator), MAX_MARGIN)
+
+
+def _period(spans: tuple[Span, ...], jump: Fraction, margin: int, left: bool) -> int | None:
+    """Smallest q (a multiple of jump's denominator) under which the far half of a margin
+    repeats, shifted by q·jump; far virtual units are then extrapolated exactly."""
+    half = margin // 2
+    region = range(half) if left else range(len(spans) - half, len(spans))
+    q = jump.denominator
+    while q <= half // 2:
+        shift = int(q * jump)
+        pairs = [(j, j + q) for j in region if j + q in region]
+        if all(_shifted(spans[a], shift) == spans[b] for a, b in pairs):
+            return q
+        q += jump.denominator
+    return None
+
+
+def _shifted(span: Span, shift: int) -> Span:
+    return None if span is None else (span[0] + shift, span[1] + shift)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +164,8 @@ def _gather(field: Field, reads: tuple[int, int, int] | None) -> Span:
     first, last, step = reads
     if isinstance(field, Affine):  # monotone and never empty: the ends suffice
         lo_span, hi_span = field.span(first), field.span(last)
-        assert lo_span is not None and hi_span is not None
+        assert lo_span is not None
+        assert hi_span is not None
         return (lo_span[0], hi_span[1])
     lo: int | None = None
     hi: int | None = None
@@ -153,8 +193,10 @@ def _to_global(spans: Sequence[Span]) -> Global:
 
 
 def _tabulate(n: int, jump: Fraction, span_of: Callable[[int], Span]) -> Field:
-    spans = tuple(span_of(x) for x in range(-MARGIN, n + MARGIN))
-    return _simplify(Table(n, jump, spans))
+    margin = _margin(jump)
+    spans = tuple(span_of(x) for x in range(-margin, n + margin))
+    periods = (_period(spans, jump, margin, True), _period(spans, jump, margin, False))
+    return _simplify(Table(n, jump, spans, margin, periods))
 
 
 def _simplify(table: Table) -> Field:
@@ -163,7 +205,8 @@ def _simplify(table: Table) -> Field:
     if any(s is None for s in spans):
         return table
     first, second = spans[0], spans[1]
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     S = second[0] - first[0]
     r = first[1] - first[0] + 1
     if S < 1 or r < 1:
@@ -172,7 +215,7 @@ def _simplify(table: Table) -> Field:
         assert s is not None
         if s[0] - first[0] != i * S or s[1] - s[0] + 1 != r:
             return table
-    P = -(first[0] + MARGIN * S)
+    P = -(first[0] + table.margin * S)
     return Affine(S, P, r)
 
 

@@ -18,7 +18,7 @@ def _softmax(ctx: Ctx) -> Out:
 
 
 def _prelu(ctx: Ctx) -> Out:
-    n = ctx.int("num_parameters")
+    n = ctx.get_int("num_parameters")
     if n != 1 and n != ctx.shape[0]:
         raise ctx.fail(f"num_parameters must be 1 or the {ctx.shape[0]} channels, got {n}")
     return Out(ctx.shape, params=n)
@@ -86,7 +86,11 @@ KINDS = (
     ),
     _kind("dropout", "Dropout", "Dropout (torch.nn.Dropout).", "p", "inplace", family="dropout"),
     _kind(
-        "alphadropout", "AlphaDropout", "Alpha dropout (torch.nn.AlphaDropout).", "p", "inplace",
+        "alphadropout",
+        "AlphaDropout",
+        "Alpha dropout (torch.nn.AlphaDropout).",
+        "p",
+        "inplace",
         family="dropout",
     ),
     *(

@@ -108,7 +108,7 @@ class Ctx:
         pos = self.arg_pos.get(arg, self.pos) if arg else self.pos
         return ShapeError(f"layer '{self.name}' ({self.kind}): {message}", pos)
 
-    def int(self, name: str) -> int:
+    def get_int(self, name: str) -> int:
         value = self.args[name]
         assert isinstance(value, int)
         return value

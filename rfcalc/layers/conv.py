@@ -21,7 +21,7 @@ from rfcalc.rf import AxisRule, Func, Window
 
 
 def _channels(ctx: Ctx) -> tuple[int, int, int]:
-    cin, cout, groups = ctx.shape[0], ctx.int("out_channels"), ctx.int("groups")
+    cin, cout, groups = ctx.shape[0], ctx.get_int("out_channels"), ctx.get_int("groups")
     ctx.check_inferred("in_channels", cin)
     if cin % groups:
         raise ctx.fail(f"in_channels {cin} is not divisible by groups {groups}", "groups")

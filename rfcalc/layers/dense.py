@@ -23,7 +23,7 @@ from rfcalc.rf import GLOBAL_AXIS
 
 def _linear(ctx: Ctx) -> Out:
     ctx.need_min_rank(1)
-    fin, fout = ctx.shape[-1], ctx.int("out_features")
+    fin, fout = ctx.shape[-1], ctx.get_int("out_features")
     ctx.check_inferred("in_features", fin)
     shape = check_size(ctx, (*ctx.shape[:-1], fout))
     params = fin * fout + (fout if ctx.flag("bias") else 0)
@@ -53,8 +53,8 @@ def _reshaped(ctx: Ctx, shape: Shape) -> Out:
 
 def _flatten(ctx: Ctx) -> Out:
     rank = len(ctx.shape)
-    start = _batched_dim(ctx, "start_dim", ctx.int("start_dim"), rank)
-    end = _batched_dim(ctx, "end_dim", ctx.int("end_dim"), rank)
+    start = _batched_dim(ctx, "start_dim", ctx.get_int("start_dim"), rank)
+    end = _batched_dim(ctx, "end_dim", ctx.get_int("end_dim"), rank)
     if start > end:
         raise ctx.fail(f"start_dim comes after end_dim in a {rank + 1}-dim batched input")
     s = ctx.shape
@@ -78,7 +78,7 @@ def _fill(ctx: Ctx, name: str, sizes: tuple[int, ...], total: int) -> Shape:
 
 
 def _unflatten(ctx: Ctx) -> Out:
-    d = _batched_dim(ctx, "dim", ctx.int("dim"), len(ctx.shape))
+    d = _batched_dim(ctx, "dim", ctx.get_int("dim"), len(ctx.shape))
     value = ctx.args["unflattened_size"]
     sizes = (value,) if isinstance(value, int) else value
     assert isinstance(sizes, tuple)

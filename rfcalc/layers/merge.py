@@ -58,7 +58,7 @@ def _elementwise(ctx: Ctx) -> Out:
 
 def _concat(ctx: Ctx) -> Out:
     rank = _need_same_rank(ctx)
-    d = _batched_dim(ctx, "dim", ctx.int("dim"), rank)
+    d = _batched_dim(ctx, "dim", ctx.get_int("dim"), rank)
     first = ctx.in_shapes[0]
     for s in ctx.in_shapes[1:]:
         if any(a != b for i, (a, b) in enumerate(zip(first, s, strict=True)) if i != d):
@@ -75,7 +75,9 @@ def _concat(ctx: Ctx) -> Out:
         lo, hi = offset, offset + s[d]
         first_input, last_input = j == 0, j == count - 1
 
-        def reads(x: int, lo: int = lo, hi: int = hi, a: bool = first_input, b: bool = last_input):
+        def reads(
+            x: int, lo: int = lo, hi: int = hi, a: bool = first_input, b: bool = last_input
+        ) -> tuple[int, int, int] | None:
             # units before 0 extend the first input, units past the end the last one
             if (lo <= x < hi) or (a and x < lo) or (b and x >= hi):
                 return (x - lo, x - lo, 1)

@@ -55,7 +55,7 @@ def _instancenorm(rank: int) -> LayerKind:
 
 def _groupnorm(ctx: Ctx) -> Out:
     ctx.need_min_rank(1)
-    c, groups = ctx.shape[0], ctx.int("num_groups")
+    c, groups = ctx.shape[0], ctx.get_int("num_groups")
     ctx.check_inferred("num_channels", c)
     if c % groups:
         raise ctx.fail(f"{c} channels are not divisible by num_groups {groups}", "num_groups")
@@ -66,7 +66,9 @@ def _layernorm(ctx: Ctx) -> Out:
     value = ctx.args["normalized_shape"]
     normalized = (value,) if isinstance(value, int) else value
     assert isinstance(normalized, tuple)
-    tail = ctx.shape[len(ctx.shape) - len(normalized) :] if len(normalized) <= len(ctx.shape) else ()
+    tail = (
+        ctx.shape[len(ctx.shape) - len(normalized) :] if len(normalized) <= len(ctx.shape) else ()
+    )
     if tuple(normalized) != tail:
         raise ctx.fail(
             f"normalized_shape {fmt_shape(tuple(normalized))} does not match the last dims of "

@@ -22,7 +22,9 @@ def _pad_kind(prefix: str, torch_prefix: str, rank: int, doc: str) -> LayerKind:
                 "padding",
             )
         sizes = ctx.shape[1:]
-        pads = [(int(flat[2 * (rank - 1 - i)]), int(flat[2 * (rank - 1 - i) + 1])) for i in range(rank)]
+        pads = [
+            (int(flat[2 * (rank - 1 - i)]), int(flat[2 * (rank - 1 - i) + 1])) for i in range(rank)
+        ]
         for i, (before, after) in enumerate(pads):
             if not can_crop and min(before, after) < 0:
                 raise ctx.fail("padding must not be negative", "padding")
@@ -43,8 +45,10 @@ def _pad_kind(prefix: str, torch_prefix: str, rank: int, doc: str) -> LayerKind:
         torch_name=name,
         family="padding",
         doc=f"{doc} (torch.nn.{name}).",
-        args=(Arg("padding", T.PAD_LIST, doc="int, or (before, after) per axis, last axis first"),)
-        + extra,
+        args=(
+            Arg("padding", T.PAD_LIST, doc="int, or (before, after) per axis, last axis first"),
+            *extra,
+        ),
         rule=rule,
     )
 

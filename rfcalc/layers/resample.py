@@ -16,9 +16,7 @@ def _scale(value: object) -> Fraction:
     return Fraction(str(value))  # the decimal the user wrote, exactly
 
 
-def _upsample_axis(
-    mode: str, n: int, out: int, factor: Fraction | None, align: bool
-) -> AxisRule:
+def _upsample_axis(mode: str, n: int, out: int, factor: Fraction | None, align: bool) -> AxisRule:
     """Which input units output unit x reads, as PyTorch's interpolation kernels compute it."""
     # PyTorch's scale: 1/scale_factor when given, else in/out; align_corners: (in-1)/(out-1)
     if align and mode not in ("nearest", "nearest-exact"):
@@ -96,7 +94,7 @@ def _upsample(ctx: Ctx) -> Out:
 
 def _pixel_shuffle(ctx: Ctx) -> Out:
     ctx.need_rank(3)
-    r = ctx.int("upscale_factor")
+    r = ctx.get_int("upscale_factor")
     c, h, w = ctx.shape
     if c % (r * r):
         raise ctx.fail(f"{c} channels are not divisible by upscale_factor² = {r * r}")
@@ -111,7 +109,7 @@ def _pixel_shuffle(ctx: Ctx) -> Out:
 
 def _pixel_unshuffle(ctx: Ctx) -> Out:
     ctx.need_rank(3)
-    r = ctx.int("downscale_factor")
+    r = ctx.get_int("downscale_factor")
     c, h, w = ctx.shape
     if h % r or w % r:
         raise ctx.fail(f"height {h} and width {w} must be divisible by downscale_factor {r}")

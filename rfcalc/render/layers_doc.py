@@ -14,7 +14,11 @@ def _default(arg: Arg) -> str:
         return "ignored"
     value = arg.default
     if value is None:
-        return "null" if arg.name not in ("in_channels", "in_features", "num_features", "num_channels") else "inferred"
+        return (
+            "null"
+            if arg.name not in ("in_channels", "in_features", "num_features", "num_channels")
+            else "inferred"
+        )
     if isinstance(value, bool):
         return str(value).lower()
     return str(value)
@@ -38,14 +42,18 @@ def overview() -> str:
             alias = f" (alias {', '.join(k.aliases)})" if k.aliases else ""
             lines.append(f"  {k.name:<24}{k.doc}{alias}")
     lines.append("")
-    lines.append("Names match case-insensitively with '_' ignored. 'rfcalc layers TYPE' lists arguments.")
+    lines.append(
+        "Names match case-insensitively with '_' ignored. 'rfcalc layers TYPE' lists arguments."
+    )
     return "\n".join(lines) + "\n"
 
 
 def detail(name: str) -> str:
     kind = lookup(name)
     if kind is None:
-        raise InputError(f"unknown layer type '{name}'", None, did_you_mean(canonical(name), type_names()))
+        raise InputError(
+            f"unknown layer type '{name}'", None, did_you_mean(canonical(name), type_names())
+        )
     lines = [f"{kind.name} — {kind.doc}", f"family: {kind.family}"]
     if kind.aliases:
         lines.append(f"aliases: {', '.join(kind.aliases)}")

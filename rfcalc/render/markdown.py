@@ -27,17 +27,42 @@ def render_csv(report: Report) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(
-        ["index", "name", "type", "inputs", "output_shape", "params", "trainable_params",
-         "buffers", "macs", "output_bytes", "rf_size", "rf_stride", "rf_padding", "rf_uniform",
-         "rf_global"]
+        [
+            "index",
+            "name",
+            "type",
+            "inputs",
+            "output_shape",
+            "params",
+            "trainable_params",
+            "buffers",
+            "macs",
+            "output_bytes",
+            "rf_size",
+            "rf_stride",
+            "rf_padding",
+            "rf_uniform",
+            "rf_global",
+        ]
     )
     for r in report.layers:
         writer.writerow(
-            [r.index, r.name, r.type, " ".join(r.inputs), "x".join(map(str, r.output_shape)),
-             r.params, r.trainable_params, r.buffers, r.macs, r.output_bytes,
-             "x".join(map(str, r.rf.size)),
-             "x".join("" if s is None else str(s) for s in r.rf.stride),
-             "x".join(map(str, r.rf.padding)), str(r.rf.uniform).lower(),
-             str(r.rf.is_global).lower()]
+            [
+                r.index,
+                r.name,
+                r.type,
+                " ".join(r.inputs),
+                "x".join(map(str, r.output_shape)),
+                r.params,
+                r.trainable_params,
+                r.buffers,
+                r.macs,
+                r.output_bytes,
+                "x".join(map(str, r.rf.size)),
+                "x".join("" if s is None else str(s) for s in r.rf.stride),
+                "x".join(map(str, r.rf.padding)),
+                str(r.rf.uniform).lower(),
+                str(r.rf.is_global).lower(),
+            ]
         )
     return buf.getvalue()

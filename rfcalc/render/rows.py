@@ -32,8 +32,7 @@ def binary(n: int) -> str:
     value = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if value < 1024 or unit == "TiB":
-            text = f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
-            return text
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
         value /= 1024
     return str(n)  # pragma: no cover
 
@@ -45,7 +44,9 @@ def shape(s: tuple[int, ...]) -> str:
 def fraction(value: Fraction | None) -> str:
     if value is None:
         return "–"
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    return (
+        str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    )
 
 
 def per_axis(values: tuple[str, ...]) -> str:
@@ -102,7 +103,9 @@ def display_rows(report: Report, depth: int | None = None) -> list[DisplayRow]:
             continue
         group = row.groups[depth]
         j = i
-        while j < len(layers) and len(layers[j].groups) > depth and layers[j].groups[depth] == group:
+        while (
+            j < len(layers) and len(layers[j].groups) > depth and layers[j].groups[depth] == group
+        ):
             j += 1
         members = layers[i:j]
         last = members[-1]

@@ -1,0 +1,99 @@
+"""A brute-force receptive-field oracle, independent of rfcalc.rf.
+
+Per axis, each layer is described by which input units an output unit reads (straight from
+PyTorch's definitions, as sets, by enumeration). The field of a unit is the union of the fields
+of the units it reads, computed recursively with the input's units as singletons. Summaries are
+then taken exactly as SPEC §2 defines them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+Reads = Callable[[int], set[int]]
+
+
+@dataclass
+class AxisLayer:
+    reads: Reads
+    jump: Fraction  # how far apart neighbouring output units are, in input units of this layer
+    n_out: int
+
+
+def conv_reads(k: int, s: int, pl: int, d: int) -> Reads:
+    return lambda x: {x * s - pl + j * d for j in range(k)}
+
+
+def transposed_reads(k: int, s: int, p: int, d: int) -> Reads:
+    # x = i·s − p + j·d for some j: search i over a generous range
+    def reads(x: int) -> set[int]:
+        lo = (x + p - (k - 1) * d) // s - 2
+        hi = (x + p) // s + 2
+        return {i for i in range(lo, hi + 1) for j in range(k) if i * s - p + j * d == x}
+
+    return reads
+
+
+def nearest_reads(n: int, n_out: int, factor: int) -> Reads:
+    def reads(x: int) -> set[int]:
+        i = math.floor(Fraction(x, factor))
+        return {min(i, n - 1)} if 0 <= x < n_out else {i}
+
+    return reads
+
+
+def linear_reads(n: int, n_out: int, factor: int) -> Reads:
+    # PyTorch area_pixel_compute_source_index, align_corners=False, scale = 1/factor
+    def reads(x: int) -> set[int]:
+        src = (x + Fraction(1, 2)) / factor - Fraction(1, 2)
+        inside = 0 <= x < n_out
+        if inside:
+            src = max(src, Fraction(0))
+        i0 = math.floor(src)
+        lam = src - i0
+        i1 = i0 + 1 if (not inside or i0 < n - 1) else i0
+        return {i0} | ({i1} if lam != 0 else set())
+
+    return reads
+
+
+def adaptive_reads(n: int, o: int) -> Reads:
+    return lambda x: set(range(math.floor(Fraction(x * n, o)), math.ceil(Fraction((x + 1) * n, o))))
+
+
+@dataclass
+class Oracle:
+    layers: list[AxisLayer]
+    memo: list[dict[int, frozenset[int]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.memo = [{} for _ in self.layers]
+
+    def field(self, k: int, x: int) -> frozenset[int]:
+        """Input positions that unit x of layer k's output depends on."""
+        if k < 0:
+            return frozenset((x,))
+        cache = self.memo[k]
+        if x not in cache:
+            out: set[int] = set()
+            for y in self.layers[k].reads(x):
+                out |= self.field(k - 1, y)
+            cache[x] = frozenset(out)
+        return cache[x]
+
+    def summary(self, k: int) -> tuple[int, Fraction, int, bool]:
+        n = self.layers[k].n_out
+        jump = math.prod((layer.jump for layer in self.layers[: k + 1]), start=Fraction(1))
+        fields = [self.field(k, x) for x in range(n)]
+        real = [f for f in fields if f]
+        size = max((max(f) - min(f) + 1 for f in real), default=0)
+        first = fields[0] if fields[0] else (real[0] if real else frozenset((0,)))
+        padding = -min(first)
+        uniform = len(real) == n and all(
+            max(f) - min(f) + 1 == size and min(f) == x * jump - padding
+            for x, f in enumerate(fields)
+        )
+        return size, jump, padding, uniform

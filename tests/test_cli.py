@@ -1,0 +1,151 @@
+"""The command line through typer's runner: exit code, stdout and stderr checked separately."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rfcalc import __version__
+from rfcalc.cli import app
+from tests.helpers import EXAMPLES, ROOT
+
+INVALID = sorted((Path(__file__).parent / "data" / "invalid").glob("*.yaml"))
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])
+def test_invalid_file(path: Path) -> None:
+    """Each invalid file: exit 2, nothing on stdout, the expected positioned error."""
+    expected = path.with_suffix(".err").read_text(encoding="utf-8")
+    result = runner.invoke(app, ["describe", str(path)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == f"{path}:{expected}"
+    assert "Traceback" not in result.stderr
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, f"rfcalc {__version__}\n", "")
+
+
+def test_describe_table_plain_when_piped() -> None:
+    result = runner.invoke(app, ["describe", str(EXAMPLES / "textbook.yaml")])
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    assert "\x1b[" not in result.stdout  # no colour codes
+    assert "head      conv2d  64×22×22  36,928   17.84 M   7" in result.stdout
+
+
+def test_describe_json_from_stdin() -> None:
+    text = (EXAMPLES / "textbook.yaml").read_text(encoding="utf-8")
+    result = runner.invoke(app, ["describe", "-", "--format", "json"], input=text)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["model"] == {"name": "textbook-convnet", "source": "<stdin>"}
+    first = data["layers"][0]
+    # SPEC §6's example row, verbatim
+    assert first == {
+        "index": 0,
+        "name": "conv2d_0",
+        "type": "conv2d",
+        "inputs": ["input"],
+        "output_shape": [32, 26, 26],
+        "params": 320,
+        "trainable_params": 320,
+        "buffers": 0,
+        "macs": 194688,
+        "output_bytes": 86528,
+        "rf": {
+            "size": [3, 3],
+            "stride": [1, 1],
+            "padding": [0, 0],
+            "uniform": True,
+            "global": False,
+        },
+    }
+    assert data["output_shape"] == [64, 22, 22]
+    assert data["totals"]["params"] == 55744
+
+
+def test_batch_and_dtype_scale_memory() -> None:
+    args = ["describe", str(EXAMPLES / "textbook.yaml"), "-f", "json"]
+    base = json.loads(runner.invoke(app, args).stdout)["totals"]
+    half = json.loads(runner.invoke(app, [*args, "--batch", "8", "--dtype", "float16"]).stdout)[
+        "totals"
+    ]
+    # 1·28·28 = 784 elements: 3,136 B in float32; ×8 batch, 2 B each: 12,544 B
+    assert (base["input_bytes"], half["input_bytes"]) == (3136, 12544)
+    assert half["activation_bytes"] == base["activation_bytes"] * 8 // 2
+    # parameters do not scale with the batch: 55,744 · 2 B
+    assert half["param_bytes"] == 111488
+
+
+def test_input_override() -> None:
+    result = runner.invoke(
+        app, ["describe", str(EXAMPLES / "textbook.yaml"), "--input", "1,32,32", "-f", "json"]
+    )
+    assert result.exit_code == 0
+    # 32 − 3·2 = 26
+    assert json.loads(result.stdout)["output_shape"] == [64, 26, 26]
+
+
+def test_bad_input_option() -> None:
+    result = runner.invoke(app, ["describe", str(EXAMPLES / "textbook.yaml"), "--input", "1,x"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == "rfcalc: error: --input takes sizes such as 3,224,224; got '1,x'\n"
+
+
+def test_markdown_and_csv() -> None:
+    md = runner.invoke(app, ["describe", str(EXAMPLES / "textbook.yaml"), "-f", "markdown"])
+    assert md.exit_code == 0
+    assert "| head | conv2d | 64×22×22 | 36,928 | 17.84 M | 7 | 1 | 0 |" in md.stdout
+    csv = runner.invoke(app, ["describe", str(EXAMPLES / "textbook.yaml"), "-f", "csv"])
+    lines = csv.stdout.splitlines()
+    assert lines[0].startswith("index,name,type,inputs,output_shape,params")
+    assert lines[4].startswith("3,head,conv2d,conv2d_1,64x22x22,36928,36928,0,17842176,")
+    assert len(lines) == 5
+
+
+def test_missing_file_and_directory() -> None:
+    missing = runner.invoke(app, ["describe", "no/such.yaml"])
+    assert (missing.exit_code, missing.stdout, missing.stderr) == (
+        2,
+        "",
+        "no/such.yaml:1:1: error: no such file\n",
+    )
+    folder = runner.invoke(app, ["describe", str(ROOT / "examples")])
+    assert folder.exit_code == 2
+    assert folder.stderr.endswith("error: is a directory, not a model file\n")
+
+
+def test_layers_lists_registry() -> None:
+    result = runner.invoke(app, ["layers"])
+    assert result.exit_code == 0
+    for name in (
+        "conv2d",
+        "convtranspose3d",
+        "maxpool1d",
+        "minpool2d",
+        "adaptiveavgpool2d",
+        "globalavgpool2d",
+        "linear",
+        "layernorm",
+        "upsample",
+        "zeropad2d",
+        "concat",
+    ):
+        assert f"  {name} " in result.stdout
+
+
+def test_layers_one_type_and_misspelt_type() -> None:
+    ok = runner.invoke(app, ["layers", "Conv_2d"])
+    assert ok.exit_code == 0
+    assert "kernel_size   required" in ok.stdout
+    bad = runner.invoke(app, ["layers", "conv2"])
+    assert (bad.exit_code, bad.stdout) == (2, "")
+    assert bad.stderr == "rfcalc: error: unknown layer type 'conv2'\nhint: did you mean 'conv2d'?\n"
