@@ -44,7 +44,7 @@ def resolve_padding(
 
 def window_output(
     ctx: Ctx,
-    axis: str,
+    axis: tuple[int, int],  # (rank, index), named only in an error
     n: int,
     k: int,
     s: int,
@@ -58,7 +58,8 @@ def window_output(
     if padded < span:
         what = "kernel" if d == 1 else f"dilated kernel ({k} with dilation {d})"
         raise ctx.fail(
-            f"{what} spans {span} positions but the padded input has {padded} on axis {axis}",
+            f"{what} spans {span} positions but the padded input has {padded} on axis "
+            f"{axis_name(*axis)}",
             "kernel_size",
         )
     top = padded - span + (s - 1 if ceil_mode else 0)

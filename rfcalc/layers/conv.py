@@ -40,8 +40,7 @@ def _conv_rule(rank: int) -> LayerKind:
         d = ctx.per_axis("dilation", rank)
         pads = resolve_padding(ctx, sizes, k, s, d)
         out = tuple(
-            window_output(ctx, axis_name(rank, i), sizes[i], k[i], s[i], d[i], pads[i])
-            for i in range(rank)
+            window_output(ctx, (rank, i), sizes[i], k[i], s[i], d[i], pads[i]) for i in range(rank)
         )
         shape = check_size(ctx, (cout, *out))
         weights = cout * (cin // groups) * prod(k)

@@ -38,7 +38,7 @@ def _window_pool(prefix: str, torch_prefix: str, rank: int, what: str) -> LayerK
                 )
         ceil_mode = ctx.flag("ceil_mode")
         out = tuple(
-            window_output(ctx, axis_name(rank, i), sizes[i], k[i], s[i], d[i], pads[i], ceil_mode)
+            window_output(ctx, (rank, i), sizes[i], k[i], s[i], d[i], pads[i], ceil_mode)
             for i in range(rank)
         )
         shape = check_size(ctx, (ctx.shape[0], *out))
