@@ -97,7 +97,8 @@ def describe(
     batch: Annotated[int, typer.Option(min=1, help="Batch size for memory figures.")] = 1,
     dtype: Annotated[Dtype, typer.Option(help="Element type for memory figures.")] = Dtype.float32,
     depth: Annotated[
-        int | None, typer.Option(min=0, help="Fold block instances nested deeper than N.")
+        int | None,
+        typer.Option(min=1, help="Fold block instances at nesting level N (1: top-level blocks)."),
     ] = None,
 ) -> None:
     """Print every layer's shape, params, MACs and receptive field, and the totals."""

@@ -74,7 +74,6 @@ class Report:
     output_shape: Shape
     totals: Totals
     warnings: tuple[Warning, ...]
-    branched: bool
 
     @property
     def final(self) -> LayerRow:
@@ -89,11 +88,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
     names = {INPUT: "input"}
     rows: list[LayerRow] = []
     warnings: list[Warning] = []
-    branched = False
     for node in graph.nodes:
         names[node.index] = node.name
-        if node.inputs != (node.index - 1 if node.index else INPUT,):
-            branched = True
         in_shapes = tuple(shapes[i] for i in node.inputs)
         ctx = Ctx(node.name, node.kind.name, node.args, node.arg_pos, node.pos, in_shapes)
         out = node.kind.rule(ctx)
@@ -124,8 +120,6 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
                 pos=node.pos,
             )
         )
-        # Intermediate fields are dropped once no later node can read them? Kept: any earlier
-        # layer may be named in 'from'.
     params = sum(r.params for r in rows)
     trainable = sum(r.trainable_params for r in rows)
     buffers = sum(r.buffers for r in rows)
@@ -151,7 +145,6 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
         output_shape=rows[-1].output_shape,
         totals=totals,
         warnings=tuple(warnings),
-        branched=branched,
     )
 
 

@@ -13,7 +13,7 @@ from rfcalc.cli import app
 from tests.helpers import ROOT
 
 GOLDEN = Path(__file__).parent / "golden"
-CASES = ["textbook", "lenet5", "alexnet", "vgg16"]
+CASES = ["textbook", "lenet5", "alexnet", "vgg16", "resnet18", "mobilenet_v2", "unet"]
 
 
 def _run(*args: str) -> str:

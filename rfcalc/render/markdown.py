@@ -10,12 +10,14 @@ from rfcalc.render.rows import NUMERIC, cells, display_rows, footer, headers
 
 
 def render_markdown(report: Report, depth: int | None = None) -> str:
-    head = headers(report.branched)
+    rows = display_rows(report, depth)
+    branched = any(r.inputs for r in rows)
+    head = headers(branched)
     out = [f"## {report.name or report.source}", ""]
     out.append("| " + " | ".join(head) + " |")
     out.append("|" + "|".join("---:" if h in NUMERIC else "---" for h in head) + "|")
-    for row in display_rows(report, depth):
-        values = [v.replace("|", "\\|") for v in cells(row, report.branched)]
+    for row in rows:
+        values = [v.replace("|", "\\|") for v in cells(row, branched)]
         out.append("| " + " | ".join(values) + " |")
     out.append("")
     out += [f"- **{k}**: {v}" for k, v in footer(report)]

@@ -12,10 +12,12 @@ from rfcalc.render.rows import NUMERIC, cells, display_rows, footer, headers
 def print_table(report: Report, depth: int | None = None) -> None:
     console = Console()
     table = Table(title=report.name or report.source, header_style="bold")
-    for h in headers(report.branched):
+    rows = display_rows(report, depth)
+    branched = any(r.inputs for r in rows)
+    for h in headers(branched):
         table.add_column(h, justify="right" if h in NUMERIC else "left")
-    for row in display_rows(report, depth):
-        table.add_row(*cells(row, report.branched))
+    for row in rows:
+        table.add_row(*cells(row, branched))
     console.print(table)
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")

@@ -67,10 +67,9 @@ class DisplayRow:
     rf: str
     stride: str
     padding: str
-    depth: int
 
 
-def _cells(row: LayerRow, name: str, type_: str, params: int, macs: int, depth: int) -> DisplayRow:
+def _cells(row: LayerRow, name: str, type_: str, params: int, macs: int) -> DisplayRow:
     rf = row.rf
     size = per_axis(tuple(str(v) for v in rf.size))
     stride = "global" if rf.is_global else per_axis(tuple(fraction(v) for v in rf.stride))
@@ -86,38 +85,41 @@ def _cells(row: LayerRow, name: str, type_: str, params: int, macs: int, depth: 
         rf=size,
         stride=stride,
         padding=per_axis(tuple(str(v) for v in rf.padding)),
-        depth=depth,
     )
 
 
 def display_rows(report: Report, depth: int | None = None) -> list[DisplayRow]:
-    """One row per leaf layer, or per block instance folded at ``depth`` levels of nesting."""
+    """One row per leaf layer; with ``depth`` N, block instances nested N levels deep or more
+    are folded into one row each (depth 1: only the model's own layers and blocks)."""
+
+    def shown(name: str, groups: tuple[str, ...]) -> str:
+        return groups[depth - 1] if depth is not None and len(groups) >= depth else name
+
+    where = {r.name: shown(r.name, r.groups) for r in report.layers}
     out: list[DisplayRow] = []
     layers = report.layers
+    previous = "input"
     i = 0
     while i < len(layers):
         row = layers[i]
-        if depth is None or len(row.groups) <= depth:
-            out.append(_cells(row, row.name, row.type, row.params, row.macs, len(row.groups)))
-            i += 1
-            continue
-        group = row.groups[depth]
-        j = i
-        while (
-            j < len(layers) and len(layers[j].groups) > depth and layers[j].groups[depth] == group
-        ):
+        name = shown(row.name, row.groups)
+        j = i + 1
+        while j < len(layers) and shown(layers[j].name, layers[j].groups) == name:
             j += 1
         members = layers[i:j]
         last = members[-1]
-        folded = _cells(
-            last,
-            group,
-            f"({len(members)} layers)",
-            sum(m.params for m in members),
-            sum(m.macs for m in members),
-            depth,
-        )
-        out.append(replace(folded, inputs=", ".join(row.inputs)))
+        # inputs from outside the folded group, by their displayed names
+        inside = {m.name for m in members}
+        sources = [where.get(x, x) for m in members for x in m.inputs if x not in inside]
+        sources = list(dict.fromkeys(sources))
+        if len(members) == 1:
+            cells = _cells(row, name, row.type, row.params, row.macs)
+        else:
+            params, macs = sum(m.params for m in members), sum(m.macs for m in members)
+            cells = _cells(last, name, f"({len(members)} layers)", params, macs)
+        inputs = "" if sources == [previous] else ", ".join(sources)
+        out.append(replace(cells, inputs=inputs))
+        previous = name
         i = j
     return out
 

@@ -7,8 +7,10 @@ from rfcalc.render.rows import NUMERIC, cells, display_rows, footer, headers
 
 
 def render(report: Report, depth: int | None = None) -> str:
-    head = headers(report.branched)
-    body = [cells(r, report.branched) for r in display_rows(report, depth)]
+    rows = display_rows(report, depth)
+    branched = any(r.inputs for r in rows)
+    head = headers(branched)
+    body = [cells(r, branched) for r in rows]
     widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(head)]
 
     def line(values: list[str]) -> str:
