@@ -120,13 +120,7 @@ def test_random_dags(n: int, ops: list[tuple[str, list[int], object]]) -> None:
             continue
         a, b = sources
         if kind == "concat_length":
-            na = sizes[a]
-            edges.append(
-                [
-                    (a, lambda x, na=na: {x} if x < na else set()),
-                    (b, lambda x, na=na: {x - na} if x >= na else set()),
-                ]
-            )
+            edges.append([(a, _first_part(sizes[a])), (b, _second_part(sizes[a]))])
             jumps[i] = max(jumps[a], jumps[b])
         else:
             # add broadcasts a length-1 input: every unit reads its unit 0 (jump 0)
