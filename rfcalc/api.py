@@ -10,7 +10,7 @@ from rfcalc.build import Graph, build
 from rfcalc.engine import Report, analyze
 from rfcalc.loader import load_path
 
-__all__ = ["Graph", "Report", "analyze", "describe", "load"]
+__all__ = ["Graph", "Report", "analyze", "analyze_graph", "describe", "load"]
 
 
 @contextmanager
@@ -43,6 +43,9 @@ def describe(
     batch: int = 1,
     dtype: str = "float32",
 ) -> Report:
-    graph = load(path, overrides, input_shape)
+    return analyze_graph(load(path, overrides, input_shape), batch, dtype)
+
+
+def analyze_graph(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
     with _no_cyclic_gc():
         return analyze(graph, batch, dtype)

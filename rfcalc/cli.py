@@ -132,6 +132,119 @@ def describe(
         sys.stdout.write(render_text(report, depth))
 
 
+class CheckFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def _expand(patterns: list[str]) -> list[str]:
+    """Shell globs normally arrive expanded; a quoted or unexpanded one is expanded here."""
+    import glob
+
+    out: list[str] = []
+    for pattern in patterns:
+        if pattern != "-" and any(c in pattern for c in "*?[") and not os.path.exists(pattern):
+            out += sorted(glob.glob(pattern, recursive=True)) or [pattern]
+        else:
+            out.append(pattern)
+    return out
+
+
+@app.command()
+def check(
+    models: Annotated[list[str], typer.Argument(help="Model files (globs work), - for stdin.")],
+    max_params: Annotated[
+        str | None, typer.Option(help="Most parameters allowed (K, M, G suffixes).")
+    ] = None,
+    max_macs: Annotated[str | None, typer.Option(help="Most MACs allowed (K, M, G).")] = None,
+    min_rf: Annotated[
+        str | None, typer.Option(help="Smallest final receptive field on every axis.")
+    ] = None,
+    rf_covers_input: Annotated[
+        bool, typer.Option("--rf-covers-input", help="Require a final unit that sees it all.")
+    ] = False,
+    output_shape: Annotated[
+        str | None, typer.Option(help="Required output shape, e.g. 1000 or 2048,7,7.")
+    ] = None,
+    fmt: Annotated[CheckFormat, typer.Option("--format", "-f")] = CheckFormat.text,
+    sets: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a variable: NAME=VALUE.")
+    ] = None,
+    exit_zero: Annotated[
+        bool, typer.Option("--exit-zero", help="Exit 0 even when a check fails.")
+    ] = False,
+) -> None:
+    """Check models against limits from their 'checks:' section and these options.
+
+    Exit 0 when every check passes, 1 when one fails, 2 when a file is invalid."""
+    from rfcalc import checks
+    from rfcalc.api import analyze_graph, load
+    from rfcalc.render.check_report import FileResult, render_json, render_text
+
+    try:
+        overrides = parse_sets(sets)
+        flags: dict[str, checks.Limit] = {}
+        for name, value in (("max_params", max_params), ("max_macs", max_macs), ("min_rf", min_rf)):
+            if value is not None:
+                flags[name] = checks.parse_count(value, f"--{name.replace('_', '-')}", None)
+        if output_shape is not None:
+            flags["output_shape"] = checks.parse_shape(output_shape, "--output-shape", None)
+        if rf_covers_input:
+            flags["rf_covers_input"] = True
+    except RfcalcError as error:
+        fail(error)
+    results: list[FileResult] = []
+    for path in _expand(models):
+        try:
+            graph = load(path, overrides)
+            report = analyze_graph(graph)
+            limits = {**checks.from_file(graph.checks, graph.variables), **flags}
+            violations = tuple(checks.run(report, limits))
+        except RfcalcError as error:
+            sys.stderr.write(error.render() + "\n")
+            results.append(FileResult(path, "error", 0, error=error))
+            continue
+        status = "fail" if violations else "pass"
+        results.append(FileResult(path, status, len(limits), violations))
+    sys.stdout.write(render_json(results) if fmt is CheckFormat.json else render_text(results))
+    if any(r.status == "error" for r in results):
+        raise typer.Exit(EXIT_INVALID)
+    if any(r.status == "fail" for r in results) and not exit_zero:
+        raise typer.Exit(1)
+
+
+@app.command()
+def diff(
+    old: Annotated[str, typer.Argument(help="The model before.")],
+    new: Annotated[str, typer.Argument(help="The model after.")],
+    fmt: Annotated[CheckFormat, typer.Option("--format", "-f")] = CheckFormat.text,
+    sets: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a variable in both: NAME=VALUE.")
+    ] = None,
+) -> None:
+    """Show what changed between two model files: totals, output, receptive field, layers."""
+    from rfcalc.api import describe as run
+    from rfcalc.diff import compare
+    from rfcalc.render.diff_out import render_json, render_text
+
+    try:
+        overrides = parse_sets(sets)
+        result = compare(run(old, overrides), run(new, overrides))
+    except RfcalcError as error:
+        fail(error)
+    sys.stdout.write(render_json(result) if fmt is CheckFormat.json else render_text(result))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the model file (for editors and validators)."""
+    import json
+
+    from rfcalc.schema import generate
+
+    sys.stdout.write(json.dumps(generate(), indent=2, ensure_ascii=False) + "\n")
+
+
 @app.command()
 def layers(
     type_name: Annotated[

@@ -24,6 +24,7 @@ class RF:
     padding: tuple[int, ...]
     uniform: bool
     is_global: bool
+    covers_input: bool  # on every axis some unit's field contains the whole input
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
                 buffers=out.buffers,
                 macs=out.macs,
                 output_bytes=prod(out.shape) * batch * size,
-                rf=_summary(new_fields, out.shape, rank),
+                rf=_summary(new_fields, out.shape, graph.input_shape),
                 groups=node.groups,
                 pos=node.pos,
             )
@@ -199,13 +200,18 @@ def _fields(
     return tuple(merged_fields), notes
 
 
-def _summary(fields: tuple[rf.Field, ...], shape: Shape, rank: int) -> RF:
+def _summary(fields: tuple[rf.Field, ...], shape: Shape, input_shape: Shape) -> RF:
+    rank = len(input_shape) - 1
     aligned = _aligned(shape, rank)
-    sums = [rf.summarize(f, shape[a + 1] if aligned else 1) for a, f in enumerate(fields)]
+    sizes = [shape[a + 1] if aligned else 1 for a in range(rank)]
+    sums = [rf.summarize(f, n) for f, n in zip(fields, sizes, strict=True)]
     return RF(
         size=tuple(s.size for s in sums),
         stride=tuple(s.stride for s in sums),
         padding=tuple(s.padding for s in sums),
         uniform=all(s.uniform for s in sums),
         is_global=bool(sums) and all(s.is_global for s in sums),
+        covers_input=all(
+            rf.covers(f, n, n_in) for f, n, n_in in zip(fields, sizes, input_shape[1:], strict=True)
+        ),
     )

@@ -65,10 +65,15 @@ class GroupedError(RfcalcError):
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
-    """``did you mean 'x'?`` for the nearest candidate, or None (difflib, as sqlglot does)."""
-    pool = sorted(set(candidates))
-    matches = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
-    if not matches:
-        lowered = {c.lower(): c for c in pool}
-        matches = [lowered[m] for m in difflib.get_close_matches(word.lower(), list(lowered), n=1)]
-    return f"did you mean '{matches[0]}'?" if matches else None
+    """``did you mean 'x'?`` for the nearest candidate, or None (difflib, as sqlglot does).
+
+    Case is ignored when comparing; ties go to the alphabetically first candidate."""
+    best: tuple[float, str] | None = None
+    for candidate in sorted(set(candidates)):
+        matcher = difflib.SequenceMatcher(None, word.lower(), candidate.lower())
+        if matcher.real_quick_ratio() < 0.6 or matcher.quick_ratio() < 0.6:
+            continue
+        score = matcher.ratio()
+        if score >= 0.6 and (best is None or score > best[0]):
+            best = (score, candidate)
+    return f"did you mean '{best[1]}'?" if best else None

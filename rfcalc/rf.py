@@ -291,3 +291,19 @@ def summarize(field: Field, n: int) -> Summary:
         for x, s in enumerate(real)
     )
     return Summary(size, field.jump, padding, uniform, False)
+
+
+def covers(field: Field, n: int, n_input: int) -> bool:
+    """Does some unit among ``0 … n−1`` have a field containing all of ``[0, n_input − 1]``?"""
+    if isinstance(field, Global):
+        return field.lo <= 0 and field.hi >= n_input - 1
+    if isinstance(field, Affine):
+        # lo(x) = x·S − P ≤ 0 and hi(x) = x·S − P + r − 1 ≥ n_input − 1
+        first = max(0, -((field.r - n_input - field.P) // field.S))  # ceil((n_input+P−r)/S)
+        last = min(n - 1, field.P // field.S)
+        return first <= last
+    for x in range(n):
+        s = field.span(x)
+        if s is not None and s[0] <= 0 and s[1] >= n_input - 1:
+            return True
+    return False

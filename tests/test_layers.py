@@ -362,3 +362,25 @@ def test_layer_errors(layer: str, shape: tuple[int, ...], fragment: str) -> None
     assert fragment in info.value.message
     assert info.value.pos is not None
     assert info.value.pos.line == 3
+
+
+@pytest.mark.parametrize(
+    ("layers", "shape", "covers"),
+    [
+        # three unpadded 3×3 convs on 7×7: output 1×1 sees 0 … 6, the whole input
+        ("[{type: conv2d, out_channels: 1, kernel_size: 3, repeat: 3}]", (1, 7, 7), True),
+        # the same on 8×8: units see 0…6 and 1…7, neither all of 0…7
+        ("[{type: conv2d, out_channels: 1, kernel_size: 3, repeat: 3}]", (1, 8, 8), False),
+        # padded k3 on 3: unit 1 reads 0 … 2 — covered
+        ("[{type: conv1d, out_channels: 1, kernel_size: 3, padding: 1}]", (1, 3), True),
+        # only on one axis: H covered (kernel 5 on 5), W not (kernel 1 on 5)
+        ("[{type: conv2d, out_channels: 1, kernel_size: [5, 1]}]", (1, 5, 5), False),
+        # global pooling sees everything
+        ("[globalavgpool1d]", (1, 9), True),
+    ],
+)
+def test_covers_input(layers: str, shape: tuple[int, ...], covers: bool) -> None:
+    from tests.helpers import report_of
+
+    report = report_of(f"input: {list(shape)}\nlayers: {layers}\n")
+    assert report.final.rf.covers_input is covers

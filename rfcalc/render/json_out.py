@@ -35,6 +35,7 @@ def layer_dict(r: LayerRow) -> dict[str, object]:
             "padding": list(r.rf.padding),
             "uniform": r.rf.uniform,
             "global": r.rf.is_global,
+            "covers_input": r.rf.covers_input,
         },
     }
 

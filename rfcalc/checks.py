@@ -1,0 +1,215 @@
+"""Limits from a model file's ``checks:`` and the command line → violations (data, not errors).
+
+One module-level table declares every check: its parser and its test against a Report.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+
+from rfcalc import expr
+from rfcalc.engine import Report
+from rfcalc.errors import InputError, SourcePos, did_you_mean
+from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, describe
+
+_SUFFIX = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9}
+_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]?)\s*$")
+
+Limit = int | bool | tuple[int, ...]
+
+
+def parse_count(text: object, what: str, pos: SourcePos | None) -> int:
+    """An int, or a string with a decimal K/M/G suffix ('30M' = 30,000,000)."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        if text < 0:
+            raise InputError(f"{what} must not be negative, got {text}", pos)
+        return text
+    if isinstance(text, str):
+        m = _NUMBER.match(text)
+        if m:
+            value = Fraction(m.group(1)) * _SUFFIX[m.group(2)]
+            if value.denominator == 1:
+                return int(value)
+    raise InputError(f"{what} takes a count such as 25557032, 30M or 5G; got {text!r}", pos)
+
+
+def parse_shape(text: object, what: str, pos: SourcePos | None) -> tuple[int, ...]:
+    if isinstance(text, str):
+        parts = [p.strip() for p in re.split(r"[,x×]", text) if p.strip()]
+        if parts and all(p.isdigit() for p in parts):
+            return tuple(int(p) for p in parts)
+    if (
+        isinstance(text, tuple)
+        and text
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in text)
+    ):
+        return tuple(int(v) for v in text)
+    raise InputError(f"{what} takes a shape such as [1000] or 2048,7,7; got {text!r}", pos)
+
+
+def parse_bool(value: object, what: str, pos: SourcePos | None) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise InputError(f"{what} must be true or false, got {value!r}", pos)
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    check: str
+    limit: Limit
+    actual: Limit
+    message: str
+
+
+def _fmt(value: Limit) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return "×".join(map(str, value))
+    return f"{value:,}"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    doc: str
+    parse: Callable[[object, str, SourcePos | None], Limit]
+    actual: Callable[[Report], Limit]
+    ok: Callable[[Limit, Limit], bool]
+    relation: str  # how the actual value must relate to the limit, for messages
+    explain: Callable[[Report], str] | None = None  # replaces the generic message
+
+    def run(self, report: Report, limit: Limit) -> Violation | None:
+        actual = self.actual(report)
+        if self.ok(actual, limit):
+            return None
+        if self.explain is not None:
+            message = f"{self.name}: {self.explain(report)}"
+        else:
+            message = f"{self.name}: {_fmt(actual)} {self.relation} {_fmt(limit)}"
+        return Violation(self.name, limit, actual, message)
+
+
+def _not_covered(report: Report) -> str:
+    rf = _fmt(report.final.rf.size)
+    return (
+        f"no unit of the final layer sees the whole input (receptive field {rf} "
+        f"on a {_fmt(report.input_shape[1:])} input)"
+    )
+
+
+def _min_rf(report: Report) -> int:
+    sizes = report.final.rf.size
+    return min(sizes) if sizes else 0
+
+
+def _le(a: Limit, b: Limit) -> bool:
+    assert isinstance(a, int)
+    assert isinstance(b, int)
+    return a <= b
+
+
+def _ge(a: Limit, b: Limit) -> bool:
+    assert isinstance(a, int)
+    assert isinstance(b, int)
+    return a >= b
+
+
+def _covers(actual: Limit, wanted: Limit) -> bool:
+    return bool(actual) or not wanted
+
+
+CHECKS: dict[str, Check] = {
+    c.name: c
+    for c in (
+        Check(
+            "max_params",
+            "most parameters allowed",
+            parse_count,
+            lambda r: r.totals.params,
+            _le,
+            "exceeds the limit",
+        ),
+        Check(
+            "max_macs",
+            "most multiply-accumulates allowed",
+            parse_count,
+            lambda r: r.totals.macs,
+            _le,
+            "exceeds the limit",
+        ),
+        Check(
+            "params",
+            "exact parameter count",
+            parse_count,
+            lambda r: r.totals.params,
+            lambda a, b: a == b,
+            "is not the expected",
+        ),
+        Check(
+            "output_shape",
+            "exact output shape (no batch dim)",
+            parse_shape,
+            lambda r: r.output_shape,
+            lambda a, b: a == b,
+            "is not the expected",
+        ),
+        Check(
+            "min_rf",
+            "smallest final receptive field, every axis",
+            parse_count,
+            _min_rf,
+            _ge,
+            "is below the minimum",
+        ),
+        Check(
+            "rf_covers_input",
+            "some final unit sees the whole input on every axis",
+            parse_bool,
+            lambda r: r.final.rf.covers_input,
+            _covers,
+            "",
+            _not_covered,
+        ),
+    )
+}
+
+
+def _value(node: YNode, env: Mapping[str, expr.Value]) -> object:
+    if isinstance(node, YScalar):
+        if expr.is_expression(node.value):
+            assert isinstance(node.value, str)
+            value = expr.evaluate(node.value, env, node.pos)
+            return int(value) if isinstance(value, float) and value.is_integer() else value
+        return node.value
+    if isinstance(node, YSeq):
+        return tuple(_value(item, env) for item in node.items)
+    raise InputError(
+        f"a check takes a number, a shape or true/false, got {describe(node)}", node.pos
+    )
+
+
+def from_file(checks: YMap | None, env: Mapping[str, expr.Value]) -> dict[str, Limit]:
+    """The limits a model file sets in its ``checks:`` section."""
+    limits: dict[str, Limit] = {}
+    if checks is None:
+        return limits
+    for key, node in checks.items:
+        name = str(key.value)
+        check = CHECKS.get(name)
+        if check is None:
+            raise InputError(f"unknown check '{name}'", key.pos, did_you_mean(name, CHECKS))
+        limits[name] = check.parse(_value(node, env), name, node.pos)
+    return limits
+
+
+def run(report: Report, limits: Mapping[str, Limit]) -> list[Violation]:
+    out = []
+    for name, limit in limits.items():
+        violation = CHECKS[name].run(report, limit)
+        if violation is not None:
+            out.append(violation)
+    return out

@@ -1,0 +1,168 @@
+"""``rfcalc diff`` as text and JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from rfcalc.diff import Diff, LayerChange
+from rfcalc.engine import Report
+from rfcalc.render.json_out import SCHEMA_VERSION, layer_dict
+from rfcalc.render.rows import fraction, per_axis, shape, si, thousands
+
+MAX_LISTED = 12
+
+
+def _final_rf(report: Report) -> str:
+    rf = report.final.rf
+    if not rf.size:
+        return "–"
+    size = per_axis(tuple(str(v) for v in rf.size))
+    if rf.is_global:
+        return f"{size} (global)"
+    return f"{size} / {per_axis(tuple(fraction(s) for s in rf.stride))}"
+
+
+def _change(old: int, new: int, fmt: Callable[[int], str] = thousands) -> str:
+    if old == new:
+        return "="
+    sign = "+" if new > old else "-"
+    text = f"{sign}{fmt(abs(new - old))}"
+    if old:
+        text += f" ({(new - old) / old * 100:+.1f}%)"
+    return text
+
+
+def _listing(mark: str, group: tuple[LayerChange, ...]) -> list[str]:
+    """Added or removed layers as aligned columns: name, type, output, params."""
+    rows = []
+    for c in group:
+        r = c.new or c.old
+        assert r is not None
+        rows.append((r.name, r.type, shape(r.output_shape), f"{thousands(r.params)} params"))
+    if not rows:
+        return []
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return [
+        f"  {mark} {row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}"
+        f"  {row[3]:>{widths[3]}}"
+        for row in rows
+    ]
+
+
+def _layer_line(c: LayerChange) -> str:
+    assert c.old is not None
+    assert c.new is not None
+    parts = []
+    for f in c.fields:
+        a, b = getattr(c.old, f), getattr(c.new, f)
+        if f == "output_shape":
+            a, b = shape(a), shape(b)
+        elif f in ("params", "macs"):
+            a, b = thousands(a), thousands(b)
+        parts.append(f"{f} {a} → {b}")
+    return f"  ~ {c.name}  " + "; ".join(parts)
+
+
+def render_text(diff: Diff) -> str:
+    old, new = diff.old, diff.new
+    rows = [
+        ("", old.name or old.source, new.name or new.source, "change"),
+        (
+            "Params",
+            thousands(old.totals.params),
+            thousands(new.totals.params),
+            _change(old.totals.params, new.totals.params),
+        ),
+        (
+            "MACs",
+            si(old.totals.macs),
+            si(new.totals.macs),
+            _change(old.totals.macs, new.totals.macs, si),
+        ),
+        (
+            "Buffers",
+            thousands(old.totals.buffers),
+            thousands(new.totals.buffers),
+            _change(old.totals.buffers, new.totals.buffers),
+        ),
+        (
+            "Layers",
+            str(len(old.layers)),
+            str(len(new.layers)),
+            _change(len(old.layers), len(new.layers)),
+        ),
+        (
+            "Output",
+            shape(old.output_shape),
+            shape(new.output_shape),
+            "=" if old.output_shape == new.output_shape else "changed",
+        ),
+        (
+            "Final RF",
+            _final_rf(old),
+            _final_rf(new),
+            "=" if _final_rf(old) == _final_rf(new) else "changed",
+        ),
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [
+        "  ".join(
+            (v.ljust(w) if i == 0 else v.rjust(w))
+            for i, (v, w) in enumerate(zip(r, widths, strict=True))
+        ).rstrip()
+        for r in rows
+    ]
+    lines.append("")
+    lines.append(
+        f"Layers by name: {len(diff.added)} added, {len(diff.removed)} removed, "
+        f"{len(diff.changed)} changed"
+    )
+    for mark, group in (("+", diff.added), ("-", diff.removed), ("~", diff.changed)):
+        shown = group[:MAX_LISTED]
+        lines += [_layer_line(c) for c in shown] if mark == "~" else _listing(mark, shown)
+        if len(group) > MAX_LISTED:
+            lines.append(f"  {mark} … and {len(group) - MAX_LISTED} more (--format json lists all)")
+    return "\n".join(lines) + "\n"
+
+
+def _summary(report: Report) -> dict[str, object]:
+    rf = report.final.rf
+    return {
+        "name": report.name,
+        "source": report.source,
+        "params": report.totals.params,
+        "trainable_params": report.totals.trainable_params,
+        "buffers": report.totals.buffers,
+        "macs": report.totals.macs,
+        "layers": len(report.layers),
+        "output_shape": list(report.output_shape),
+        "final_rf": layer_dict(report.final)["rf"],
+        "rf_global": rf.is_global,
+    }
+
+
+def render_json(diff: Diff) -> str:
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "old": _summary(diff.old),
+        "new": _summary(diff.new),
+        "layers": {
+            "added": [c.name for c in diff.added],
+            "removed": [c.name for c in diff.removed],
+            "changed": [
+                {
+                    "name": c.name,
+                    "fields": {
+                        f: [_plain(getattr(c.old, f)), _plain(getattr(c.new, f))] for f in c.fields
+                    },
+                }
+                for c in diff.changed
+            ],
+        },
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _plain(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value

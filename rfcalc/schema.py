@@ -1,0 +1,208 @@
+"""JSON Schema (draft 2020-12) of the model file, generated from the layer registry.
+
+Editors with yaml-language-server complete and validate type names and arguments from it.
+Type names match case-insensitively with '_' ignored, so each type's ``type`` accepts a
+pattern as well as an ``enum`` of its spellings (the enum is what editors offer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rfcalc.checks import CHECKS
+from rfcalc.layers import REGISTRY
+from rfcalc.layers.base import Arg, LayerKind, T
+
+SCHEMA_ID = "https://github.com/rfcalc/rfcalc/schema/v1/model.json"
+Schema = dict[str, Any]
+
+EXPR: Schema = {"type": "string", "pattern": r"^\$", "description": "a $name or ${expression}"}
+
+
+def _int(minimum: int | None = None) -> Schema:
+    number: Schema = {"type": "integer"}
+    if minimum is not None:
+        number["minimum"] = minimum
+    return {"anyOf": [number, EXPR]}
+
+
+def _list(item: Schema) -> Schema:
+    return {"anyOf": [{"type": "array", "minItems": 1, "items": item}, EXPR]}
+
+
+NUMBER: Schema = {"anyOf": [{"type": "number"}, EXPR]}
+
+
+def _arg_schema(arg: Arg) -> Schema:
+    t = arg.type
+    if t is T.IGNORED:
+        schema: Schema = {}
+    elif t is T.INT:
+        schema = _int(arg.minimum)
+    elif t is T.BOOL:
+        schema = {"anyOf": [{"type": "boolean"}, EXPR]}
+    elif t is T.FLOAT:
+        schema = NUMBER
+    elif t is T.CHOICE:
+        schema = {"enum": list(arg.choices)}
+    elif t in (T.PER_AXIS, T.INT_LIST, T.PAD_LIST):
+        minimum = None if t is T.PAD_LIST else arg.minimum
+        schema = {"anyOf": [_int(minimum), _list(_int(minimum))]}
+    elif t is T.SIZE_LIST:
+        schema = {
+            "anyOf": [_int(arg.minimum), _list({"anyOf": [_int(arg.minimum), {"type": "null"}]})]
+        }
+    elif t is T.SCALE:
+        schema = {"anyOf": [NUMBER, _list(NUMBER)]}
+    else:  # PADDING
+        pair = {"type": "array", "minItems": 2, "maxItems": 2, "items": _int(0)}
+        schema = {
+            "anyOf": [_int(0), {"enum": ["same", "valid"]}, _list({"anyOf": [_int(0), pair]})]
+        }
+    if arg.nullable and t is not T.IGNORED:
+        schema = {"anyOf": [schema, {"type": "null"}]}
+    description = arg.doc or t.value
+    if not arg.required and t is not T.IGNORED:
+        description += f" (default {arg.default!r})"
+    return {**schema, "description": description}
+
+
+def _pattern(name: str) -> str:
+    """Case-insensitive, '_' anywhere: conv2d → ^_*[cC]_*[oO]…[dD]_*$ (ECMA regex, no flags)."""
+    parts = [f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in name]
+    return "^_*" + "".join(p + "_*" for p in parts) + "$"
+
+
+def _spellings(kind: LayerKind, key: str) -> list[str]:
+    return sorted({key, kind.torch_name if key == kind.name else key})
+
+
+COMMON: Schema = {
+    "name": {"type": "string", "pattern": r"^[^.]+$", "description": "unique within its scope"},
+    "from": {
+        "anyOf": [
+            {"type": "string"},
+            {"type": "array", "minItems": 1, "items": {"type": "string"}},
+        ],
+        "description": "input layer name(s); 'input' is the model's or block's input",
+    },
+    "repeat": _int(1),
+    "trainable": {"type": "boolean"},
+}
+
+
+def _layer_schema(key: str, kind: LayerKind) -> Schema:
+    props: Schema = {
+        "type": {
+            "anyOf": [
+                {"enum": _spellings(kind, key)},
+                {"type": "string", "pattern": _pattern(key)},
+            ],
+            "description": kind.doc,
+        },
+        **COMMON,
+    }
+    for arg in kind.args:
+        props[arg.name] = _arg_schema(arg)
+    required = ["type", *(a.name for a in kind.args if a.required)]
+    return {
+        "type": "object",
+        "description": kind.doc,
+        "properties": props,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+def generate() -> Schema:
+    known = [{"$ref": f"#/$defs/layer_{key}"} for key in REGISTRY]
+    any_known_type = {"anyOf": [{"type": "string", "pattern": _pattern(k)} for k in REGISTRY]}
+    checks = {
+        name: (
+            {"type": "boolean"}
+            if name == "rf_covers_input"
+            else {
+                "anyOf": [
+                    {"type": "array", "items": {"type": "integer", "minimum": 1}},
+                    {"type": "string"},
+                ]
+            }
+            if name == "output_shape"
+            else {
+                "anyOf": [
+                    {"type": "integer", "minimum": 0},
+                    {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*[KMG]?\s*$"},
+                    EXPR,
+                ]
+            }
+        )
+        | {"description": check.doc}
+        for name, check in CHECKS.items()
+    }
+    defs: Schema = {f"layer_{key}": _layer_schema(key, kind) for key, kind in REGISTRY.items()}
+    defs["known_layer"] = {"anyOf": [any_known_type, *known]}
+    defs["block_instance"] = {
+        "type": "object",
+        "description": "an instance of a block defined under 'blocks'",
+        "properties": {"type": {"type": "string", "not": any_known_type}, **COMMON},
+        "required": ["type"],
+    }
+    defs["layers"] = {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/known_layer"}}
+    defs["layers_with_blocks"] = {
+        "type": "array",
+        "minItems": 1,
+        "items": {
+            "anyOf": [
+                {"$ref": "#/$defs/known_layer"},
+                {"type": "string"},
+                {"$ref": "#/$defs/block_instance"},
+            ]
+        },
+    }
+    numbers = {
+        "anyOf": [
+            {"type": "number"},
+            {"type": "array", "items": {"type": ["number", "null"]}},
+            EXPR,
+        ]
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "rfcalc model file",
+        "description": "A neural network's layers, for rfcalc (generated from its layer registry).",
+        "type": "object",
+        "required": ["input", "layers"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "input": {
+                "anyOf": [{"type": "array", "minItems": 1, "maxItems": 4, "items": _int(1)}, EXPR],
+                "description": "channels first, no batch dim: [F], [C, L], [C, H, W], [C, D, H, W]",
+            },
+            "vars": {"type": "object", "additionalProperties": numbers},
+            "blocks": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "properties": {
+                        "args": {
+                            "type": ["object", "null"],
+                            "additionalProperties": {"anyOf": [numbers, {"type": "null"}]},
+                        },
+                        "layers": {"$ref": "#/$defs/layers_with_blocks"},
+                    },
+                    "required": ["layers"],
+                    "additionalProperties": False,
+                },
+            },
+            "layers": {"type": "array"},
+            "checks": {"type": "object", "properties": checks, "additionalProperties": False},
+        },
+        # Without blocks every type must be a layer type, so a misspelt one is caught.
+        "if": {"required": ["blocks"]},
+        "then": {"properties": {"layers": {"$ref": "#/$defs/layers_with_blocks"}}},
+        "else": {"properties": {"layers": {"$ref": "#/$defs/layers"}}},
+        "$defs": defs,
+    }
