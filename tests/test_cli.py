@@ -47,6 +47,8 @@ def test_describe_json_from_stdin() -> None:
     data = json.loads(result.stdout)
     assert data["model"] == {"name": "textbook-convnet", "source": "<stdin>"}
     first = data["layers"][0]
+    # rfcalc's added key (SPEC §6 allows new keys): r 3 on a 28-wide input does not cover it
+    assert first["rf"].pop("covers_input") is False
     # SPEC §6's example row, verbatim
     assert first == {
         "index": 0,
