@@ -75,13 +75,17 @@ class Report:
     output_shape: Shape
     totals: Totals
     warnings: tuple[Warning, ...]
+    # per layer, per input axis: each unit's field (only with analyze(keep_fields=True))
+    fields: tuple[tuple[rf.Field, ...], ...] | None = None
 
     @property
     def final(self) -> LayerRow:
         return self.layers[-1]
 
 
-def analyze(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
+def analyze(
+    graph: Graph, batch: int = 1, dtype: str = "float32", keep_fields: bool = False
+) -> Report:
     size = DTYPES[dtype]
     rank = len(graph.input_shape) - 1
     shapes: dict[int, Shape] = {INPUT: graph.input_shape}
@@ -146,6 +150,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
         output_shape=rows[-1].output_shape,
         totals=totals,
         warnings=tuple(warnings),
+        fields=tuple(fields[n.index] for n in graph.nodes) if keep_fields else None,
     )
 
 

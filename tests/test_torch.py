@@ -1,0 +1,344 @@
+"""Differential tests against PyTorch (``pytest -m torch``; skipped without torch).
+
+Per layer, rfcalc's output shape, params, trainable params, buffers and MACs must equal what the
+torch module reports (MACs counted from the module's own weights and output shapes); receptive
+fields must equal the box of non-zero input gradient of chosen output units.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from rfcalc.build import Graph, build
+from rfcalc.engine import Report, analyze
+from rfcalc.errors import ShapeError
+from rfcalc.loader import load_path, load_text
+from tests.helpers import EXAMPLES, SCALE
+from tests.test_dag_oracle import dag, yaml_of
+from tests.test_rf_oracle import layer, to_yaml
+
+if TYPE_CHECKING:
+    import torch
+else:
+    torch = pytest.importorskip("torch")
+from torch import nn
+
+from tests.torch_bridge import GraphModule, prepare_for_rf
+
+pytestmark = pytest.mark.torch
+torch.set_num_threads(1)
+
+# ------------------------------------------------------------------ counting from torch
+
+
+def _macs(module: nn.Module, inputs: list[torch.Tensor], out: torch.Tensor) -> int:
+    """MACs from the module's weights and the tensors' shapes (torchvision/fvcore rule)."""
+    total = 0
+    for m in module.modules():
+        if isinstance(m, nn.modules.conv._ConvTransposeNd):
+            # weight (Cin, Cout/groups, *k): every input element feeds Cout/groups·∏k products
+            total += inputs[0][0].numel() * m.weight[0].numel()
+        elif isinstance(m, nn.modules.conv._ConvNd):
+            # weight (Cout, Cin/groups, *k): every output element is Cin/groups·∏k products
+            total += out[0].numel() * m.weight[0].numel()
+        elif isinstance(m, nn.Linear):
+            total += out[0].numel() * m.in_features
+    return total
+
+
+@dataclass
+class Counts:
+    shape: tuple[int, ...]
+    params: int
+    trainable: int
+    buffers: int
+    macs: int
+
+
+def torch_counts(graph: Graph, report: Report) -> list[Counts]:
+    shapes = [r.output_shape for r in report.layers]
+    module = GraphModule(graph, shapes).eval()
+    x = torch.ones(2, *graph.input_shape)
+    with torch.no_grad():
+        outs = module(x)
+    tensors = {-1: x} | dict(enumerate(outs))
+    counts = []
+    for node, layer_module, out in zip(graph.nodes, module.layers, outs, strict=True):
+        inputs = [tensors[i] for i in node.inputs]
+        params = sum(p.numel() for p in layer_module.parameters())
+        trainable = sum(p.numel() for p in layer_module.parameters() if p.requires_grad)
+        buffers = sum(
+            b.numel()
+            for n, b in layer_module.named_buffers()
+            if n.endswith(("running_mean", "running_var"))
+        )
+        counts.append(
+            Counts(
+                tuple(out.shape[1:]), params, trainable, buffers, _macs(layer_module, inputs, out)
+            )
+        )
+    return counts
+
+
+def assert_numbers_match(graph: Graph, report: Report) -> None:
+    for row, c in zip(report.layers, torch_counts(graph, report), strict=True):
+        ours = Counts(row.output_shape, row.params, row.trainable_params, row.buffers, row.macs)
+        assert ours == c, row.name
+
+
+# ------------------------------------------------------------------ receptive fields
+
+
+UNSAFE_FOR_EQUALITY = ("reflectionpad", "replicationpad")
+
+
+def assert_rf_match(
+    graph: Graph, report: Report, units_per_layer: int = 12, layers: list[int] | None = None
+) -> int:
+    """Compare per-unit fields with gradient boxes; returns how many units were compared exactly."""
+    assert report.fields is not None
+    if any(
+        n.kind.name.startswith(("maxpool", "minpool"))
+        and n.args["ceil_mode"]
+        and _positive(n.args["dilation"], above=1)
+        for n in graph.nodes
+    ):
+        return 0  # no average-pool stand-in for a dilated ceil-mode pool
+    module = GraphModule(graph, [r.output_shape for r in report.layers], mode="rf")
+    prepare_for_rf(module)
+    x = torch.ones(1, *graph.input_shape, dtype=torch.float64, requires_grad=True)
+    outs = module(x)
+    sizes = graph.input_shape[1:]
+    rank = len(sizes)
+    # SPEC §2's fields live on the extended index line. Where a layer crops (negative
+    # padding, a transposed convolution's padding) or mirrors (reflection, replication), a
+    # virtual unit's field can lie inside the input while the real value is padding: there the
+    # gradient box is only checked to lie within the predicted field.
+    exact_ok = not any(
+        n.kind.name.startswith(UNSAFE_FOR_EQUALITY)
+        or (n.kind.name.startswith(("zeropad", "constantpad")) and _negative(n.args["padding"]))
+        or (n.kind.name.startswith("convtranspose") and _positive(n.args["padding"]))
+        for n in graph.nodes
+    )
+    exact = 0
+    for i in layers if layers is not None else range(len(graph.nodes)):
+        out, row, fields = outs[i], report.layers[i], report.fields[i]
+        if len(row.output_shape) - 1 == rank:
+            grids = [range(n) for n in row.output_shape[1:]]
+            units = list(itertools.product(*grids))
+            step = max(1, len(units) // units_per_layer)
+            chosen = [*units[::step][:units_per_layer], units[-1]]
+        else:
+            chosen = [()]
+        for unit in chosen:
+            target = out[0][(slice(None), *unit)].sum() if unit else out.sum()
+            (grad,) = torch.autograd.grad(target, x, retain_graph=True)
+            mask = grad[0].abs().sum(dim=0) > 0
+            spans = [fields[a].span(unit[a]) for a in range(rank)] if unit else []
+            # interior: the field lies inside the input on every axis (else padding may hide it)
+            interior = bool(unit) and all(
+                s is not None and s[0] >= 0 and s[1] < n for s, n in zip(spans, sizes, strict=True)
+            )
+            for axis in range(rank):
+                others = tuple(d for d in range(rank) if d != axis)
+                line = mask.any(dim=others) if others else mask
+                hits = line.nonzero().flatten().tolist()
+                measured = (min(hits), max(hits)) if hits else None
+                y = unit[axis] if unit else 0
+                predicted = fields[axis].span(y) if unit else _hull(fields[axis], row)
+                clipped = None
+                if predicted is not None:
+                    lo, hi = max(predicted[0], 0), min(predicted[1], sizes[axis] - 1)
+                    clipped = (lo, hi) if lo <= hi else None
+                where = (row.name, unit, axis, predicted, measured)
+                if measured is not None:
+                    assert clipped is not None, where
+                    assert clipped[0] <= measured[0], where
+                    assert measured[1] <= clipped[1], where
+                if exact_ok and interior:
+                    assert measured == predicted, where
+                    exact += 1
+    return exact
+
+
+def _hull(field: object, row: object) -> tuple[int, int] | None:
+    from rfcalc.rf import Global
+
+    assert isinstance(field, Global)
+    return (field.lo, field.hi)
+
+
+def _positive(value: object, above: int = 0) -> bool:
+    values = (value,) if isinstance(value, int) else value
+    assert isinstance(values, tuple)
+    return any(v > above for v in values)
+
+
+def _negative(padding: object) -> bool:
+    values = (padding,) if isinstance(padding, int) else padding
+    assert isinstance(values, tuple)
+    return any(v < 0 for v in values)
+
+
+def _analyze(graph: Graph) -> Report:
+    return analyze(graph, keep_fields=True)
+
+
+# ------------------------------------------------------------------ examples
+
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_example_numbers_match_torch(path: Path) -> None:
+    graph = build(load_path(str(path)))
+    assert_numbers_match(graph, analyze(graph))
+
+
+@pytest.mark.parametrize(
+    ("example", "shape"),
+    [
+        ("textbook", None),
+        ("lenet5", None),
+        ("alexnet", (3, 127, 127)),
+        ("vgg16", (3, 64, 64)),
+        ("resnet18", (3, 64, 64)),
+        ("resnet50", (3, 64, 64)),
+        ("mobilenet_v2", (3, 64, 64)),
+        ("unet", (3, 64, 64)),
+    ],
+)
+def test_example_receptive_fields_match_gradients(
+    example: str, shape: tuple[int, ...] | None
+) -> None:
+    graph = build(load_path(str(EXAMPLES / f"{example}.yaml")), input_shape=shape)
+    report = _analyze(graph)
+    n = len(graph.nodes)
+    picks = sorted({0, n // 4, n // 2, (3 * n) // 4, n - 1})
+    assert_rf_match(graph, report, units_per_layer=6, layers=picks)
+
+
+# ------------------------------------------------------------------ random models
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+@st.composite
+def channel_model(draw: st.DrawFn) -> str:
+    rank = draw(st.integers(1, 2))
+    channels = draw(st.integers(1, 4))
+    sizes = [draw(st.integers(8, 24)) for _ in range(rank)]
+    lines = [f"input: {[channels, *sizes]}", "layers:"]
+    for _ in range(draw(st.integers(1, 5))):
+        kind, axes, ceil = draw(layer(rank))
+        text = to_yaml(kind, axes, ceil)
+        if "out_channels: 1" in text:
+            cout = draw(st.integers(1, 6))
+            common = [d for d in _divisors(channels) if cout % d == 0]
+            groups = draw(st.sampled_from(common))
+            text = text.replace(
+                "out_channels: 1",
+                f"out_channels: {cout}, groups: {groups}, bias: {str(draw(st.booleans())).lower()}",
+            )
+            channels = cout
+        if kind == "maxpool" and draw(st.booleans()):
+            text = text.replace("maxpool", "minpool")
+        lines.append(f"  - {text}")
+        extra = draw(st.sampled_from(["", "", "batchnorm", "prelu", "sigmoid", "gelu"]))
+        if extra == "batchnorm":
+            lines.append(
+                f"  - {{type: batchnorm{rank}d, affine: {str(draw(st.booleans())).lower()}}}"
+            )
+        elif extra == "prelu":
+            lines.append(
+                f"  - {{type: prelu, num_parameters: {draw(st.sampled_from([1, channels]))}}}"
+            )
+        elif extra:
+            lines.append(f"  - {extra}")
+    if draw(st.booleans()):
+        lines.append("  - flatten")
+        lines.append(
+            f"  - {{type: linear, out_features: {draw(st.integers(1, 5))}, trainable: {str(draw(st.booleans())).lower()}}}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _load(text: str) -> tuple[Graph, Report]:
+    try:
+        graph = build(load_text(text, "random.yaml"))
+        return graph, _analyze(graph)
+    except ShapeError:
+        assume(False)
+        raise
+
+
+@settings(
+    max_examples=350 * SCALE,
+    deadline=None,
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+)
+@given(channel_model())
+def test_random_models_match_torch(text: str) -> None:
+    graph, report = _load(text)
+    assert_numbers_match(graph, report)
+    assert_rf_match(graph, report)
+
+
+@settings(
+    max_examples=200 * SCALE,
+    deadline=None,
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+)
+@given(st.integers(6, 24), dag())
+def test_random_dags_match_torch(n: int, ops: list[tuple[str, list[int], object]]) -> None:
+    graph, report = _load(yaml_of(n, ops))
+    assert_numbers_match(graph, report)
+    assert_rf_match(graph, report)
+
+
+# ------------------------------------------------------------------ every unit-table layer
+
+from tests.test_layers import SHAPES  # noqa: E402
+
+
+@pytest.mark.parametrize(("layer_text", "shape"), [(row[0], row[1]) for row in SHAPES])
+def test_unit_table_layers_match_torch(layer_text: str, shape: tuple[int, ...]) -> None:
+    graph, report = _load(f"input: {list(shape)}\nlayers:\n  - {layer_text}\n")
+    assert_numbers_match(graph, report)
+
+
+RESAMPLING = [
+    "{type: upsample, scale_factor: 2}",
+    "{type: upsample, scale_factor: 3, mode: nearest-exact}",
+    "{type: upsample, size: [7, 13]}",
+    "{type: upsample, scale_factor: 2, mode: bilinear}",
+    "{type: upsample, size: [5, 17], mode: bilinear}",
+    "{type: upsample, scale_factor: 2, mode: bilinear, align_corners: true}",
+    "{type: upsample, size: [9, 11], mode: bicubic}",
+    "{type: upsample, scale_factor: 2, mode: bicubic, align_corners: true}",
+    "{type: upsample, scale_factor: 0.5, mode: bilinear}",
+    "{type: pixelshuffle, upscale_factor: 2}",
+    "{type: adaptivemaxpool2d, output_size: [3, 5]}",
+    "{type: convtranspose2d, out_channels: 2, kernel_size: 3, stride: 2, dilation: 2}",
+]
+
+
+@pytest.mark.parametrize("layer_text", RESAMPLING)
+def test_resampling_fields_match_gradients(layer_text: str) -> None:
+    # followed by a padded conv, so that virtual units near the edges are read as well
+    text = (
+        f"input: [4, 6, 8]\nlayers:\n  - {layer_text}\n"
+        "  - {type: conv2d, out_channels: 1, kernel_size: 3, padding: 1}\n"
+    )
+    graph, report = _load(text)
+    assert_numbers_match(graph, report)
+    assert assert_rf_match(graph, report, units_per_layer=200) > 0

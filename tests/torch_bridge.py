@@ -1,0 +1,266 @@
+"""Test-side translator: an rfcalc Graph → a torch.nn.Module running the same graph.
+
+mode "exact": the real layers (for shapes, params, buffers, MACs).
+mode "rf": the same graph made to expose structural dependencies through gradients: float64,
+positive constant weights, zero biases, batch norm as identity (eval mode), and average
+pooling (or a depthwise all-ones convolution) in place of max/min pooling.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F  # noqa: N812 - PyTorch's own convention
+from torch import nn
+
+from rfcalc.build import INPUT, Graph, Node
+
+
+def _pad_tuple(pairs: list[tuple[int, int]]) -> tuple[int, ...]:
+    """(before, after) per axis → F.pad's order, last axis first."""
+    out: list[int] = []
+    for before, after in reversed(pairs):
+        out += [before, after]
+    return tuple(out)
+
+
+def _padding(
+    node: Node, rank: int, sizes: tuple[int, ...]
+) -> tuple[str | tuple[int, ...], list[tuple[int, int]] | None]:
+    """Torch padding for a conv/pool, or explicit (before, after) pairs to pad first."""
+    value = node.args["padding"]
+    if value == "valid":
+        return (0,) * rank, None
+    if isinstance(value, int):
+        return (value,) * rank, None
+    if value == "same":
+        k = _axes(node.args["kernel_size"], rank)
+        s = _axes(node.args.get("stride") or node.args["kernel_size"], rank)
+        d = _axes(node.args.get("dilation", 1), rank)
+        pairs = []
+        for n, kk, ss, dd in zip(sizes, k, s, d, strict=True):
+            out = -(-n // ss)
+            total = max((out - 1) * ss + dd * (kk - 1) + 1 - n, 0)
+            pairs.append((total // 2, total - total // 2))
+        return (0,) * rank, pairs
+    assert isinstance(value, tuple)
+    if all(isinstance(v, int) for v in value):
+        return tuple(int(v) for v in value), None
+    return (0,) * rank, [(v, v) if isinstance(v, int) else (int(v[0]), int(v[1])) for v in value]
+
+
+def _axes(value: Any, rank: int) -> tuple[int, ...]:
+    return (value,) * rank if isinstance(value, int) else tuple(value)
+
+
+class Lambda(nn.Module):
+    def __init__(self, fn: Any, *children: nn.Module):
+        super().__init__()
+        self.fn = fn
+        self.children_ = nn.ModuleList(children)
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        result: torch.Tensor = self.fn(*xs)
+        return result
+
+
+def _make(name: str, *args: Any, **kwargs: Any) -> nn.Module:
+    """``nn.<name>(...)``, typed."""
+    module: nn.Module = getattr(nn, name)(*args, **kwargs)
+    return module
+
+
+def _padded(pad: list[tuple[int, int]] | None, module: nn.Module, value: float = 0.0) -> nn.Module:
+    if pad is None:
+        return module
+    spec = _pad_tuple(pad)
+    return Lambda(lambda x: module(F.pad(x, spec, value=value)), module)
+
+
+def build_layer(node: Node, in_shapes: list[tuple[int, ...]], mode: str) -> nn.Module:
+    k, a = node.kind.name, dict[str, Any](node.args)
+    shape = in_shapes[0]
+    rank = len(shape) - 1
+    cin = shape[0]
+    if k.startswith("conv") and not k.startswith("convtranspose"):
+        pad, pre = _padding(node, rank, shape[1:])
+        conv = _make(
+            f"Conv{rank}d",
+            cin,
+            a["out_channels"],
+            a["kernel_size"],
+            a["stride"],
+            pad,
+            a["dilation"],
+            a["groups"],
+            a["bias"],
+        )
+        return _padded(pre, conv)
+    if k.startswith("convtranspose"):
+        return _make(
+            f"ConvTranspose{rank}d",
+            cin,
+            a["out_channels"],
+            a["kernel_size"],
+            a["stride"],
+            a["padding"],
+            a["output_padding"],
+            a["groups"],
+            a["bias"],
+            a["dilation"],
+        )
+    if k[:3] in ("max", "min", "avg") and "pool" in k:
+        stride = a["stride"] if a["stride"] is not None else a["kernel_size"]
+        pad, pre = _padding(node, rank, shape[1:])
+        assert pre is None, "torch pools take symmetric int padding only"
+        dilation = a.get("dilation", 1)
+        if mode == "rf" or k.startswith("avg"):
+            if any(d > 1 for d in _axes(dilation, rank)):
+                assert not a["ceil_mode"]
+                kernel = _axes(a["kernel_size"], rank)
+                weight = torch.full((cin, 1, *kernel), 1.0 / math.prod(kernel), dtype=torch.float64)
+                conv = getattr(F, f"conv{rank}d")
+                return Lambda(lambda x: conv(x, weight, None, stride, pad, dilation, cin))
+            return _make(f"AvgPool{rank}d", a["kernel_size"], stride, pad, a["ceil_mode"])
+        pool = _make(
+            f"MaxPool{rank}d", a["kernel_size"], stride, pad, dilation, ceil_mode=a["ceil_mode"]
+        )
+        return Lambda(lambda x: -pool(-x), pool) if k.startswith("min") else pool
+    if k.startswith("adaptive"):
+        kind = "Avg" if mode == "rf" or "avg" in k else "Max"
+        adaptive: nn.Module = _make(f"Adaptive{kind}Pool{rank}d", a["output_size"])
+        return adaptive
+    if k.startswith("global"):
+        dims = tuple(range(2, rank + 2))
+        keep = bool(a["keepdims"])
+        if "avg" in k or mode == "rf":
+            return Lambda(lambda x: x.mean(dim=dims, keepdim=keep))
+        return Lambda(lambda x: x.amax(dim=dims, keepdim=keep))
+    if k == "linear":
+        return nn.Linear(shape[-1], a["out_features"], a["bias"])
+    if k == "flatten":
+        return nn.Flatten(a["start_dim"], a["end_dim"])
+    if k == "unflatten":
+        sizes = a["unflattened_size"]
+        return nn.Unflatten(a["dim"], (sizes,) if isinstance(sizes, int) else sizes)
+    if k == "reshape":
+        target = a["shape"] if isinstance(a["shape"], tuple) else (a["shape"],)
+        return Lambda(lambda x: x.reshape(x.shape[0], *target))
+    if k.startswith("batchnorm"):
+        return _make(
+            f"BatchNorm{k[-2]}d",
+            cin,
+            affine=a["affine"],
+            track_running_stats=a["track_running_stats"],
+        )
+    if k.startswith("instancenorm"):
+        return _make(
+            f"InstanceNorm{k[-2]}d",
+            cin,
+            affine=a["affine"],
+            track_running_stats=a["track_running_stats"],
+        )
+    if k == "groupnorm":
+        return nn.GroupNorm(a["num_groups"], cin, affine=a["affine"])
+    if k == "layernorm":
+        ns = a["normalized_shape"]
+        return nn.LayerNorm(ns, elementwise_affine=a["elementwise_affine"], bias=a["bias"])
+    if k == "localresponsenorm":
+        return nn.LocalResponseNorm(a["size"])
+    if k == "prelu":
+        return nn.PReLU(a["num_parameters"])
+    if k in ("softmax", "logsoftmax"):
+        return (nn.Softmax if k == "softmax" else nn.LogSoftmax)(a["dim"])
+    if k == "upsample":
+        size, factor = a["size"], a["scale_factor"]
+        return nn.Upsample(
+            size=size, scale_factor=factor, mode=a["mode"], align_corners=a["align_corners"]
+        )
+    if k == "pixelshuffle":
+        return nn.PixelShuffle(a["upscale_factor"])
+    if k == "pixelunshuffle":
+        return nn.PixelUnshuffle(a["downscale_factor"])
+    if k.endswith(("pad1d", "pad2d", "pad3d")):
+        name = {
+            "zero": "ZeroPad",
+            "constant": "ConstantPad",
+            "reflection": "ReflectionPad",
+            "replication": "ReplicationPad",
+        }[k[:-5]]
+        padding = a["padding"]
+        extra = (0.0,) if name == "ConstantPad" else ()
+        pad_module: nn.Module = _make(f"{name}{k[-2]}d", padding, *extra)
+        return pad_module
+    if k == "add":
+        return Lambda(lambda *xs: sum(xs[1:], xs[0]))
+    if k == "mul":
+        return Lambda(lambda *xs: math.prod(xs[1:], start=xs[0]))
+    if k == "concat":
+        return Lambda(lambda *xs: torch.cat(xs, dim=a["dim"]))
+    simple = {
+        "relu": "ReLU",
+        "relu6": "ReLU6",
+        "leakyrelu": "LeakyReLU",
+        "elu": "ELU",
+        "selu": "SELU",
+        "gelu": "GELU",
+        "silu": "SiLU",
+        "mish": "Mish",
+        "sigmoid": "Sigmoid",
+        "tanh": "Tanh",
+        "hardswish": "Hardswish",
+        "hardsigmoid": "Hardsigmoid",
+        "softplus": "Softplus",
+        "identity": "Identity",
+        "dropout": "Dropout",
+        "dropout1d": "Dropout1d",
+        "dropout2d": "Dropout2d",
+        "dropout3d": "Dropout3d",
+        "alphadropout": "AlphaDropout",
+    }
+    plain: nn.Module = _make(simple[k])
+    return plain
+
+
+class GraphModule(nn.Module):
+    """Runs the graph's nodes in order; every node's output is kept."""
+
+    def __init__(self, graph: Graph, shapes: list[tuple[int, ...]], mode: str = "exact"):
+        super().__init__()
+        self.graph = graph
+        known = {INPUT: graph.input_shape} | dict(enumerate(shapes))
+        self.layers = nn.ModuleList(
+            build_layer(n, [known[i] for i in n.inputs], mode) for n in graph.nodes
+        )
+        for n, layer in zip(graph.nodes, self.layers, strict=True):
+            if not n.trainable:
+                for p in layer.parameters():
+                    p.requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        outs: dict[int, torch.Tensor] = {INPUT: x}
+        result = []
+        for node, layer in zip(self.graph.nodes, self.layers, strict=True):
+            y = layer(*(outs[i] for i in node.inputs))
+            outs[node.index] = y
+            result.append(y)
+        return result
+
+
+def prepare_for_rf(module: nn.Module) -> None:
+    """Positive constant weights, zero biases, identity batch norm; float64, eval mode."""
+    module.double().eval()
+    with torch.no_grad():
+        for m in module.modules():
+            stats = (getattr(m, "running_mean", None), getattr(m, "running_var", None))
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and None not in stats:
+                m.running_mean.zero_()  # type: ignore[union-attr]
+                m.running_var.fill_(1.0)  # type: ignore[union-attr]
+            for name, p in m.named_parameters(recurse=False):
+                if name == "bias":
+                    p.zero_()
+                else:
+                    fan = max(p[0].numel(), 1) if p.dim() > 1 else 1
+                    p.fill_(1.0 / fan)
