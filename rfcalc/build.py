@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from rfcalc import expr
-from rfcalc.errors import GraphError, InputError, SourcePos, did_you_mean
+from rfcalc.errors import GraphError, GroupedError, InputError, RfcalcError, SourcePos, did_you_mean
 from rfcalc.layers import REGISTRY, canonical, lookup, type_names
 from rfcalc.layers.base import MAX_DIM, Arg, LayerKind, T
 from rfcalc.loader import ArgSpec, BlockSpec, LayerSpec, ModelSpec
@@ -200,6 +200,10 @@ class _Scope:
     counters: dict[str, int] = field(default_factory=dict)
 
 
+class _SkippedError(Exception):
+    """A layer reads a layer that already failed: skip it without a second error."""
+
+
 class Builder:
     def __init__(
         self,
@@ -210,6 +214,8 @@ class Builder:
         self.spec = spec
         self.nodes: list[Node] = []
         self.full: dict[str, int] = {}
+        self.errors: list[RfcalcError] = []
+        self.failed: set[str] = set()  # full names of layers that failed
         self.blocks: dict[str, BlockSpec] = {}
         self.variables = self._variables(overrides or {})
         self.input_override = input_shape
@@ -244,6 +250,8 @@ class Builder:
         shape = self.input_override or self._input_shape()
         scope = _Scope("", INPUT, self.variables, (), True, ())
         self._sequence(self.spec.layers, scope)
+        if self.errors:
+            raise self.errors[0] if len(self.errors) == 1 else GroupedError(self.errors)
         return Graph(
             path=self.spec.path,
             name=self.spec.name,
@@ -263,10 +271,25 @@ class Builder:
     # -- layers
 
     def _sequence(self, layers: tuple[LayerSpec, ...], scope: _Scope) -> int:
+        """Build layers in order; a layer's error is recorded and the next layer tried."""
         previous = scope.input_index
         for layer in layers:
-            previous = self._layer(layer, scope, previous)
+            try:
+                previous = self._layer(layer, scope, previous)
+            except _SkippedError:
+                self._mark_failed(layer, scope)
+            except GroupedError:
+                raise
+            except RfcalcError as error:
+                if not any(e.pos == error.pos and e.message == error.message for e in self.errors):
+                    self.errors.append(error)
+                self._mark_failed(layer, scope)
         return previous
+
+    def _mark_failed(self, layer: LayerSpec, scope: _Scope) -> None:
+        if layer.name is not None:
+            self.failed.add(scope.prefix + layer.name)
+            scope.local.pop(layer.name, None)
 
     def _layer(self, layer: LayerSpec, scope: _Scope, previous: int) -> int:
         block = self.blocks.get(layer.type)
@@ -353,6 +376,8 @@ class Builder:
             return scope.local[name]
         if name in self.full:
             return self.full[name]
+        if scope.prefix + name in self.failed or name in self.failed:
+            raise _SkippedError
         candidates = [*scope.local, *self.full, "input"]
         raise GraphError(
             f"no layer named '{name}' before this one", pos, did_you_mean(name, candidates)
@@ -446,13 +471,15 @@ def _as_value(value: Resolved, name: str, pos: SourcePos) -> expr.Value:
         return value
     if isinstance(value, tuple):
         items: list[int | float | None] = []
-        for v in value:
+        for i, v in enumerate(value):
             if v is not None and not _number(v):
-                break
+                raise InputError(
+                    f"'{name}' must be a number or a list of numbers; entry {i + 1} is {_what(v)}",
+                    pos,
+                )
             assert v is None or isinstance(v, (int, float))
             items.append(v)
-        else:
-            return tuple(items)
+        return tuple(items)
     raise InputError(f"'{name}' must be a number or a list of numbers, got {_what(value)}", pos)
 
 

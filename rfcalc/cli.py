@@ -100,36 +100,88 @@ def describe(
         int | None,
         typer.Option(min=1, help="Fold block instances at nesting level N (1: top-level blocks)."),
     ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Write to FILE (atomically) instead of stdout."),
+    ] = None,
 ) -> None:
     """Print every layer's shape, params, MACs and receptive field, and the totals."""
     from rfcalc.api import describe as run
 
     try:
+        if output is not None:
+            _check_output(output, model)
         report = run(
             model, parse_sets(sets), parse_shape(input_shape, "--input"), batch, dtype.value
         )
     except RfcalcError as error:
         fail(error)
-    if fmt is Format.json:
-        from rfcalc.render.json_out import render as render_json
-
-        sys.stdout.write(render_json(report))
-    elif fmt is Format.markdown:
-        from rfcalc.render.markdown import render_markdown
-
-        sys.stdout.write(render_markdown(report, depth))
-    elif fmt is Format.csv:
-        from rfcalc.render.markdown import render_csv
-
-        sys.stdout.write(render_csv(report))
-    elif sys.stdout.isatty() and os.environ.get("TERM") != "dumb":
+    if (
+        fmt is Format.table
+        and output is None
+        and sys.stdout.isatty()
+        and os.environ.get("TERM") != "dumb"
+    ):
         from rfcalc.render.rich_table import print_table
 
         print_table(report, depth)
+        return
+    if fmt is Format.json:
+        from rfcalc.render.json_out import render as render_json
+
+        text = render_json(report)
+    elif fmt is Format.markdown:
+        from rfcalc.render.markdown import render_markdown
+
+        text = render_markdown(report, depth)
+    elif fmt is Format.csv:
+        from rfcalc.render.markdown import render_csv
+
+        text = render_csv(report)
     else:
         from rfcalc.render.text import render as render_text
 
-        sys.stdout.write(render_text(report, depth))
+        text = render_text(report, depth)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            write_atomically(output, text)
+        except OSError as exc:
+            fail(InputError(f"--output {output}: cannot write: {exc.strerror}"))
+
+
+def _check_output(output: str, model: str) -> None:
+    """Never write over the model file, nor into a folder that does not exist."""
+    exists = model != "-" and os.path.exists(output) and os.path.exists(model)
+    if exists and os.path.samefile(output, model):
+        raise InputError(f"--output {output} is the model file itself; refusing to overwrite it")
+    if os.path.isdir(output):
+        raise InputError(f"--output {output} is a directory")
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise InputError(f"--output {output}: folder {folder} does not exist")
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write to a temporary file beside ``path``, then rename it over ``path``: a failed run
+    never truncates or replaces an existing file."""
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".rfcalc-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if os.path.exists(path):
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 class CheckFormat(StrEnum):

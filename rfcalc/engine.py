@@ -11,7 +11,7 @@ from fractions import Fraction
 
 from rfcalc import rf
 from rfcalc.build import INPUT, Graph
-from rfcalc.errors import SourcePos
+from rfcalc.errors import ShapeError, SourcePos
 from rfcalc.layers.base import ALL_GLOBAL, POINTWISE, Ctx, PerInput, Shape, prod
 
 DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
@@ -100,7 +100,10 @@ def analyze(
         out = node.kind.rule(ctx)
         shapes[node.index] = out.shape
         in_fields = [fields[i] for i in node.inputs]
-        new_fields, notes = _fields(out.rf, in_fields, in_shapes, out.shape, rank)
+        try:
+            new_fields, notes = _fields(out.rf, in_fields, in_shapes, out.shape, rank)
+        except rf.TableTooLargeError as exc:
+            raise ShapeError(f"layer '{node.name}' ({node.kind.name}): {exc}", node.pos) from None
         fields[node.index] = new_fields
         for note in notes:
             sources = ", ".join(f"'{names[i]}'" for i in node.inputs)

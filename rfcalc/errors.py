@@ -52,8 +52,11 @@ class GraphError(RfcalcError):
     """Names, ``from`` references, blocks and cycles."""
 
 
+MAX_REPORTED = 20
+
+
 class GroupedError(RfcalcError):
-    """Several independent errors found in one file, reported together."""
+    """Several independent errors found in one file, reported together (the first 20)."""
 
     def __init__(self, errors: list[RfcalcError]):
         first = errors[0]
@@ -61,7 +64,11 @@ class GroupedError(RfcalcError):
         self.errors = errors
 
     def render(self) -> str:
-        return "\n".join(e.render() for e in self.errors)
+        shown = self.errors[:MAX_REPORTED]
+        text = "\n".join(e.render() for e in shown)
+        if len(self.errors) > len(shown):
+            text += f"\n… and {len(self.errors) - len(shown)} more errors"
+        return text
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:

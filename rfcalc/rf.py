@@ -27,6 +27,12 @@ from math import floor
 
 MARGIN = 32  # virtual units stored on each side of a table, at least
 MAX_MARGIN = 4096
+MAX_TABLE = 4_000_000  # units of one per-unit table; a larger non-uniform axis is an error
+
+
+class TableTooLargeError(ValueError):
+    """A per-unit receptive-field table would exceed MAX_TABLE units."""
+
 
 Span = tuple[int, int] | None  # hull [lo, hi] of a unit's field, or None when it is empty
 
@@ -78,6 +84,7 @@ class Table:
     spans: tuple[Span, ...]  # index y + margin
     margin: int
     periods: tuple[int | None, int | None] = (None, None)  # verified left / right periods
+    monotone: bool = False  # no empty field, and both ends never decrease with y
 
     def span(self, y: int) -> Span:
         i = y + self.margin
@@ -162,7 +169,9 @@ def _gather(field: Field, reads: tuple[int, int, int] | None) -> Span:
     if reads is None:
         return None
     first, last, step = reads
-    if isinstance(field, Affine):  # monotone and never empty: the ends suffice
+    if isinstance(field, Affine) or (isinstance(field, Table) and field.monotone):
+        # monotone and never empty: the ends suffice (a dilated transposed convolution
+        # can make a field non-monotone, hence the check)
         lo_span, hi_span = field.span(first), field.span(last)
         assert lo_span is not None
         assert hi_span is not None
@@ -194,9 +203,28 @@ def _to_global(spans: Sequence[Span]) -> Global:
 
 def _tabulate(n: int, jump: Fraction, span_of: Callable[[int], Span]) -> Field:
     margin = _margin(jump)
+    if n + 2 * margin > MAX_TABLE:
+        raise TableTooLargeError(
+            f"{n:,} units with a per-unit receptive field (limit {MAX_TABLE:,})"
+        )
     spans = tuple(span_of(x) for x in range(-margin, n + margin))
     periods = (_period(spans, jump, margin, True), _period(spans, jump, margin, False))
-    return _simplify(Table(n, jump, spans, margin, periods))
+    return _simplify(Table(n, jump, spans, margin, periods, _monotone(spans, periods)))
+
+
+def _monotone(spans: tuple[Span, ...], periods: tuple[int | None, int | None]) -> bool:
+    """Ends non-decreasing over the stored units, and extrapolated by a verified period
+    (a linear fallback could break monotonicity, so it does not count)."""
+    if None in periods:
+        return False
+    previous: Span = None
+    for s in spans:
+        if s is None:
+            return False
+        if previous is not None and (s[0] < previous[0] or s[1] < previous[1]):
+            return False
+        previous = s
+    return True
 
 
 def _simplify(table: Table) -> Field:

@@ -7,6 +7,7 @@ the already converted, immutable subtree and is charged its size).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import yaml
@@ -18,6 +19,7 @@ MAX_DEPTH = 64
 MAX_ALIAS_NODES = 100_000
 
 _TAG_PREFIX = "tag:yaml.org,2002:"
+_COLLECTION_TAGS = (_TAG_PREFIX + "seq", _TAG_PREFIX + "map")
 # libyaml's C composer when PyYAML was built with it (about 10× faster), else pure Python.
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -97,6 +99,8 @@ class _Converter:
         if depth > MAX_DEPTH:
             raise InputError(f"nesting deeper than {MAX_DEPTH} levels", _pos(self.path, node))
         pos = _pos(self.path, node)
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS:
+            raise InputError(f"YAML tag '{node.tag}' is not allowed", pos)
         result: YNode
         size = 1
         if isinstance(node, yaml.ScalarNode):
@@ -112,8 +116,13 @@ class _Converter:
             pairs: list[tuple[YScalar, YNode]] = []
             seen: dict[object, SourcePos] = {}
             for knode, vnode in node.value:
+                if knode.tag == _TAG_PREFIX + "merge":
+                    raise InputError(
+                        "YAML merge keys ('<<') are not supported; repeat the keys, or use a block",
+                        _pos(self.path, knode),
+                    )
                 kconv, _ = self.convert(knode, depth + 1)
-                if not isinstance(kconv, YScalar) or knode.tag == _TAG_PREFIX + "merge":
+                if not isinstance(kconv, YScalar):
                     raise InputError("mapping keys must be plain names", kconv.pos)
                 if isinstance(kconv.value, (dict, list)):
                     raise InputError("mapping keys must be plain names", kconv.pos)
@@ -168,10 +177,32 @@ def read_text(path: str, data: bytes) -> str:
     return text
 
 
+_QUOTED_OR_COMMENT = re.compile(
+    r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\n]|'')*'|(?:^|(?<=\s))#[^\n]*", re.M
+)
+_BRACKET = re.compile(r"[\[\]{}]")
+_INDENT = re.compile(r"^[ \t-]*", re.M)
+
+
+def _check_nesting(text: str, path: str) -> type[yaml.SafeLoader]:
+    """Reject deep flow nesting before parsing (libyaml's composer recurses in C and would
+    crash), and send deeply indented text to the pure-Python composer, which fails cleanly."""
+    depth = 0
+    stripped = _QUOTED_OR_COMMENT.sub("", text)
+    for m in _BRACKET.finditer(stripped):
+        depth = depth + 1 if m.group() in "[{" else max(depth - 1, 0)
+        if depth > MAX_DEPTH:
+            line = stripped.count("\n", 0, m.start()) + 1
+            raise InputError(f"nesting deeper than {MAX_DEPTH} levels", SourcePos(path, line))
+    widest = max((len(m.group()) for m in _INDENT.finditer(text)), default=0)
+    return yaml.SafeLoader if widest > 4 * MAX_DEPTH else _LOADER
+
+
 def parse(text: str, path: str) -> YNode:
     """Parse one YAML document into a located tree."""
+    loader = _check_nesting(text, path)
     try:
-        node = yaml.compose(text, Loader=_LOADER)
+        node = yaml.compose(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = SourcePos(path, mark.line + 1, mark.column + 1) if mark else SourcePos(path)

@@ -23,7 +23,9 @@ def test_invalid_file(path: Path) -> None:
     result = runner.invoke(app, ["describe", str(path)])
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr == f"{path}:{expected}"
+    assert result.stderr.startswith(f"{path}:")
+    # every error line is 'path:line:col: error: …'; the .err file holds them without the path
+    assert result.stderr.replace(f"{path}:", "") == expected
     assert "Traceback" not in result.stderr
 
 
@@ -151,3 +153,47 @@ def test_layers_one_type_and_misspelt_type() -> None:
     bad = runner.invoke(app, ["layers", "conv2"])
     assert (bad.exit_code, bad.stdout) == (2, "")
     assert bad.stderr == "rfcalc: error: unknown layer type 'conv2'\nhint: did you mean 'conv2d'?\n"
+
+
+def test_several_errors_reported_together_and_capped(tmp_path: Path) -> None:
+    lines = ["input: [3, 8, 8]", "layers:"] + [f"  - {{type: relu, bad_{i}: 1}}" for i in range(25)]
+    path = tmp_path / "many.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["describe", str(path)])
+    assert result.exit_code == 2
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert len(errors) == 20
+    assert errors[0] == f"{path}:3:18: error: layer 'relu_0' (relu): unknown argument 'bad_0'"
+    assert result.stderr.endswith("… and 5 more errors\n")
+
+
+def test_output_written_atomically(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    target.write_text("previous report\n", encoding="utf-8")
+    bad = runner.invoke(
+        app,
+        [
+            "describe",
+            str(Path(__file__).parent / "data/invalid/unknown_type.yaml"),
+            "-o",
+            str(target),
+        ],
+    )
+    assert bad.exit_code == 2
+    assert target.read_text(encoding="utf-8") == "previous report\n"  # untouched
+    ok = runner.invoke(
+        app, ["describe", str(EXAMPLES / "textbook.yaml"), "-o", str(target), "-f", "json"]
+    )
+    assert (ok.exit_code, ok.stdout) == (0, "")
+    assert json.loads(target.read_text(encoding="utf-8"))["totals"]["params"] == 55744
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]  # no temp files left
+
+
+def test_output_never_overwrites_the_model(tmp_path: Path) -> None:
+    model = tmp_path / "m.yaml"
+    text = (EXAMPLES / "textbook.yaml").read_text(encoding="utf-8")
+    model.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["describe", str(model), "-o", str(model)])
+    assert result.exit_code == 2
+    assert "is the model file itself; refusing to overwrite it" in result.stderr
+    assert model.read_text(encoding="utf-8") == text

@@ -189,3 +189,13 @@ def test_far_virtual_units_after_fractional_jumps() -> None:
         ("same", [Axis(5, 3, 0, 3, 3, 2)], True),
     ]
     check_stack(1, [26], stack)
+
+
+def test_dilated_strided_transposed_is_not_monotone() -> None:
+    # x = 2i + 3j (k2 s2 d3): unit 0 reads input 0, unit 1 reads −1, unit 2 reads 1: the field
+    # is not monotone, so it must not be gathered from the ends of a window (found by the oracle)
+    stack = [
+        ("transposed", [Axis(2, 2, 0, 0, 3, 0)], False),
+        ("conv", [Axis(2, 1, 0, 0, 1, 2)], False),
+    ]
+    check_stack(1, [6], stack)
