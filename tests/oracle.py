@@ -84,9 +84,14 @@ class Oracle:
             cache[x] = frozenset(out)
         return cache[x]
 
+    def size_of(self, k: int) -> int:
+        return self.layers[k].n_out
+
+    def jump_of(self, k: int) -> Fraction:
+        return math.prod((layer.jump for layer in self.layers[: k + 1]), start=Fraction(1))
+
     def summary(self, k: int) -> tuple[int, Fraction, int, bool]:
-        n = self.layers[k].n_out
-        jump = math.prod((layer.jump for layer in self.layers[: k + 1]), start=Fraction(1))
+        n, jump = self.size_of(k), self.jump_of(k)
         fields = [self.field(k, x) for x in range(n)]
         real = [f for f in fields if f]
         size = max((max(f) - min(f) + 1 for f in real), default=0)

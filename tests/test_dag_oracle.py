@@ -37,18 +37,11 @@ class DagOracle(Oracle):
             cache[x] = frozenset(out)
         return cache[x]
 
-    def summary(self, k: int) -> tuple[int, Fraction, int, bool]:
-        n, jump = self.sizes[k], self.jumps[k]
-        fields = [self.field(k, x) for x in range(n)]
-        real = [f for f in fields if f]
-        size = max((max(f) - min(f) + 1 for f in real), default=0)
-        first = fields[0] if fields[0] else (real[0] if real else frozenset((0,)))
-        padding = -min(first)
-        uniform = len(real) == n and all(
-            max(f) - min(f) + 1 == size and min(f) == x * jump - padding
-            for x, f in enumerate(fields)
-        )
-        return size, jump, padding, uniform
+    def size_of(self, k: int) -> int:
+        return self.sizes[k]
+
+    def jump_of(self, k: int) -> Fraction:
+        return self.jumps[k]
 
 
 MERGES = ["add", "concat_channels", "concat_length"]

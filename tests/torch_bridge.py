@@ -148,20 +148,10 @@ def build_layer(node: Node, in_shapes: list[tuple[int, ...]], mode: str) -> nn.M
     if k == "reshape":
         target = a["shape"] if isinstance(a["shape"], tuple) else (a["shape"],)
         return Lambda(lambda x: x.reshape(x.shape[0], *target))
-    if k.startswith("batchnorm"):
-        return _make(
-            f"BatchNorm{k[-2]}d",
-            cin,
-            affine=a["affine"],
-            track_running_stats=a["track_running_stats"],
-        )
-    if k.startswith("instancenorm"):
-        return _make(
-            f"InstanceNorm{k[-2]}d",
-            cin,
-            affine=a["affine"],
-            track_running_stats=a["track_running_stats"],
-        )
+    if k.startswith(("batchnorm", "instancenorm")):
+        family = "BatchNorm" if k.startswith("batch") else "InstanceNorm"
+        stats = a["track_running_stats"]
+        return _make(f"{family}{k[-2]}d", cin, affine=a["affine"], track_running_stats=stats)
     if k == "groupnorm":
         return nn.GroupNorm(a["num_groups"], cin, affine=a["affine"])
     if k == "layernorm":
