@@ -86,23 +86,34 @@ def main_callback(
 
 @app.command()
 def describe(
-    model: Annotated[str, typer.Argument(help="Model file, or - for standard input.")],
+    model: Annotated[
+        str, typer.Argument(metavar="MODEL", help="Model file, or - for standard input.")
+    ],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     sets: Annotated[
-        list[str] | None, typer.Option("--set", help="Override a variable: NAME=VALUE.")
+        list[str] | None, typer.Option("--set", metavar="NAME=VALUE", help="Override a variable.")
     ] = None,
     input_shape: Annotated[
-        str | None, typer.Option("--input", help="Override the input shape, e.g. 3,224,224.")
+        str | None,
+        typer.Option("--input", metavar="C,H,W", help="Override the input shape, e.g. 3,224,224."),
     ] = None,
-    batch: Annotated[int, typer.Option(min=1, help="Batch size for memory figures.")] = 1,
+    batch: Annotated[
+        int, typer.Option(min=1, metavar="B", help="Batch size for memory figures.")
+    ] = 1,
     dtype: Annotated[Dtype, typer.Option(help="Element type for memory figures.")] = Dtype.float32,
     depth: Annotated[
         int | None,
-        typer.Option(min=1, help="Fold block instances at nesting level N (1: top-level blocks)."),
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Fold block instances at nesting level N (1: top-level blocks).",
+        ),
     ] = None,
     output: Annotated[
         str | None,
-        typer.Option("--output", "-o", help="Write to FILE (atomically) instead of stdout."),
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
+        ),
     ] = None,
 ) -> None:
     """Print every layer's shape, params, MACs and receptive field, and the totals."""
@@ -204,23 +215,28 @@ def _expand(patterns: list[str]) -> list[str]:
 
 @app.command()
 def check(
-    models: Annotated[list[str], typer.Argument(help="Model files (globs work), - for stdin.")],
+    models: Annotated[
+        list[str], typer.Argument(metavar="MODEL...", help="Model files (globs work), - for stdin.")
+    ],
     max_params: Annotated[
-        str | None, typer.Option(help="Most parameters allowed (K, M, G suffixes).")
+        str | None, typer.Option(metavar="N", help="Most parameters allowed (K, M, G suffixes).")
     ] = None,
-    max_macs: Annotated[str | None, typer.Option(help="Most MACs allowed (K, M, G).")] = None,
+    max_macs: Annotated[
+        str | None, typer.Option(metavar="N", help="Most MACs allowed (K, M, G).")
+    ] = None,
     min_rf: Annotated[
-        str | None, typer.Option(help="Smallest final receptive field on every axis.")
+        str | None, typer.Option(metavar="N", help="Smallest final receptive field on every axis.")
     ] = None,
     rf_covers_input: Annotated[
         bool, typer.Option("--rf-covers-input", help="Require a final unit that sees it all.")
     ] = False,
     output_shape: Annotated[
-        str | None, typer.Option(help="Required output shape, e.g. 1000 or 2048,7,7.")
+        str | None,
+        typer.Option(metavar="C,H,W", help="Required output shape, e.g. 1000 or 2048,7,7."),
     ] = None,
     fmt: Annotated[CheckFormat, typer.Option("--format", "-f")] = CheckFormat.text,
     sets: Annotated[
-        list[str] | None, typer.Option("--set", help="Override a variable: NAME=VALUE.")
+        list[str] | None, typer.Option("--set", metavar="NAME=VALUE", help="Override a variable.")
     ] = None,
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Exit 0 even when a check fails.")
@@ -267,11 +283,12 @@ def check(
 
 @app.command()
 def diff(
-    old: Annotated[str, typer.Argument(help="The model before.")],
-    new: Annotated[str, typer.Argument(help="The model after.")],
+    old: Annotated[str, typer.Argument(metavar="OLD", help="The model before.")],
+    new: Annotated[str, typer.Argument(metavar="NEW", help="The model after.")],
     fmt: Annotated[CheckFormat, typer.Option("--format", "-f")] = CheckFormat.text,
     sets: Annotated[
-        list[str] | None, typer.Option("--set", help="Override a variable in both: NAME=VALUE.")
+        list[str] | None,
+        typer.Option("--set", metavar="NAME=VALUE", help="Override a variable in both."),
     ] = None,
 ) -> None:
     """Show what changed between two model files: totals, output, receptive field, layers."""
