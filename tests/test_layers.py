@@ -137,6 +137,8 @@ SHAPES = [
     # PyTorch order, last axis first: W 1+5+2 = 8, H 3+5+4 = 12
     ("{type: zeropad2d, padding: [1, 2, 3, 4]}", (1, 5, 5), (1, 12, 8), 0, 0, 0),
     ("{type: constantpad1d, padding: [-1, 2], value: 3.5}", (1, 5), (1, 6), 0, 0, 0),
+    # the crop may take the whole axis: narrow to 0, then pad 3 (PyTorch 2.13: length 3)
+    ("{type: zeropad1d, padding: [-2, 3]}", (1, 2), (1, 3), 0, 0, 0),
     ("{type: reflectionpad1d, padding: 2}", (1, 5), (1, 9), 0, 0, 0),
     ("{type: replicationpad3d, padding: 1}", (1, 2, 2, 2), (1, 4, 4, 4), 0, 0, 0),
 ]
@@ -334,6 +336,9 @@ ERRORS = [
     ("{type: upsample}", (1, 4), "exactly one of size and scale_factor"),
     ("{type: upsample, scale_factor: 2, mode: bilinear}", (1, 4), "needs a (C, H, W) input"),
     ("{type: reflectionpad1d, padding: 5}", (1, 5), "must be smaller than the input size 5"),
+    # PyTorch narrows before padding: 1 − 2 < 0 fails even though 1 + 2 − 2 = 1 (found by the
+    # torch differential test)
+    ("{type: constantpad1d, padding: [2, -2]}", (1, 1), "crops 2 positions but axis L has 1"),
     ("{type: pixelshuffle, upscale_factor: 2}", (3, 4, 4), "not divisible by upscale_factor"),
     ("{type: softmax, dim: 3}", (4, 5), "dim 3 is out of range"),
     ("{type: prelu, num_parameters: 3}", (4, 5), "num_parameters must be 1 or the 4 channels"),

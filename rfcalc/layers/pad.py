@@ -28,6 +28,14 @@ def _pad_kind(prefix: str, torch_prefix: str, rank: int, doc: str) -> LayerKind:
         for i, (before, after) in enumerate(pads):
             if not can_crop and min(before, after) < 0:
                 raise ctx.fail("padding must not be negative", "padding")
+            cropped = sizes[i] + min(before, 0) + min(after, 0)
+            if cropped < 0:
+                # PyTorch crops (narrows) before it pads, so the crop alone must fit
+                raise ctx.fail(
+                    f"negative padding crops {-min(before, 0) - min(after, 0)} positions but "
+                    f"axis {axis_name(rank, i)} has {sizes[i]}",
+                    "padding",
+                )
             if prefix == "reflection" and max(before, after) >= sizes[i]:
                 raise ctx.fail(
                     f"reflection padding {max(before, after)} must be smaller than the input "
