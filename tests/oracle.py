@@ -66,21 +66,29 @@ def adaptive_reads(n: int, o: int) -> Reads:
 
 @dataclass
 class Oracle:
+    """A stack: layer k reads layer k − 1. ``edges[k]`` lists (source node, reads) pairs, so a
+    subclass can describe any DAG (source −1 is the input)."""
+
     layers: list[AxisLayer]
+    edges: list[list[tuple[int, Reads]]] = field(default_factory=list)
     memo: list[dict[int, frozenset[int]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.memo = [{} for _ in self.layers]
+        if not self.edges:
+            self.edges = [[(k - 1, layer.reads)] for k, layer in enumerate(self.layers)]
+        self.memo = [{} for _ in self.edges]
 
     def field(self, k: int, x: int) -> frozenset[int]:
-        """Input positions that unit x of layer k's output depends on."""
+        """Input positions that unit x of node k's output depends on: the union over the
+        units it reads of their fields, down to the input's units as singletons."""
         if k < 0:
             return frozenset((x,))
         cache = self.memo[k]
         if x not in cache:
             out: set[int] = set()
-            for y in self.layers[k].reads(x):
-                out |= self.field(k - 1, y)
+            for source, reads in self.edges[k]:
+                for y in reads(x):
+                    out |= self.field(source, y)
             cache[x] = frozenset(out)
         return cache[x]
 

@@ -19,23 +19,9 @@ class DagOracle(Oracle):
     def __init__(
         self, edges: list[list[tuple[int, Reads]]], jumps: list[Fraction], sizes: list[int]
     ):
-        super().__init__([])
-        self.edges = edges
+        super().__init__([], edges)
         self.jumps = jumps
         self.sizes = sizes
-        self.memo = [{} for _ in edges]
-
-    def field(self, k: int, x: int) -> frozenset[int]:
-        if k < 0:
-            return frozenset((x,))
-        cache = self.memo[k]
-        if x not in cache:
-            out: set[int] = set()
-            for source, reads in self.edges[k]:
-                for y in reads(x):
-                    out |= self.field(source, y)
-            cache[x] = frozenset(out)
-        return cache[x]
 
     def size_of(self, k: int) -> int:
         return self.sizes[k]
