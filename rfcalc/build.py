@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TypeGuard
 
 from rfcalc import expr
 from rfcalc.errors import GraphError, GroupedError, InputError, RfcalcError, SourcePos, did_you_mean
@@ -83,7 +84,7 @@ def _what(value: Resolved) -> str:
     return repr(value)
 
 
-def _is_int(value: Resolved) -> bool:
+def _is_int(value: Resolved) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -99,7 +100,6 @@ class _Coerce:
     def integer(self, value: Resolved, minimum: int | None) -> int:
         if not _is_int(value):
             raise self.fail(f"must be an integer, got {_what(value)}")
-        assert isinstance(value, int)
         if minimum is not None and value < minimum:
             raise self.fail(f"must be ≥ {minimum}, got {value}")
         if abs(value) > MAX_DIM:
@@ -278,8 +278,6 @@ class Builder:
                 previous = self._layer(layer, scope, previous)
             except _SkippedError:
                 self._mark_failed(layer, scope)
-            except GroupedError:
-                raise
             except RfcalcError as error:
                 if not any(e.pos == error.pos and e.message == error.message for e in self.errors):
                     self.errors.append(error)
@@ -338,9 +336,8 @@ class Builder:
         if layer.repeat is None:
             return 1
         value = resolve(layer.repeat, scope.env)
-        if not _is_int(value) or value < 1:  # type: ignore[operator]
+        if not _is_int(value) or value < 1:
             raise InputError(f"repeat must be an integer ≥ 1, got {_what(value)}", layer.repeat.pos)
-        assert isinstance(value, int)
         if value > MAX_LAYERS:
             raise InputError(f"repeat {value} exceeds {MAX_LAYERS:,} layers", layer.repeat.pos)
         return value
@@ -510,7 +507,7 @@ def check_input_shape(value: Resolved, pos: SourcePos) -> tuple[int, ...]:
         )
     sizes: list[int] = []
     for v in value:
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+        if not _is_int(v) or v < 1:
             raise InputError(f"input sizes must be positive integers, got {_what(v)}", pos)
         if v > MAX_DIM:
             raise InputError(f"input size {v} is too large (limit {MAX_DIM:,})", pos)

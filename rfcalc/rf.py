@@ -96,17 +96,9 @@ class Table:
             # quasi-periodic: moving q units moves the field by q·jump positions
             m = -(i // period) if i < 0 else (i - size) // period + 1
             j = i + m * period if i < 0 else i - m * period
-            base = self.spans[j]
-            if base is None:
-                return None
-            shift = int((i - j) * self.jump)
-            return (base[0] + shift, base[1] + shift)
+            return _shifted(self.spans[j], int((i - j) * self.jump))
         edge = 0 if i < 0 else size - 1
-        base = self.spans[edge]
-        if base is None:
-            return None
-        shift = floor((i - edge) * self.jump)
-        return (base[0] + shift, base[1] + shift)
+        return _shifted(self.spans[edge], floor((i - edge) * self.jump))
 
 
 def _margin(jump: Fraction) -> int:
