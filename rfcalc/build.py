@@ -3,8 +3,10 @@ registry, expand blocks and ``repeat``, and resolve ``from`` names into node ind
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from types import MappingProxyType
 from typing import TypeGuard
 
@@ -13,13 +15,14 @@ from rfcalc.errors import GraphError, GroupedError, InputError, RfcalcError, Sou
 from rfcalc.layers import REGISTRY, canonical, lookup, type_names
 from rfcalc.layers.base import MAX_DIM, Arg, LayerKind, T
 from rfcalc.loader import ArgSpec, BlockSpec, LayerSpec, ModelSpec
-from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, describe
+from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, describe, parse
 
 MAX_LAYERS = 1_000_000
 MAX_RANK = 4
 INPUT = -1  # node index of the model's input
 
 Resolved = object  # int | float | str | bool | None | tuple[Resolved, ...]
+_Validated = tuple[Mapping[str, object], Mapping[str, SourcePos]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +218,9 @@ class Builder:
         self.nodes: list[Node] = []
         self.full: dict[str, int] = {}
         self.errors: list[RfcalcError] = []
+        self.error_keys: set[tuple[SourcePos | None, str]] = set()
+        # validated arguments per (layer spec, environment): repeated instances share them
+        self.validated: dict[tuple[int, int], tuple[object, _Validated | RfcalcError]] = {}
         self.failed: set[str] = set()  # full names of layers that failed
         self.blocks: dict[str, BlockSpec] = {}
         self.variables = self._variables(overrides or {})
@@ -247,7 +253,10 @@ class Builder:
         return env
 
     def build(self) -> Graph:
-        shape = self.input_override or self._input_shape()
+        shape = self._input_shape()  # the file's own input is checked even when overridden
+        if self.input_override is not None:
+            shape = check_input_shape(self.input_override, None, "--input")
+        self.count(self.spec.layers, self.variables, ())
         scope = _Scope("", INPUT, self.variables, (), True, ())
         self._sequence(self.spec.layers, scope)
         if self.errors:
@@ -279,7 +288,9 @@ class Builder:
             except _SkippedError:
                 self._mark_failed(layer, scope)
             except RfcalcError as error:
-                if not any(e.pos == error.pos and e.message == error.message for e in self.errors):
+                key = (error.pos, error.message)
+                if key not in self.error_keys:  # a repeated layer's error is reported once
+                    self.error_keys.add(key)
                     self.errors.append(error)
                 self._mark_failed(layer, scope)
         return previous
@@ -296,7 +307,7 @@ class Builder:
             raise InputError(
                 f"unknown layer type '{layer.type}'",
                 layer.type_pos,
-                did_you_mean(canonical(layer.type), [*type_names(), *self.blocks]),
+                lambda: did_you_mean(canonical(layer.type), [*type_names(), *self.blocks]),
             )
         type_key = block.name if block else kind.name  # type: ignore[union-attr]
         if layer.name is not None:
@@ -311,17 +322,27 @@ class Builder:
                 layer.name_pos or layer.pos,
                 "names must be unique within the model or block",
             )
-        repeat = self._repeat(layer, scope)
+        repeat = self._repeat(layer, scope.env)
         trainable = scope.trainable and self._trainable(layer, scope)
         first_input = self._inputs(layer, scope, previous)
         full = scope.prefix + name
+        env = None if block is None else self._block_env(layer, block, scope, first_input)
         out = INPUT
         for i in range(repeat):
             inst = name if repeat == 1 else f"{name}.{i}"
             inputs = first_input if i == 0 else (out,)
             groups = scope.groups if repeat == 1 else (*scope.groups, full)
             if block is not None:
-                out = self._block(layer, block, scope, inst, inputs, trainable, groups)
+                assert env is not None
+                inner = _Scope(
+                    prefix=scope.prefix + inst + ".",
+                    input_index=inputs[0],
+                    env=env,
+                    groups=(*groups, scope.prefix + inst),
+                    trainable=trainable,
+                    stack=(*scope.stack, block.name),
+                )
+                out = self._sequence(block.layers, inner)
             else:
                 assert kind is not None
                 out = self._leaf(layer, kind, scope, inst, inputs, trainable, groups)
@@ -332,10 +353,11 @@ class Builder:
         self.full[full] = out
         return out
 
-    def _repeat(self, layer: LayerSpec, scope: _Scope) -> int:
+    @staticmethod
+    def _repeat(layer: LayerSpec, env: Mapping[str, expr.Value]) -> int:
         if layer.repeat is None:
             return 1
-        value = resolve(layer.repeat, scope.env)
+        value = resolve(layer.repeat, env)
         if not _is_int(value) or value < 1:
             raise InputError(f"repeat must be an integer ≥ 1, got {_what(value)}", layer.repeat.pos)
         if value > MAX_LAYERS:
@@ -375,10 +397,12 @@ class Builder:
             return self.full[name]
         if scope.prefix + name in self.failed or name in self.failed:
             raise _SkippedError
-        candidates = [*scope.local, *self.full, "input"]
-        raise GraphError(
-            f"no layer named '{name}' before this one", pos, did_you_mean(name, candidates)
-        )
+        local, full, n_local, n_full = scope.local, self.full, len(scope.local), len(self.full)
+
+        def hint() -> str | None:  # the names that exist now, searched only if shown
+            return did_you_mean(name, [*islice(local, n_local), *islice(full, n_full), "input"])
+
+        raise GraphError(f"no layer named '{name}' before this one", pos, hint)
 
     def _leaf(
         self,
@@ -395,35 +419,47 @@ class Builder:
         full = scope.prefix + name
         n = len(inputs)
         if not kind.min_inputs <= n <= kind.max_inputs:
-            if kind.min_inputs > 1:
+            if n > kind.max_inputs > 1:
+                want = f"at most {kind.max_inputs:,} inputs"
+            elif kind.min_inputs > 1:
                 want = f"at least {kind.min_inputs} inputs: name them in 'from'"
             else:
                 want = "one input"
             raise GraphError(f"layer '{full}' ({kind.name}) takes {want}, got {n}", layer.pos)
-        args, arg_pos = validate_args(
-            kind, layer.args, scope.env, f"layer '{full}' ({kind.name}): ", layer.pos
-        )
+        key = (id(layer), id(scope.env))
+        cached = self.validated.get(key)
+        if cached is None or cached[0] is not scope.env:
+            try:
+                result: _Validated | RfcalcError = validate_args(
+                    kind, layer.args, scope.env, f"layer '{full}' ({kind.name}): ", layer.pos
+                )
+            except RfcalcError as error:
+                result = error
+            cached = (scope.env, result)  # the environment is kept alive with its entry
+            self.validated[key] = cached
+        if isinstance(cached[1], RfcalcError):
+            raise cached[1].with_traceback(None)  # no traceback grows across repeats
+        args, arg_pos = cached[1]
         index = len(self.nodes)
         self.nodes.append(
             Node(index, full, kind, args, arg_pos, inputs, trainable, layer.pos, groups)
         )
         return index
 
-    def _block(
-        self,
-        layer: LayerSpec,
-        block: BlockSpec,
-        scope: _Scope,
-        name: str,
-        inputs: tuple[int, ...],
-        trainable: bool,
-        groups: tuple[str, ...],
-    ) -> int:
+    def _block_env(
+        self, layer: LayerSpec, block: BlockSpec, scope: _Scope, inputs: tuple[int, ...]
+    ) -> dict[str, expr.Value]:
+        """Check a block's use and evaluate its arguments: once for all its repeats."""
         if block.name in scope.stack:
             chain = " → ".join((*scope.stack, block.name))
             raise GraphError(f"block '{block.name}' uses itself ({chain})", layer.type_pos)
         if len(inputs) != 1:
             raise GraphError(f"block '{block.name}' takes one input, got {len(inputs)}", layer.pos)
+        return self._arguments(layer, block, scope.env)
+
+    def _arguments(
+        self, layer: LayerSpec, block: BlockSpec, outer: Mapping[str, expr.Value]
+    ) -> dict[str, expr.Value]:
         env = dict(self.variables)
         declared = {p.name: p for p in block.params}
         given = {a.name: a for a in layer.args}
@@ -436,7 +472,7 @@ class Builder:
                 )
         for param in block.params:
             if param.name in given:
-                value = resolve(given[param.name].value, scope.env)
+                value = resolve(given[param.name].value, outer)
                 pos = given[param.name].value.pos
             else:
                 value = resolve(param.value, env)
@@ -446,16 +482,30 @@ class Builder:
                         f"block '{block.name}' needs argument '{param.name}'", layer.pos
                     )
             env[param.name] = _as_value(value, param.name, pos)
-        full = scope.prefix + name
-        inner = _Scope(
-            prefix=full + ".",
-            input_index=inputs[0],
-            env=env,
-            groups=(*groups, full),
-            trainable=trainable,
-            stack=(*scope.stack, block.name),
-        )
-        return self._sequence(block.layers, inner)
+        return env
+
+    def count(
+        self, layers: tuple[LayerSpec, ...], env: Mapping[str, expr.Value], stack: tuple[str, ...]
+    ) -> int:
+        """How many layers these expand to, found before anything is built, so that a model
+        over the limit fails at once and names the layer that crosses it. A layer whose
+        repeat or block arguments are invalid counts as one: building reports it."""
+        total = 0
+        for layer in layers:
+            block = self.blocks.get(layer.type)
+            try:
+                repeat = self._repeat(layer, env)
+                size = 1
+                if block is not None and block.name not in stack:
+                    inner = self._arguments(layer, block, env)
+                    size = self.count(block.layers, inner, (*stack, block.name))
+            except RfcalcError:
+                repeat, size = 1, 1
+            total += repeat * size
+            if total > MAX_LAYERS:
+                where = layer.repeat.pos if layer.repeat is not None else layer.pos
+                raise InputError(f"the model expands to more than {MAX_LAYERS:,} layers", where)
+        return total
 
 
 def _number(value: Resolved) -> bool:
@@ -481,36 +531,50 @@ def _as_value(value: Resolved, name: str, pos: SourcePos) -> expr.Value:
 
 
 def _parse_override(name: str, text: str, env: Mapping[str, expr.Value], path: str) -> Resolved:
-    """``--set NAME=VALUE``: a YAML scalar or flow list, or a ``$`` expression."""
-    import yaml
-
+    """``--set NAME=VALUE``: a YAML scalar or flow list (read by the same rules as the model
+    file), or a ``$`` expression."""
     where = SourcePos(path)
     if expr.is_expression(text):
         return _plain(expr.evaluate(text, env, where))
+    if not text.strip():
+        return None
     try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise InputError(f"--set {name}={text}: not a YAML scalar or flow list", where) from None
-    if isinstance(value, list):
-        return tuple(value)
-    if isinstance(value, (int, float, str, bool)) or value is None:
-        return value
-    raise InputError(f"--set {name}={text}: not a number or a list of numbers", where)
+        node = parse(text, f"--set {name}")
+    except InputError as error:
+        raise InputError(f"--set {name}={text}: {error.message}", where) from None
+    if isinstance(node, YMap):
+        raise InputError(f"--set {name}={text}: not a number or a list of numbers", where)
+    return resolve(node, env)
 
 
-def check_input_shape(value: Resolved, pos: SourcePos) -> tuple[int, ...]:
+_SIZE_TEXT = re.compile(r"\s*[-+]?[0-9]{1,30}\s*")
+
+
+def sizes_from_text(text: str, what: str) -> tuple[int, ...]:
+    """Sizes written as text, ``3,224,224`` (or ``3x224x224``, ``3×224×224``): the one reader of
+    shapes given on the command line. Only their syntax is checked here."""
+    parts = re.split(r"[,x×]", text)
+    if not all(_SIZE_TEXT.fullmatch(p) for p in parts):
+        raise InputError(f"{what} takes sizes such as 3,224,224; got '{text}'")
+    return tuple(int(p) for p in parts)
+
+
+def check_input_shape(
+    value: Resolved, pos: SourcePos | None, what: str = "input"
+) -> tuple[int, ...]:
+    """The one validation of an input shape, from the file's ``input:`` or from ``--input``."""
     if not isinstance(value, tuple) or not 1 <= len(value) <= MAX_RANK:
         raise InputError(
-            f"input must be a list of 1 to {MAX_RANK} positive integers "
+            f"{what} must be a list of 1 to {MAX_RANK} positive integers "
             f"(channels first, no batch), got {_what(value)}",
             pos,
         )
     sizes: list[int] = []
     for v in value:
         if not _is_int(v) or v < 1:
-            raise InputError(f"input sizes must be positive integers, got {_what(v)}", pos)
+            raise InputError(f"{what} sizes must be positive integers, got {_what(v)}", pos)
         if v > MAX_DIM:
-            raise InputError(f"input size {v} is too large (limit {MAX_DIM:,})", pos)
+            raise InputError(f"{what} size {v} is too large (limit {MAX_DIM:,})", pos)
         sizes.append(v)
     return tuple(sizes)
 

@@ -5,18 +5,23 @@ One module-level table declares every check: its parser and its test against a R
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
 from rfcalc import expr
+from rfcalc.build import sizes_from_text
 from rfcalc.engine import Report
 from rfcalc.errors import InputError, SourcePos, did_you_mean
 from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, describe
 
 _SUFFIX = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9}
-_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]?)\s*$")
+# 30M, 25557032, 2.5G, 20_000_000, 2e7: ASCII digits only, and never more than 30 of them
+_NUMBER = re.compile(
+    r"\s*([0-9]{1,30}(?:_[0-9]{1,30})*(?:\.[0-9]{1,30})?(?:[eE]\+?[0-9]{1,2})?)\s*([KMG]?)\s*"
+)
 
 Limit = int | bool | tuple[int, ...]
 
@@ -28,9 +33,9 @@ def parse_count(text: object, what: str, pos: SourcePos | None) -> int:
             raise InputError(f"{what} must not be negative, got {text}", pos)
         return text
     if isinstance(text, str):
-        m = _NUMBER.match(text)
-        if m:
-            value = Fraction(m.group(1)) * _SUFFIX[m.group(2)]
+        m = _NUMBER.fullmatch(text)
+        if m and len(m.group(1)) <= 40:
+            value = Fraction(m.group(1).replace("_", "")) * _SUFFIX[m.group(2)]
             if value.denominator == 1:
                 return int(value)
     raise InputError(f"{what} takes a count such as 25557032, 30M or 5G; got {text!r}", pos)
@@ -38,9 +43,8 @@ def parse_count(text: object, what: str, pos: SourcePos | None) -> int:
 
 def parse_shape(text: object, what: str, pos: SourcePos | None) -> tuple[int, ...]:
     if isinstance(text, str):
-        parts = [p.strip() for p in re.split(r"[,x×]", text) if p.strip()]
-        if parts and all(p.isdigit() for p in parts):
-            return tuple(int(p) for p in parts)
+        with contextlib.suppress(InputError):  # then the message below, naming a shape
+            text = sizes_from_text(text, what)
     if (
         isinstance(text, tuple)
         and text

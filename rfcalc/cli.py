@@ -13,7 +13,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from rfcalc import __version__
-from rfcalc.errors import InputError, RfcalcError
+from rfcalc.errors import InputError, RfcalcError, printable
 
 app = typer.Typer(
     name="rfcalc",
@@ -25,6 +25,7 @@ app = typer.Typer(
 )
 
 EXIT_INVALID = 2
+MAX_BATCH = 2**31  # as any size (rfcalc.layers.base.MAX_DIM): memory figures stay finite floats
 
 
 class Format(StrEnum):
@@ -39,6 +40,12 @@ class Dtype(StrEnum):
     float16 = "float16"
     bfloat16 = "bfloat16"
     int8 = "int8"
+
+
+def emit(text: str) -> None:
+    """Every document rfcalc prints goes out here, inert: a name or path holding terminal
+    escapes is shown escaped (the errors do the same in their own rendering)."""
+    sys.stdout.write(printable(text))
 
 
 def fail(error: RfcalcError) -> NoReturn:
@@ -57,16 +64,10 @@ def parse_sets(values: list[str] | None) -> dict[str, str]:
 
 
 def parse_shape(text: str | None, option: str) -> tuple[int, ...] | None:
-    if text is None:
-        return None
-    parts = [p.strip() for p in text.replace("x", ",").replace("×", ",").split(",")]
-    try:
-        shape = tuple(int(p) for p in parts)
-    except ValueError:
-        raise InputError(f"{option} takes sizes such as 3,224,224; got '{text}'") from None
-    if not 1 <= len(shape) <= 4 or any(d < 1 for d in shape):
-        raise InputError(f"{option} needs 1 to 4 positive sizes, got '{text}'")
-    return shape
+    """The sizes of a shape option; the builder validates them as it validates ``input:``."""
+    from rfcalc.build import sizes_from_text
+
+    return None if text is None else sizes_from_text(text, option)
 
 
 def _version(value: bool) -> None:
@@ -98,7 +99,13 @@ def describe(
         typer.Option("--input", metavar="C,H,W", help="Override the input shape, e.g. 3,224,224."),
     ] = None,
     batch: Annotated[
-        int, typer.Option(min=1, metavar="B", help="Batch size for memory figures.")
+        int,
+        typer.Option(
+            min=1,
+            max=MAX_BATCH,
+            metavar="B",
+            help="Batch size for memory figures.",
+        ),
     ] = 1,
     dtype: Annotated[Dtype, typer.Option(help="Element type for memory figures.")] = Dtype.float32,
     depth: Annotated[
@@ -112,7 +119,12 @@ def describe(
     output: Annotated[
         str | None,
         typer.Option(
-            "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write to FILE instead of stdout. A regular file is replaced atomically (through"
+            " a symlink, the file it points to: the link stays); a FIFO or a character device"
+            " such as /dev/null is written through, never replaced.",
         ),
     ] = None,
 ) -> None:
@@ -154,43 +166,93 @@ def describe(
 
         text = render_text(report, depth)
     if output is None:
-        sys.stdout.write(text)
+        emit(text)
     else:
         try:
-            write_atomically(output, text)
+            write_atomically(output, printable(text))
         except OSError as exc:
             fail(InputError(f"--output {output}: cannot write: {exc.strerror}"))
+        except RfcalcError as error:
+            fail(error)
 
 
 def _check_output(output: str, model: str) -> None:
-    """Never write over the model file, nor into a folder that does not exist."""
-    exists = model != "-" and os.path.exists(output) and os.path.exists(model)
-    if exists and os.path.samefile(output, model):
-        raise InputError(f"--output {output} is the model file itself; refusing to overwrite it")
-    if os.path.isdir(output):
+    """Before any work, refuse an --output that is the model itself (compared by device and
+    inode, so also through a link or as the file redirected to standard input), a folder, a
+    block device or a socket, or a new file in a folder that does not exist."""
+    import stat
+
+    try:
+        target = os.stat(output)  # follows symlinks: what would be written
+    except FileNotFoundError:
+        folder = os.path.dirname(os.path.realpath(output))
+        if not os.path.isdir(folder):
+            raise InputError(f"--output {output}: folder {folder} does not exist") from None
+        return
+    except OSError as exc:
+        raise InputError(f"--output {output}: cannot write: {exc.strerror}") from None
+    try:
+        source = os.fstat(sys.stdin.fileno()) if model == "-" else os.stat(model)
+    except (AttributeError, OSError, ValueError):  # no model there (yet), or stdin closed
+        source = None
+    # a terminal may well be both: `rfcalc describe - -o /dev/stdout`, typing the model
+    if source is not None and os.path.samestat(target, source) and not stat.S_ISCHR(source.st_mode):
+        what = "the model file itself" if model != "-" else "the model read from standard input"
+        raise InputError(f"--output {output} is {what}; refusing to overwrite it")
+    if stat.S_ISDIR(target.st_mode):
         raise InputError(f"--output {output} is a directory")
-    folder = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(folder):
-        raise InputError(f"--output {output}: folder {folder} does not exist")
+    for test, kind in ((stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(target.st_mode):
+            raise InputError(f"--output {output} is {kind}; refusing to write to it")
 
 
 def write_atomically(path: str, text: str) -> None:
-    """Write to a temporary file beside ``path``, then rename it over ``path``: a failed run
-    never truncates or replaces an existing file."""
+    """Write ``text`` to ``path``; a failed run never truncates or replaces an existing file.
+
+    A regular file is written to a temporary file beside it, then renamed over it (its mode
+    kept). Reached through symlinks, the real file is replaced and the links stay links. A FIFO
+    or a character device (/dev/null, a terminal, /dev/stdout on a pipe) is opened and written
+    through, never replaced; a FIFO waits for its reader, as with the shell's ``>``."""
+    import contextlib
+    import stat
     import tempfile
 
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".rfcalc-", suffix=".tmp", dir=folder)
+    try:
+        before: os.stat_result | None = os.stat(path)
+    except FileNotFoundError:
+        before = None
+    if before is not None and not stat.S_ISREG(before.st_mode):
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0))
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):  # changed since _check_output
+            os.close(fd)
+            raise InputError(f"--output {path} is not a regular file, a FIFO or a device")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        return
+    real = os.path.realpath(path)
+    if before is not None:
+        try:
+            same = os.path.samestat(before, os.stat(real))
+        except OSError:
+            same = False
+        if not same:  # e.g. /dev/stdout on a file since deleted: '/path (deleted)'
+            raise InputError(f"--output {path}: cannot tell which file it names")
+        mode = before.st_mode & 0o7777
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask  # as a new file made by the shell's `>`, not mkstemp's 0600
+    fd, tmp = tempfile.mkstemp(prefix=".rfcalc-", suffix=".tmp", dir=os.path.dirname(real))
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        if os.path.exists(path):
-            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-        os.replace(tmp, path)
+        os.chmod(tmp, mode)
+        os.replace(tmp, real)
     except BaseException:
-        if os.path.exists(tmp):
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
 
@@ -274,7 +336,7 @@ def check(
             continue
         status = "fail" if violations else "pass"
         results.append(FileResult(path, status, len(limits), violations))
-    sys.stdout.write(render_json(results) if fmt is CheckFormat.json else render_text(results))
+    emit(render_json(results) if fmt is CheckFormat.json else render_text(results))
     if any(r.status == "error" for r in results):
         raise typer.Exit(EXIT_INVALID)
     if any(r.status == "fail" for r in results) and not exit_zero:
@@ -301,7 +363,7 @@ def diff(
         result = compare(run(old, overrides), run(new, overrides))
     except RfcalcError as error:
         fail(error)
-    sys.stdout.write(render_json(result) if fmt is CheckFormat.json else render_text(result))
+    emit(render_json(result) if fmt is CheckFormat.json else render_text(result))
 
 
 @app.command()

@@ -7,7 +7,8 @@ the node at fault; the CLI renders it once as ``path:line:col: error: message``.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 
@@ -23,21 +24,71 @@ class SourcePos:
         return f"{self.path}:{self.line}:{self.col}"
 
 
-class RfcalcError(Exception):
-    """A user-facing error with a source position and an optional hint."""
+Hint = str | Callable[[], str | None] | None
 
-    def __init__(self, message: str, pos: SourcePos | None = None, hint: str | None = None):
+
+class RfcalcError(Exception):
+    """A user-facing error with a source position and an optional hint.
+
+    A hint may be given as a function, called only when the hint is shown: a model with
+    thousands of errors renders twenty, and pays for twenty "did you mean" searches."""
+
+    def __init__(self, message: str, pos: SourcePos | None = None, hint: Hint = None):
         super().__init__(message)
         self.message = message
         self.pos = pos
-        self.hint = hint
+        self._hint = hint
+
+    @property
+    def hint(self) -> str | None:
+        if callable(self._hint):
+            self._hint = self._hint()
+        return self._hint
 
     def render(self) -> str:
-        where = str(self.pos) if self.pos is not None else "rfcalc"
-        text = f"{where}: error: {self.message}"
-        if self.hint:
-            text += f"\nhint: {self.hint}"
+        where = printable(str(self.pos), newlines=False) if self.pos is not None else "rfcalc"
+        text = f"{where}: error: {shorten(printable(self.message, newlines=False))}"
+        hint = self.hint
+        if hint:
+            text += f"\nhint: {shorten(printable(hint, newlines=False))}"
         return text
+
+
+# C0 controls but tab, DEL, C1 controls, and the bidirectional overrides that can reorder what
+# a terminal shows; newlines are kept only where the caller's own text has its lines
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_OR_NEWLINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_LONG_WORD = re.compile(r"\S{201,}")
+
+
+_NAMED = {"\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, newlines: bool = True) -> str:
+    """Text with every control character that could act on a terminal (clear the screen,
+    retitle it, move the cursor, reorder a line) shown as an escape (``\\x1b``), so that what
+    rfcalc echoes of its input is always inert. With ``newlines=False``, ``\\n`` too."""
+    pattern = _CONTROL if newlines else _CONTROL_OR_NEWLINE
+    return pattern.sub(_escape, text) if pattern.search(text) else text
+
+
+def _elide(match: re.Match[str]) -> str:
+    word = match.group()
+    return f"{word[:80]}…({len(word) - 120:,} characters)…{word[-40:]}"
+
+
+def shorten(text: str) -> str:
+    """A message with every run of over 200 non-blank characters (a megabyte-long name, an
+    expression) elided in the middle, so that an error stays a line."""
+    return _LONG_WORD.sub(_elide, text)
 
 
 class InputError(RfcalcError):
@@ -60,7 +111,7 @@ class GroupedError(RfcalcError):
 
     def __init__(self, errors: list[RfcalcError]):
         first = errors[0]
-        super().__init__(first.message, first.pos, first.hint)
+        super().__init__(first.message, first.pos, lambda: first.hint)
         self.errors = errors
 
     def render(self) -> str:

@@ -176,7 +176,9 @@ class _Parser:
         numbers = [self.number(a) for a in args]
         try:
             return self.check(fn(*numbers))
-        except (ValueError, OverflowError, TypeError) as exc:
+        except ZeroDivisionError:
+            raise self.fail(f"{name}(): division by zero") from None
+        except (ValueError, ArithmeticError, TypeError) as exc:
             raise self.fail(f"{name}(): {exc}") from None
 
     def number(self, value: Value) -> Number:

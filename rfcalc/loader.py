@@ -8,9 +8,10 @@ and validates them against the layer registry.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import BinaryIO
 
-from rfcalc.errors import InputError, SourcePos, did_you_mean
-from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, describe, parse, read_text
+from rfcalc.errors import InputError, SourcePos, did_you_mean, printable
+from rfcalc.yamltree import MAX_FILE_BYTES, YMap, YNode, YScalar, YSeq, describe, parse, read_text
 
 TOP_KEYS = ("name", "description", "input", "vars", "blocks", "layers", "checks")
 LAYER_KEYS = ("type", "name", "from", "repeat", "trainable")
@@ -68,15 +69,28 @@ def _name(node: YNode, what: str) -> str:
     text = _string(node, what)
     if not text:
         raise InputError(f"{what} must not be empty", node.pos)
+    _no_controls(text, what, node.pos)
     if "." in text:
         raise InputError(f"{what} '{text}' must not contain '.', which separates levels", node.pos)
     return text
+
+
+def _no_controls(text: str, what: str, pos: SourcePos) -> None:
+    """Names are shown in tables and messages: no control characters, nor line breaks."""
+    if printable(text, newlines=False) != text:
+        raise InputError(f"{what} '{text}' must not contain control characters", pos)
 
 
 def _mapping(node: YNode, what: str) -> YMap:
     if not isinstance(node, YMap):
         raise InputError(f"{what} must be a mapping, got {describe(node)}", node.pos)
     return node
+
+
+def _model_name(node: YNode) -> str:
+    text = _string(node, "'name'")
+    _no_controls(text, "the model's name", node.pos)
+    return text
 
 
 def parse_layer(node: YNode) -> LayerSpec:
@@ -172,7 +186,7 @@ def load_text(text: str, path: str) -> ModelSpec:
         blocks = tuple(_block(k, v) for k, v in _mapping(blocks_node, "'blocks'").items)
     return ModelSpec(
         path=path,
-        name=_string(name_node, "'name'") if name_node is not None else None,
+        name=_model_name(name_node) if name_node is not None else None,
         description=_string(desc_node, "'description'") if desc_node is not None else None,
         input=input_node,
         vars=variables,
@@ -187,21 +201,82 @@ def load_bytes(data: bytes, path: str) -> ModelSpec:
     return load_text(read_text(path, data), path)
 
 
+def _refused_kind(mode: int, *, stdin: bool = False) -> str | None:
+    """What a non-file is ('a character device', …), or None when a model may be read from
+    it: a regular file or a FIFO (``<(cmd)`` too); on standard input also a terminal, a socket
+    or /dev/null."""
+    import stat
+
+    if stat.S_ISREG(mode) or stat.S_ISFIFO(mode):
+        return None
+    if stdin and (stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)):
+        return None
+    for test, kind in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return "not a regular file"  # pragma: no cover - no other kind on Linux or macOS
+
+
+def _read_bounded(stream: BinaryIO) -> bytes:
+    """At most ``MAX_FILE_BYTES + 1`` bytes: enough for :func:`read_text` to refuse a larger
+    file, never the whole of /dev/zero or an endless pipe. A terminal gives a line per read."""
+    left, chunks = MAX_FILE_BYTES + 1, []
+    while left > 0 and (chunk := stream.read(left)):
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
 def load_path(path: str) -> ModelSpec:
-    """Read a model file ('-' for standard input)."""
+    """Read a model file ('-' for standard input), never more than the size limit plus one byte.
+
+    A device, socket or folder named as MODEL is refused before it is opened (opening some
+    devices has effects; reading /dev/zero never ends); a FIFO is read like a file."""
+    import io
+    import os
     import sys
 
     if path == "-":
-        return load_bytes(sys.stdin.buffer.read(), "<stdin>")
+        where = SourcePos("<stdin>")
+        stream = sys.stdin  # None when the process started with descriptor 0 closed
+        if stream is None:
+            raise InputError("standard input is closed", where)
+        try:
+            kind = _refused_kind(os.fstat(stream.fileno()).st_mode, stdin=True)
+        except io.UnsupportedOperation:  # an in-memory stream (a test runner's)
+            kind = None
+        except (OSError, ValueError):
+            raise InputError("standard input is closed", where) from None
+        if kind is not None:
+            raise InputError(f"is {kind}, not a model file", where)
+        try:
+            data = _read_bounded(stream.buffer)
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror}", where) from None
+        except ValueError:  # closed since
+            raise InputError("standard input is closed", where) from None
+        return load_bytes(data, "<stdin>")
+    where = SourcePos(path)
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        kind = _refused_kind(os.stat(path).st_mode)
+        if kind is None:
+            with open(path, "rb") as fh:
+                # checked again on what was opened, in case the path changed in between
+                kind = _refused_kind(os.fstat(fh.fileno()).st_mode)
+                data = b"" if kind else _read_bounded(fh)
     except FileNotFoundError:
-        raise InputError("no such file", SourcePos(path)) from None
+        raise InputError("no such file", where) from None
     except IsADirectoryError:
-        raise InputError("is a directory, not a model file", SourcePos(path)) from None
+        raise InputError("is a directory, not a model file", where) from None
     except PermissionError:
-        raise InputError("permission denied", SourcePos(path)) from None
+        raise InputError("permission denied", where) from None
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", SourcePos(path)) from None
+        raise InputError(f"cannot read: {exc.strerror}", where) from None
+    if kind is not None:
+        raise InputError(f"is {kind}, not a model file", where)
     return load_bytes(data, path)

@@ -1,14 +1,21 @@
 """Safe YAML → a small immutable tree in which every node knows its 1-based position.
 
-Built from ``yaml.compose`` (no object construction, so no code can run). Bounds: file size,
-nesting depth, and alias expansion (a "billion laughs" document fails at once: an alias re-uses
-the already converted, immutable subtree and is charged its size).
+Built from the parser's event stream (no Python object construction, so no code can run), with
+an explicit stack: no recursion, so no nesting can overflow a C or Python stack. Bounds: file
+size, nesting depth (checked on every event, as the parser reaches it), and alias expansion (a
+"billion laughs" document fails at once: an alias re-uses the already converted, immutable
+subtree and is charged its size).
+
+Plain scalars follow one rule, YAML 1.2's core schema, wherever rfcalc reads YAML (model files
+and ``--set``): ``010`` is ten, ``0o10`` eight, ``0x10`` sixteen, ``1:30`` and ``yes`` are
+strings; ``_`` may separate the digits of a decimal integer, as in Python (``20_000_000``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 import yaml
 
@@ -17,10 +24,11 @@ from rfcalc.errors import InputError, SourcePos
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_ALIAS_NODES = 100_000
+MAX_DIGITS = 100  # longer integers are errors (Python refuses 4,300 digits; nothing needs 100)
 
 _TAG_PREFIX = "tag:yaml.org,2002:"
-_COLLECTION_TAGS = (_TAG_PREFIX + "seq", _TAG_PREFIX + "map")
-# libyaml's C composer when PyYAML was built with it (about 10× faster), else pure Python.
+_COLLECTION_TAGS = (None, "!", _TAG_PREFIX + "seq", _TAG_PREFIX + "map")
+# libyaml's C parser when PyYAML was built with it (about 10× faster), else pure Python.
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -54,11 +62,6 @@ class YMap:
 YNode = YScalar | YSeq | YMap
 
 
-def _pos(path: str, node: yaml.Node) -> SourcePos:
-    mark = node.start_mark
-    return SourcePos(path, mark.line + 1, mark.column + 1)
-
-
 def describe(node: YNode) -> str:
     """A short phrase naming what a node is, for error messages."""
     if isinstance(node, YMap):
@@ -77,142 +80,294 @@ def describe(node: YNode) -> str:
     return repr(v)
 
 
-class _Converter:
+# ---------------------------------------------------------------- scalars (YAML 1.2 core)
+
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_DECIMAL = re.compile(r"[-+]?[0-9]+(?:_[0-9]+)*")
+_PREFIXED = re.compile(r"([-+]?)0(?:([oO])([0-7]+)|([xX])([0-9a-fA-F]+))")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_SPECIAL_FLOATS = {
+    ".inf": float("inf"), ".Inf": float("inf"), ".INF": float("inf"),
+    "+.inf": float("inf"), "+.Inf": float("inf"), "+.INF": float("inf"),
+    "-.inf": float("-inf"), "-.Inf": float("-inf"), "-.INF": float("-inf"),
+}  # fmt: skip
+_NANS = frozenset((".nan", ".NaN", ".NAN"))
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_A_NUMBER = object()
+
+
+def _integer(text: str, pos: SourcePos) -> object:
+    """The int a YAML 1.2 integer denotes, or _NOT_A_NUMBER."""
+    if _DECIMAL.fullmatch(text):
+        if len(text) > MAX_DIGITS:
+            raise InputError(f"an integer of {len(text):,} digits is too large", pos)
+        return int(text.replace("_", ""))
+    m = _PREFIXED.fullmatch(text)
+    if m:
+        digits = m.group(3) or m.group(5)
+        if len(digits) > MAX_DIGITS:
+            raise InputError(f"an integer of {len(digits):,} digits is too large", pos)
+        value = int(digits, 8 if m.group(2) else 16)
+        return -value if m.group(1) == "-" else value
+    return _NOT_A_NUMBER
+
+
+def _float(text: str, pos: SourcePos) -> object:
+    if text in _SPECIAL_FLOATS:
+        return _SPECIAL_FLOATS[text]
+    if text in _NANS:
+        raise InputError("'.nan' is not a number rfcalc can use", pos)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    return _NOT_A_NUMBER
+
+
+def plain_scalar(text: str, pos: SourcePos) -> object:
+    """An untagged plain scalar's value under YAML 1.2's core schema."""
+    if text in _NULLS:
+        return None
+    first = text[0]
+    if first in "0123456789-+.":
+        value = _integer(text, pos)
+        if value is _NOT_A_NUMBER:
+            value = _float(text, pos)
+        if value is not _NOT_A_NUMBER:
+            return value
+    elif first in "tTfF" and text in _BOOLS:
+        return _BOOLS[text]
+    return text
+
+
+def _tagged_scalar(text: str, tag: str, pos: SourcePos) -> object:
+    """A scalar with an explicit tag: !!str, !!int, !!float, !!bool or !!null."""
+    kind = tag[len(_TAG_PREFIX) :] if tag.startswith(_TAG_PREFIX) else None
+    if kind == "str":
+        return text
+    value: object = _NOT_A_NUMBER
+    if kind == "int":
+        value = _integer(text.strip(), pos)
+    elif kind == "float":
+        value = _integer(text.strip(), pos)
+        value = _float(text.strip(), pos) if value is _NOT_A_NUMBER else float(value)  # type: ignore[arg-type]
+    elif kind == "bool":
+        value = _BOOLS.get(text.strip(), _NOT_A_NUMBER)
+    elif kind == "null":
+        value = None if text.strip() in _NULLS else _NOT_A_NUMBER
+    else:
+        raise InputError(f"YAML tag '{_short_tag(tag)}' is not allowed", pos)
+    if value is _NOT_A_NUMBER:
+        raise InputError(f"'{text}' is not a valid {_short_tag(tag)}", pos)
+    return value
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_TAG_PREFIX) :] if tag.startswith(_TAG_PREFIX) else tag
+
+
+def _string(text: str, pos: SourcePos) -> str:
+    m = _SURROGATE.search(text)
+    if m:
+        raise InputError(
+            f"a string holds a lone surrogate (\\u{ord(m.group()):04x}), which is not text", pos
+        )
+    return text
+
+
+# ---------------------------------------------------------------- the tree
+
+
+class _Mark(Protocol):
+    line: int
+    column: int
+
+
+def _mark_pos(path: str, mark: _Mark | None) -> SourcePos:
+    return SourcePos(path, mark.line + 1, mark.column + 1) if mark else SourcePos(path)
+
+
+@dataclass(slots=True)
+class _Frame:
+    """A sequence or mapping being built."""
+
+    is_map: bool
+    pos: SourcePos
+    anchor: str | None
+    items: list[object]  # YNode items, or for a mapping (key, value) pairs
+    size: int = 1
+    key: YScalar | None = None  # a mapping's key awaiting its value
+    seen: dict[object, SourcePos] | None = None
+
+
+class _Builder:
     def __init__(self, path: str):
         self.path = path
-        self.done: dict[int, tuple[YNode, int]] = {}
+        self.anchors: dict[str, tuple[YNode, int]] = {}
         self.alias_nodes = 0
-        self.constructor = yaml.SafeLoader("")  # only its scalar constructors are used
 
-    def convert(self, node: yaml.Node, depth: int) -> tuple[YNode, int]:
-        """Return the converted node and its size (number of nodes)."""
-        key = id(node)
-        if key in self.done:
-            converted, size = self.done[key]
-            self.alias_nodes += size
-            if self.alias_nodes > MAX_ALIAS_NODES:
-                raise InputError(
-                    f"aliases expand to more than {MAX_ALIAS_NODES:,} nodes",
-                    _pos(self.path, node),
-                )
-            return converted, size
-        if depth > MAX_DEPTH:
-            raise InputError(f"nesting deeper than {MAX_DEPTH} levels", _pos(self.path, node))
-        pos = _pos(self.path, node)
-        if not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS:
-            raise InputError(f"YAML tag '{node.tag}' is not allowed", pos)
-        result: YNode
-        size = 1
-        if isinstance(node, yaml.ScalarNode):
-            result = YScalar(self._scalar(node, pos), pos)
-        elif isinstance(node, yaml.SequenceNode):
-            items = []
-            for child in node.value:
-                item, n = self.convert(child, depth + 1)
-                items.append(item)
-                size += n
-            result = YSeq(tuple(items), pos)
-        elif isinstance(node, yaml.MappingNode):
-            pairs: list[tuple[YScalar, YNode]] = []
-            seen: dict[object, SourcePos] = {}
-            for knode, vnode in node.value:
-                if knode.tag == _TAG_PREFIX + "merge":
-                    raise InputError(
-                        "YAML merge keys ('<<') are not supported; repeat the keys, or use a block",
-                        _pos(self.path, knode),
-                    )
-                kconv, _ = self.convert(knode, depth + 1)
-                if not isinstance(kconv, YScalar):
-                    raise InputError("mapping keys must be plain names", kconv.pos)
-                if isinstance(kconv.value, (dict, list)):
-                    raise InputError("mapping keys must be plain names", kconv.pos)
-                hashable = kconv.value
-                if hashable in seen:
-                    first = seen[hashable]
-                    raise InputError(
-                        f"duplicate key '{kconv.value}' (first at line {first.line})", kconv.pos
-                    )
-                seen[hashable] = kconv.pos
-                vconv, n = self.convert(vnode, depth + 1)
-                pairs.append((kconv, vconv))
-                size += n + 1
-            result = YMap(tuple(pairs), pos)
-        else:  # pragma: no cover - compose yields only the three kinds
-            raise InputError("unsupported YAML node", pos)
-        self.done[key] = (result, size)
-        return result, size
+    def pos(self, event: yaml.Event) -> SourcePos:
+        return _mark_pos(self.path, event.start_mark)
 
-    def _scalar(self, node: yaml.ScalarNode, pos: SourcePos) -> object:
-        tag = node.tag
-        if not tag.startswith(_TAG_PREFIX):
-            raise InputError(f"YAML tag '{tag}' is not allowed", pos)
-        kind = tag[len(_TAG_PREFIX) :]
-        if kind == "str":
-            return node.value
-        if kind == "int" and node.value.isdigit():
-            return int(node.value)  # the common case, without the generic constructor
-        if kind in ("int", "float", "bool", "null"):
-            value = self.constructor.construct_object(node, deep=False)
-            if isinstance(value, float) and value != value:
-                raise InputError("'.nan' is not a number rfcalc can use", pos)
-            return value
-        if kind in ("timestamp", "binary"):
-            return node.value  # keep the text; callers will reject it where a number is needed
-        raise InputError(f"YAML tag '{tag}' is not allowed", pos)
+    def scalar(self, event: yaml.ScalarEvent) -> YScalar:
+        pos = self.pos(event)
+        tag, text = event.tag, event.value
+        if tag is None and event.implicit[0]:
+            value = plain_scalar(text, pos)
+        elif tag is None or tag == "!":
+            value = text
+        else:
+            value = _tagged_scalar(text, tag, pos)
+        if isinstance(value, str):
+            _string(value, pos)
+        return YScalar(value, pos)
+
+    def alias(self, event: yaml.AliasEvent) -> tuple[YNode, int]:
+        pos = self.pos(event)
+        if event.anchor not in self.anchors:
+            raise InputError(f"alias '*{event.anchor}' names no earlier anchor", pos)
+        node, size = self.anchors[event.anchor]
+        self.alias_nodes += size
+        if self.alias_nodes > MAX_ALIAS_NODES:
+            raise InputError(f"aliases expand to more than {MAX_ALIAS_NODES:,} nodes", pos)
+        return node, size
+
+    def build(self, events: yaml.SafeLoader) -> YNode | None:
+        stack: list[_Frame] = []
+        root: YNode | None = None
+        documents = 0
+        while events.check_event():
+            event = events.get_event()  # type: ignore[no-untyped-call]  # PyYAML's stubs
+            node: YNode
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                pos = self.pos(event)
+                if stack and stack[-1].is_map and stack[-1].key is None:
+                    raise InputError("mapping keys must be plain names", pos)
+                if len(stack) > MAX_DEPTH:
+                    raise InputError(f"nesting deeper than {MAX_DEPTH} levels", pos)
+                if event.tag not in _COLLECTION_TAGS:
+                    raise InputError(f"YAML tag '{_short_tag(event.tag)}' is not allowed", pos)
+                is_map = isinstance(event, yaml.MappingStartEvent)
+                stack.append(_Frame(is_map, pos, event.anchor, [], seen={} if is_map else None))
+                continue
+            if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                frame = stack.pop()
+                if frame.is_map:
+                    node = YMap(tuple(frame.items), frame.pos)  # type: ignore[arg-type]
+                else:
+                    node = YSeq(tuple(frame.items), frame.pos)  # type: ignore[arg-type]
+                size = frame.size
+                if frame.anchor is not None:
+                    self.anchors[frame.anchor] = (node, size)
+            elif isinstance(event, yaml.ScalarEvent):
+                node, size = self.scalar(event), 1
+                if event.anchor is not None:
+                    self.anchors[event.anchor] = (node, size)
+            elif isinstance(event, yaml.AliasEvent):
+                node, size = self.alias(event)
+            elif isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise InputError(
+                        "a model file holds one YAML document; this is a second",
+                        self.pos(event),
+                        "remove the '---' line, or split the file",
+                    )
+                continue
+            else:  # stream start/end, document end
+                continue
+            if not stack:
+                root = node
+                continue
+            self._attach(stack[-1], node, size, event)
+        return root
+
+    def _attach(self, frame: _Frame, node: YNode, size: int, event: yaml.Event) -> None:
+        frame.size += size
+        if not frame.is_map:
+            frame.items.append(node)
+            return
+        if frame.key is not None:
+            frame.items.append((frame.key, node))
+            frame.key = None
+            return
+        if not isinstance(node, YScalar):
+            raise InputError("mapping keys must be plain names", node.pos)
+        if (
+            node.value == "<<"
+            and isinstance(event, yaml.ScalarEvent)
+            and event.tag is None
+            and event.implicit[0]
+        ):
+            raise InputError(
+                "YAML merge keys ('<<') are not supported; repeat the keys, or use a block",
+                node.pos,
+            )
+        assert frame.seen is not None
+        first = frame.seen.get(node.value)
+        if first is not None:
+            raise InputError(f"duplicate key '{node.value}' (first at line {first.line})", node.pos)
+        frame.seen[node.value] = node.pos
+        frame.key = node
+
+
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+)
 
 
 def read_text(path: str, data: bytes) -> str:
-    """Decode a model file's bytes, rejecting what cannot be a YAML text."""
+    """Decode a model file's bytes (UTF-8, or UTF-16/32 with a byte-order mark), rejecting
+    what cannot be a YAML text."""
     where = SourcePos(path)
     if len(data) > MAX_FILE_BYTES:
         raise InputError(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB", where)
-    if b"\x00" in data:
-        raise InputError("file is binary (contains a NUL byte), not YAML", where)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"file is not valid UTF-8 (byte {exc.start})", where) from None
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), None)
+    if encoding is not None:
+        try:
+            text = data[4 if "32" in encoding else 2 :].decode(encoding)
+        except UnicodeDecodeError as exc:
+            message = f"file is not valid {encoding.upper()} (byte {exc.start})"
+            raise InputError(message, where) from None
+    else:
+        if b"\x00" in data:
+            raise InputError("file is binary (contains a NUL byte), not YAML", where)
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"file is not valid UTF-8 (byte {exc.start})", where) from None
+    if "\x00" in text:
+        raise InputError("file is binary (contains a NUL character), not YAML", where)
     if not text.strip():
         raise InputError("file is empty", where)
     return text
 
 
-_QUOTED_OR_COMMENT = re.compile(
-    r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\n]|'')*'|(?:^|(?<=\s))#[^\n]*", re.M
-)
-_BRACKET = re.compile(r"[\[\]{}]")
-_INDENT = re.compile(r"^[ \t-]*", re.M)
-
-
-def _check_nesting(text: str, path: str) -> type[yaml.SafeLoader]:
-    """Reject deep flow nesting before parsing (libyaml's composer recurses in C and would
-    crash), and send deeply indented text to the pure-Python composer, which fails cleanly."""
-    depth = 0
-    stripped = _QUOTED_OR_COMMENT.sub("", text)
-    for m in _BRACKET.finditer(stripped):
-        depth = depth + 1 if m.group() in "[{" else max(depth - 1, 0)
-        if depth > MAX_DEPTH:
-            line = stripped.count("\n", 0, m.start()) + 1
-            raise InputError(f"nesting deeper than {MAX_DEPTH} levels", SourcePos(path, line))
-    widest = max((len(m.group()) for m in _INDENT.finditer(text)), default=0)
-    return yaml.SafeLoader if widest > 4 * MAX_DEPTH else _LOADER
+def _problem(exc: yaml.MarkedYAMLError, text: str) -> str:
+    problem = exc.problem or exc.context or "invalid YAML"
+    mark = exc.problem_mark
+    if mark is not None and "\t" in problem + text[mark.index : mark.index + 1]:
+        lines = text.splitlines()
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        if "\t" in line[: len(line) - len(line.lstrip(" \t"))]:
+            return "tabs are not allowed for indentation; indent with spaces"
+    return problem
 
 
 def parse(text: str, path: str) -> YNode:
     """Parse one YAML document into a located tree."""
-    loader = _check_nesting(text, path)
+    events = _LOADER(text)
     try:
-        node = yaml.compose(text, Loader=loader)
+        node = _Builder(path).build(events)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        pos = SourcePos(path, mark.line + 1, mark.column + 1) if mark else SourcePos(path)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise InputError(f"invalid YAML: {problem}", pos) from None
+        raise InputError(f"invalid YAML: {_problem(exc, text)}", _mark_pos(path, mark)) from None
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", SourcePos(path)) from None
-    except RecursionError:
-        raise InputError(f"nesting deeper than {MAX_DEPTH} levels", SourcePos(path)) from None
+    finally:
+        events.dispose()
     if node is None:
         raise InputError("file is empty", SourcePos(path))
-    converted, _ = _Converter(path).convert(node, 0)
-    return converted
+    return node

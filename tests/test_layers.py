@@ -273,6 +273,15 @@ RFS = [
     # zero padding: unit 0 reads input −3 (H) / −1 (W)
     ("{type: zeropad2d, padding: [1, 2, 3, 4]}", (1, 5, 5), (1, 1), (1, 1), (3, 1), True, False),
     ("{type: relu}", (1, 5, 5), (1, 1), (1, 1), (0, 0), True, False),
+    # softmax normalises over its dim: every output reads that whole axis (here W = 7, from
+    # 0 to 6: size 7, padding 0, no stride), and one unit of each other axis
+    ("{type: softmax, dim: 3}", (2, 5, 7), (1, 7), (1, None), (0, 0), True, False),
+    ("{type: logsoftmax, dim: -2}", (2, 5, 7), (5, 1), (None, 1), (0, 0), True, False),
+    # over L, the only spatial axis: the layer is global
+    ("{type: softmax, dim: 2}", (2, 6), (6,), (None,), (0,), True, True),
+    # over the channels (dim 1) or PyTorch's implicit dim: pointwise in space
+    ("{type: softmax, dim: 1}", (2, 5, 7), (1, 1), (1, 1), (0, 0), True, False),
+    ("{type: softmax}", (2, 5, 7), (1, 1), (1, 1), (0, 0), True, False),
 ]
 
 

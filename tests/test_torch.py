@@ -329,6 +329,9 @@ RESAMPLING = [
     "{type: pixelshuffle, upscale_factor: 2}",
     "{type: adaptivemaxpool2d, output_size: [3, 5]}",
     "{type: convtranspose2d, out_channels: 2, kernel_size: 3, stride: 2, dilation: 2}",
+    # not resampling, but as global as can be along one axis: softmax over a spatial dim
+    "{type: softmax, dim: 3}",
+    "{type: logsoftmax, dim: -2}",
 ]
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rfcalc.layers.base import Arg, Ctx, LayerKind, Out, Rule, T, ignored
+from rfcalc.layers.base import Arg, Ctx, LayerKind, Out, Rule, T, ignored, spatial_rule
+from rfcalc.rf import GLOBAL_AXIS, IDENTITY_AXIS
 
 
 def _unchanged(ctx: Ctx) -> Out:
@@ -10,11 +11,21 @@ def _unchanged(ctx: Ctx) -> Out:
 
 
 def _softmax(ctx: Ctx) -> Out:
+    """Every output depends on the whole of the axis it normalises over: along a spatial dim
+    the field is global on that axis (PyTorch's implicit dim, for dim null, is never spatial:
+    the batch for a 3-dim batched input, else dim 1)."""
     dim = ctx.opt_int("dim")
     batched = len(ctx.shape) + 1
-    if dim is not None and not -batched <= dim < batched:
+    if dim is None:
+        return Out(ctx.shape)
+    if not -batched <= dim < batched:
         raise ctx.fail(f"dim {dim} is out of range for a {batched}-dim batched input", "dim")
-    return Out(ctx.shape)
+    axis = dim % batched - 2  # dims 0 and 1 are the batch and the channels
+    if axis < 0:
+        return Out(ctx.shape)
+    rank = batched - 2
+    rules = tuple(GLOBAL_AXIS if a == axis else IDENTITY_AXIS for a in range(rank))
+    return Out(ctx.shape, rf=spatial_rule(rules))
 
 
 def _prelu(ctx: Ctx) -> Out:

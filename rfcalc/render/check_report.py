@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from rfcalc.checks import Limit, Violation
 from rfcalc.errors import RfcalcError
+from rfcalc.render.json_out import dumps
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,4 +78,4 @@ def render_json(results: list[FileResult]) -> str:
             }
         )
     doc = {"schema_version": 1, "files": files, "summary": summary(results)}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return dumps(doc)

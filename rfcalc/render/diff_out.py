@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from rfcalc.diff import Diff, LayerChange
 from rfcalc.engine import Report
-from rfcalc.render.json_out import SCHEMA_VERSION, layer_dict
+from rfcalc.render.json_out import SCHEMA_VERSION, dumps, layer_dict
 from rfcalc.render.rows import fraction, per_axis, shape, si, thousands
 
 MAX_LISTED = 12
@@ -161,7 +160,7 @@ def render_json(diff: Diff) -> str:
             ],
         },
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return dumps(doc)
 
 
 def _plain(value: object) -> object:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from fractions import Fraction
 
 from rfcalc import __version__
@@ -67,5 +68,17 @@ def report_dict(report: Report) -> dict[str, object]:
     }
 
 
+# json escapes C0 controls itself; these would reach a terminal raw (DEL, C1, bidi overrides)
+_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def dumps(doc: object) -> str:
+    """Every JSON document rfcalc prints: indented, UTF-8, and inert on a terminal."""
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if _UNSAFE.search(text):
+        text = _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text
+
+
 def render(report: Report) -> str:
-    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return dumps(report_dict(report))
