@@ -25,6 +25,9 @@ class RF:
     uniform: bool
     is_global: bool
     covers_input: bool  # on every axis some unit's field contains the whole input
+    # SPEC §2 "global context": a merge took a global input (an SE gate, an image-pooling
+    # branch) beside spatial ones, here or upstream; the field is the spatial inputs' field
+    global_context: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,7 @@ def analyze(
     shapes: dict[int, Shape] = {INPUT: graph.input_shape}
     fields: dict[int, tuple[rf.Field, ...]] = {INPUT: (rf.INPUT_FIELD,) * rank}
     names = {INPUT: "input"}
+    contexts: dict[int, bool] = {INPUT: False}
     rows: list[LayerRow] = []
     warnings: list[Warning] = []
     for node in graph.nodes:
@@ -101,10 +105,12 @@ def analyze(
         shapes[node.index] = out.shape
         in_fields = [fields[i] for i in node.inputs]
         try:
-            new_fields, notes = _fields(out.rf, in_fields, in_shapes, out.shape, rank)
+            new_fields, notes, mixed = _fields(out.rf, in_fields, in_shapes, out.shape, rank)
         except rf.TableTooLargeError as exc:
             raise ShapeError(f"layer '{node.name}' ({node.kind.name}): {exc}", node.pos) from None
         fields[node.index] = new_fields
+        context = mixed or any(contexts[i] for i in node.inputs)
+        contexts[node.index] = context
         for note in notes:
             sources = ", ".join(f"'{names[i]}'" for i in node.inputs)
             warnings.append(
@@ -123,7 +129,7 @@ def analyze(
                 buffers=out.buffers,
                 macs=out.macs,
                 output_bytes=prod(out.shape) * batch * size,
-                rf=_summary(new_fields, out.shape, graph.input_shape),
+                rf=_summary(new_fields, out.shape, graph.input_shape, context),
                 groups=node.groups,
                 pos=node.pos,
             )
@@ -168,9 +174,11 @@ def _fields(
     in_shapes: tuple[Shape, ...],
     out_shape: Shape,
     rank: int,
-) -> tuple[tuple[rf.Field, ...], list[str]]:
+) -> tuple[tuple[rf.Field, ...], list[str], bool]:
+    """The output's field per axis, misalignment notes, and whether a merge set global inputs
+    aside as global context."""
     if rule is POINTWISE and len(in_fields) == 1:
-        return in_fields[0], []
+        return in_fields[0], [], False
     if rule is ALL_GLOBAL or not _aligned(out_shape, rank):
         result: list[rf.Field] = []
         for a in range(rank):
@@ -182,10 +190,10 @@ def _fields(
             lo = min((x[0] for x in real), default=0)
             hi = max((x[1] for x in real), default=-1)
             result.append(rf.Global(lo, hi))
-        return tuple(result), []
+        return tuple(result), [], False
     assert isinstance(rule, PerInput)
     if not all(_aligned(s, rank) for s in in_shapes):
-        return in_fields[0], []
+        return in_fields[0], [], False
     if len(in_fields) == 1:
         axes = rule.axes[0]
         return (
@@ -194,21 +202,34 @@ def _fields(
                 for a in range(rank)
             ),
             [],
+            False,
         )
     merged_fields: list[rf.Field] = []
     notes: list[str] = []
+    mixed = False
     for a in range(rank):
         inputs = [
             rf.MergeInput(f[a], axes[a], s[a + 1])
             for f, axes, s in zip(in_fields, rule.axes, in_shapes, strict=True)
         ]
+        spatial = [m for m in inputs if not _global_input(m)]
+        if spatial and len(spatial) < len(inputs):
+            # SPEC §2 "global context": the field is the spatial inputs' union; the global
+            # ones add every position, which the flag says instead of freezing the field
+            inputs, mixed = spatial, True
         merged, axis_notes = rf.merge(inputs, out_shape[a + 1])
         merged_fields.append(merged)
         notes.extend(f"{n} on axis {a + 1}" if rank > 1 else n for n in axis_notes)
-    return tuple(merged_fields), notes
+    return tuple(merged_fields), notes, mixed
 
 
-def _summary(fields: tuple[rf.Field, ...], shape: Shape, input_shape: Shape) -> RF:
+def _global_input(m: rf.MergeInput) -> bool:
+    return isinstance(m.field, rf.Global) or isinstance(m.rule, rf.GlobalAxis)
+
+
+def _summary(
+    fields: tuple[rf.Field, ...], shape: Shape, input_shape: Shape, global_context: bool
+) -> RF:
     rank = len(input_shape) - 1
     aligned = _aligned(shape, rank)
     sizes = [shape[a + 1] if aligned else 1 for a in range(rank)]
@@ -222,4 +243,5 @@ def _summary(fields: tuple[rf.Field, ...], shape: Shape, input_shape: Shape) -> 
         covers_input=all(
             rf.covers(f, n, n_in) for f, n, n_in in zip(fields, sizes, input_shape[1:], strict=True)
         ),
+        global_context=global_context,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -93,7 +94,7 @@ def test_misaligned_merge_warns() -> None:
     assert report_of(stride_text).warnings == ()
 
 
-def test_squeeze_excitation_gate_broadcasts_and_is_global() -> None:
+def test_squeeze_excitation_gate_broadcasts_and_is_context() -> None:
     text = """\
 input: [8, 10, 10]
 layers:
@@ -108,9 +109,13 @@ layers:
     report = report_of(text)
     scaled = report.layers[-1]
     assert scaled.output_shape == (8, 10, 10)
-    # the gate saw the whole padded input: hull −1 … 10 on both axes
-    assert scaled.rf.is_global
-    assert (scaled.rf.size, scaled.rf.padding) == ((12, 12), (1, 1))
+    # the gate saw the whole padded input (hull −1 … 10 on both axes), which SPEC §2 counts
+    # as global context: the field is body's, 3×3 with padding 1
+    gate = report.layers[-2]
+    assert gate.rf.is_global
+    assert (gate.rf.size, gate.rf.padding) == ((12, 12), (1, 1))
+    assert (scaled.rf.is_global, scaled.rf.global_context) == (False, True)
+    assert (scaled.rf.size, scaled.rf.padding) == ((3, 3), (1, 1))
 
 
 def test_repeat_names_and_last_instance() -> None:
@@ -226,3 +231,66 @@ def test_expression_errors(source: str, fragment: str) -> None:
     assert fragment in info.value.message
     assert info.value.pos == SourcePos("m.yaml", 4, 9)
     assert time.perf_counter() - start < 1.0
+
+
+# ---------------------------------------------------------------- global context (SPEC §2)
+
+GATE = """input: [1, 16]
+layers:
+  - {type: conv1d, name: c0, out_channels: 4, kernel_size: 3, padding: 1}
+  - {type: adaptiveavgpool1d, name: pool, output_size: 1}
+  - {type: mul, name: gate, from: [c0, pool]}
+  - {type: conv1d, name: c1, out_channels: 4, kernel_size: 3, stride: 2, padding: 1}
+  - {type: conv1d, name: c2, out_channels: 4, kernel_size: 3, stride: 2, padding: 1}
+"""
+
+
+def test_a_gate_keeps_the_field_it_gates() -> None:
+    """The issue's minimal case. Without the gate: c0 r 3, S 1, P 1; c1 r 3 + 2·1 = 5,
+    S 2, P 1 + 1·1 = 2; c2 r 5 + 2·2 = 9, S 4, P 2 + 1·2 = 4. The gate adds the pooled branch,
+    global (the pool's hull: c0's fields of units 0…15, from −1 to 16, 18 positions), which
+    is context: the fields stay 3, 5, 9, and say so. (It reported 18/global/1 everywhere.)"""
+    report = report_of(GATE)
+    rows = {r.name: r for r in report.layers}
+    assert (rows["pool"].rf.size, rows["pool"].rf.is_global) == ((18,), True)
+    assert not rows["pool"].rf.global_context
+    assert not rows["c0"].rf.global_context
+    for name, (size, stride, padding) in {
+        "gate": (3, 1, 1),
+        "c1": (5, 2, 2),
+        "c2": (9, 4, 4),
+    }.items():
+        rf = rows[name].rf
+        assert (rf.size, rf.stride, rf.padding) == ((size,), (Fraction(stride),), (padding,))
+        assert (rf.is_global, rf.global_context) == (False, True)
+    without = report_of(GATE.replace("from: [c0, pool]", "from: [c0, c0]"))
+    assert without.final.rf.size == (9,)
+    assert not without.final.rf.global_context
+
+
+def test_a_gated_field_is_marked_in_the_table_and_json(tmp_path: Path) -> None:
+    path = tmp_path / "gate.yaml"
+    path.write_text(GATE, encoding="utf-8")
+    table = runner.invoke(app, ["describe", str(path)])
+    assert table.exit_code == 0
+    assert (
+        "c2     conv1d                       4×4         52   192  9 +g       4        4"
+        in table.stdout
+    )
+    assert (
+        "Final RF  9, stride 4, padding 4; +g: every unit also sees the whole input" in table.stdout
+    )
+    doc = json.loads(runner.invoke(app, ["describe", str(path), "-f", "json"]).stdout)
+    assert [r["rf"]["global_context"] for r in doc["layers"]] == [False, False, True, True, True]
+
+
+def test_checks_judge_the_spatial_field_of_a_gated_layer(tmp_path: Path) -> None:
+    """min_rf and rf_covers_input see 9 on a 16-wide input, not the gate's global branch."""
+    path = tmp_path / "gate.yaml"
+    path.write_text(GATE, encoding="utf-8")
+    ok = runner.invoke(app, ["check", str(path), "--min-rf", "9"])
+    assert ok.exit_code == 0, ok.stdout
+    low = runner.invoke(app, ["check", str(path), "--min-rf", "10"])
+    assert low.exit_code == 1
+    covers = runner.invoke(app, ["check", str(path), "--rf-covers-input"])
+    assert covers.exit_code == 1

@@ -111,7 +111,8 @@ def assert_rf_match(
         for n in graph.nodes
     ):
         return 0  # no average-pool stand-in for a dilated ceil-mode pool
-    module = GraphModule(graph, [r.output_shape for r in report.layers], mode="rf")
+    global_nodes = frozenset(r.index for r in report.layers if r.rf.is_global)
+    module = GraphModule(graph, [r.output_shape for r in report.layers], "rf", global_nodes)
     prepare_for_rf(module)
     x = torch.ones(1, *graph.input_shape, dtype=torch.float64, requires_grad=True)
     outs = module(x)
@@ -345,3 +346,49 @@ def test_resampling_fields_match_gradients(layer_text: str) -> None:
     graph, report = _load(text)
     assert_numbers_match(graph, report)
     assert assert_rf_match(graph, report, units_per_layer=200) > 0
+
+
+# ------------------------------------------------------------------ global context (SPEC §2)
+
+GATED = [
+    # the minimal gate: conv, its pooled self, their product, two strided convs
+    """input: [1, 16]
+layers:
+  - {type: conv1d, name: c0, out_channels: 4, kernel_size: 3, padding: 1}
+  - {type: adaptiveavgpool1d, name: pool, output_size: 1}
+  - {type: mul, from: [c0, pool]}
+  - {type: conv1d, out_channels: 4, kernel_size: 3, stride: 2, padding: 1}
+  - {type: conv1d, out_channels: 4, kernel_size: 3, stride: 2, padding: 1}
+""",
+    # a squeeze-and-excitation block as torchvision writes it, between strided convs
+    """input: [3, 40, 40]
+layers:
+  - {type: conv2d, name: stem, out_channels: 8, kernel_size: 3, stride: 2, padding: 1}
+  - {type: adaptiveavgpool2d, output_size: 1}
+  - {type: conv2d, out_channels: 2, kernel_size: 1}
+  - relu
+  - {type: conv2d, out_channels: 8, kernel_size: 1}
+  - {type: sigmoid, name: scale}
+  - {type: mul, from: [stem, scale]}
+  - {type: conv2d, out_channels: 8, kernel_size: 3, stride: 2, padding: 1}
+  - {type: conv2d, out_channels: 8, kernel_size: 5, padding: 2}
+""",
+    # DeepLab's image-pooling branch, upsampled and concatenated back
+    """input: [3, 33, 33]
+layers:
+  - {type: conv2d, name: feat, out_channels: 4, kernel_size: 3, padding: 2, dilation: 2}
+  - {type: adaptiveavgpool2d, output_size: 1}
+  - {type: upsample, size: [33, 33]}
+  - {type: concat, name: both, from: [feat, upsample_0]}
+  - {type: conv2d, out_channels: 4, kernel_size: 3, padding: 1}
+""",
+]
+
+
+@pytest.mark.parametrize("text", GATED, ids=["minimal", "squeeze-excitation", "image-pooling"])
+def test_global_context_fields_match_gradients_with_the_gate_detached(text: str) -> None:
+    graph, report = _load(text)
+    assert_numbers_match(graph, report)
+    assert report.final.rf.global_context
+    assert not report.final.rf.is_global
+    assert assert_rf_match(graph, report, units_per_layer=50) > 0

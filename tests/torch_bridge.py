@@ -217,9 +217,18 @@ def build_layer(node: Node, in_shapes: list[tuple[int, ...]], mode: str) -> nn.M
 class GraphModule(nn.Module):
     """Runs the graph's nodes in order; every node's output is kept."""
 
-    def __init__(self, graph: Graph, shapes: list[tuple[int, ...]], mode: str = "exact"):
+    def __init__(
+        self,
+        graph: Graph,
+        shapes: list[tuple[int, ...]],
+        mode: str = "exact",
+        global_nodes: frozenset[int] = frozenset(),
+    ):
         super().__init__()
         self.graph = graph
+        # SPEC §2 "global context": a merge's global inputs (an SE gate's pooled branch) are
+        # detached, as `scale.detach() * x`, so that gradients show the spatial field alone
+        self.global_nodes = global_nodes
         known = {INPUT: graph.input_shape} | dict(enumerate(shapes))
         self.layers = nn.ModuleList(
             build_layer(n, [known[i] for i in n.inputs], mode) for n in graph.nodes
@@ -233,7 +242,14 @@ class GraphModule(nn.Module):
         outs: dict[int, torch.Tensor] = {INPUT: x}
         result = []
         for node, layer in zip(self.graph.nodes, self.layers, strict=True):
-            y = layer(*(outs[i] for i in node.inputs))
+            glob = [i in self.global_nodes for i in node.inputs]
+            mixed = any(glob) and not all(glob)
+            y = layer(
+                *(
+                    outs[i].detach() if mixed and g else outs[i]
+                    for i, g in zip(node.inputs, glob, strict=True)
+                )
+            )
             outs[node.index] = y
             result.append(y)
         return result

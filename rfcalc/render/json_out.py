@@ -37,6 +37,7 @@ def layer_dict(r: LayerRow) -> dict[str, object]:
             "uniform": r.rf.uniform,
             "global": r.rf.is_global,
             "covers_input": r.rf.covers_input,
+            "global_context": r.rf.global_context,
         },
     }
 

@@ -75,6 +75,8 @@ def _cells(row: LayerRow, name: str, type_: str, params: int, macs: int) -> Disp
     stride = "global" if rf.is_global else per_axis(tuple(fraction(v) for v in rf.stride))
     if rf.size and not rf.uniform and not rf.is_global:
         size += "*"
+    if rf.global_context and not rf.is_global:
+        size += " +g"
     return DisplayRow(
         name=name,
         type=type_,
@@ -154,6 +156,8 @@ def _final_rf(report: Report) -> str:
         return f"{size} (global: every unit sees the whole input), padding {padding}"
     stride = per_axis(tuple(fraction(v) for v in rf.stride))
     note = "" if rf.uniform else " (varies per unit: largest shown)"
+    if rf.global_context:
+        note += "; +g: every unit also sees the whole input through a pooled branch"
     return f"{size}, stride {stride}, padding {padding}{note}"
 
 
