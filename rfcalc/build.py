@@ -4,7 +4,7 @@ registry, expand blocks and ``repeat``, and resolve ``from`` names into node ind
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from types import MappingProxyType
@@ -13,8 +13,8 @@ from typing import TypeGuard
 from rfcalc import expr
 from rfcalc.errors import GraphError, GroupedError, InputError, RfcalcError, SourcePos, did_you_mean
 from rfcalc.layers import REGISTRY, canonical, lookup, type_names
-from rfcalc.layers.base import MAX_DIM, Arg, LayerKind, T
-from rfcalc.loader import ArgSpec, BlockSpec, LayerSpec, ModelSpec
+from rfcalc.layers.base import MAX_DIM, Arg, Ctx, LayerKind, Shape, T
+from rfcalc.loader import LAYER_KEYS, ArgSpec, BlockSpec, LayerSpec, ModelSpec
 from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, describe, parse
 
 MAX_LAYERS = 1_000_000
@@ -199,12 +199,61 @@ class _Scope:
     groups: tuple[str, ...]
     trainable: bool
     stack: tuple[str, ...]  # block names being expanded, for cycle detection
+    parent: _Scope | None = None  # the scope a nested 'layers:' list is written in
+    positional: bool = False  # unnamed layers are named 0, 1, … (as nn.Sequential's)
     local: dict[str, int] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
 
 
 class _SkippedError(Exception):
     """A layer reads a layer that already failed: skip it without a second error."""
+
+
+SCOPE_TYPE = "sequential"  # what an unnamed nested scope is called outside positional scopes
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INPUT_NAMES = frozenset(("in_channels", "in_shape"))
+
+
+_Lazy = expr.Value | Callable[[], expr.Value]
+
+
+class _Overlay(Mapping[str, expr.Value]):
+    """An environment with a few more names over another, without copying it. A value given
+    as a function is computed when an expression first reads it (``in_channels`` and
+    ``in_shape`` need the input's shape)."""
+
+    def __init__(self, base: Mapping[str, expr.Value], names: Mapping[str, _Lazy]) -> None:
+        self.base, self.names = base, names
+
+    def __getitem__(self, key: str) -> expr.Value:
+        if key in self.names:
+            value = self.names[key]
+            return value() if callable(value) else value
+        return self.base[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.names or key in self.base
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.names
+        yield from (k for k in self.base if k not in self.names)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _names_in(node: YNode | None, out: set[str]) -> None:
+    """The identifiers that the expressions in a value mention."""
+    if isinstance(node, YScalar):
+        if expr.is_expression(node.value):
+            assert isinstance(node.value, str)
+            out.update(_IDENTIFIER.findall(node.value))
+    elif isinstance(node, YSeq):
+        for item in node.items:
+            _names_in(item, out)
+    elif isinstance(node, YMap):
+        for _, value in node.items:
+            _names_in(value, out)
 
 
 class Builder:
@@ -225,6 +274,8 @@ class Builder:
         self.blocks: dict[str, BlockSpec] = {}
         self.variables = self._variables(overrides or {})
         self.input_override = input_shape
+        self.shapes: dict[int, Shape] = {}  # node shapes, computed only for in_channels
+        self.names_used: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
         for block in spec.blocks:
             if canonical(block.name) in REGISTRY:
                 raise GraphError(
@@ -256,11 +307,17 @@ class Builder:
         shape = self._input_shape()  # the file's own input is checked even when overridden
         if self.input_override is not None:
             shape = check_input_shape(self.input_override, None, "--input")
+        self.shapes[INPUT] = shape
         self.count(self.spec.layers, self.variables, ())
         scope = _Scope("", INPUT, self.variables, (), True, ())
         self._sequence(self.spec.layers, scope)
         if self.errors:
             raise self.errors[0] if len(self.errors) == 1 else GroupedError(self.errors)
+        if not self.nodes:
+            raise InputError(
+                "the model has no layer: each has 'if' false or 'repeat: 0'",
+                self.spec.layers[0].pos,
+            )
         return Graph(
             path=self.spec.path,
             name=self.spec.name,
@@ -276,6 +333,57 @@ class Builder:
         node = self.spec.input
         value = resolve(node, self.variables)
         return check_input_shape(value, node.pos)
+
+    # -- what a layer's expressions mention
+
+    def _names(self, layer: LayerSpec) -> tuple[frozenset[str], frozenset[str]]:
+        """The names a layer's own expressions mention, and those of it and its nested
+        layers (a nested scope's layers see the repeat index of the scope)."""
+        key = id(layer)
+        found = self.names_used.get(key)
+        if found is None:
+            own: set[str] = set()
+            for node in (layer.if_, layer.trainable):
+                _names_in(node, own)
+            for arg in layer.args:
+                _names_in(arg.value, own)
+            if expr.is_expression(layer.type):
+                own.update(_IDENTIFIER.findall(layer.type))
+            deep = set(own)
+            for child in layer.layers or ():
+                deep |= self._names(child)[1]
+                _names_in(child.repeat, deep)
+            found = (frozenset(own), frozenset(deep))
+            self.names_used[key] = found
+        return found
+
+    def _env(
+        self, layer: LayerSpec, env: Mapping[str, expr.Value], inputs: tuple[int, ...]
+    ) -> Mapping[str, expr.Value]:
+        if _INPUT_NAMES.isdisjoint(self._names(layer)[0]):
+            return env
+
+        def channels() -> int:
+            return self._shape(inputs[0])[0]
+
+        def shape() -> tuple[int, ...]:
+            return self._shape(inputs[0])
+
+        return _Overlay(env, {"in_channels": channels, "in_shape": shape})
+
+    def _shape(self, index: int) -> Shape:
+        """A node's output shape, from the layer rules, for expressions that read it."""
+        for node in self.nodes[len(self.shapes) - 1 : index + 1]:
+            ctx = Ctx(
+                node.name,
+                node.kind.name,
+                node.args,
+                node.arg_pos,
+                node.pos,
+                tuple(self.shapes[i] for i in node.inputs),
+            )
+            self.shapes[node.index] = node.kind.rule(ctx).shape
+        return self.shapes[index]
 
     # -- layers
 
@@ -300,74 +408,153 @@ class Builder:
             self.failed.add(scope.prefix + layer.name)
             scope.local.pop(layer.name, None)
 
-    def _layer(self, layer: LayerSpec, scope: _Scope, previous: int) -> int:
-        block = self.blocks.get(layer.type)
-        kind = None if block else lookup(layer.type)
+    def _type(
+        self, layer: LayerSpec, env: Mapping[str, expr.Value]
+    ) -> tuple[LayerKind | None, BlockSpec | None, str]:
+        """The layer kind or block a layer's ``type`` names (``$activation`` too)."""
+        if layer.layers is not None:
+            return None, None, SCOPE_TYPE
+        text = layer.type
+        if expr.is_expression(text):
+            value = _plain(expr.evaluate(text, env, layer.type_pos))
+            if not isinstance(value, str):
+                raise InputError(
+                    f"type must name a layer type or a block, got {_what(value)}", layer.type_pos
+                )
+            text = value
+        block = self.blocks.get(text)
+        kind = None if block else lookup(text)
         if block is None and kind is None:
             raise InputError(
-                f"unknown layer type '{layer.type}'",
+                f"unknown layer type '{text}'",
                 layer.type_pos,
-                lambda: did_you_mean(canonical(layer.type), [*type_names(), *self.blocks]),
+                lambda: did_you_mean(canonical(text), [*type_names(), *self.blocks]),
             )
-        type_key = block.name if block else kind.name  # type: ignore[union-attr]
+        return kind, block, block.name if block else kind.name  # type: ignore[union-attr]
+
+    def _layer(self, layer: LayerSpec, scope: _Scope, previous: int) -> int:
+        first_input = self._inputs(layer, scope, previous)
+        env = self._env(layer, scope.env, first_input)
+        kind, block, type_key = self._type(layer, env)
+        repeat = self._repeat(layer, env)
+        exists = repeat > 0 and self._exists(layer, env)
+        name, instances = self._naming(layer, scope, type_key, repeat if exists else 0)
+        if not exists:  # 'if' false or 'repeat: 0': as if not written, but its name (if it
+            if name is not None:  # has one) means its input, the first where it has several
+                scope.local[name] = self.full[scope.prefix + name] = first_input[0]
+            return previous
+        trainable = scope.trainable and self._trainable(layer, env)
+        by_index = layer.repeat is not None and "i" in self._names(layer)[1]
+        block_env = None
+        if block is not None and not by_index:
+            block_env = self._block_env(layer, block, scope, first_input, env)
+        # the instances of a named repeat are grouped under its name; unnamed ones in an
+        # nn.Sequential-like scope are its children, as nn.Sequential(*[...]) makes them
+        grouped = layer.repeat is not None and name is not None
+        groups = (*scope.groups, scope.prefix + name) if grouped and name else scope.groups
+        out = INPUT
+        for i, inst in enumerate(instances):
+            inputs = first_input if i == 0 else (out,)
+            inst_env: Mapping[str, expr.Value] = _Overlay(env, {"i": i}) if by_index else env
+            full = scope.prefix + inst
+            if block is not None:
+                if by_index:
+                    block_env = self._block_env(layer, block, scope, inputs, inst_env)
+                assert block_env is not None
+                inner = _Scope(
+                    prefix=full + ".",
+                    input_index=inputs[0],
+                    env=block_env,
+                    groups=(*groups, full),
+                    trainable=trainable,
+                    stack=(*scope.stack, block.name),
+                    positional=block.sequential,
+                )
+                out = self._sequence(block.layers, inner)
+            elif layer.layers is not None:
+                if len(inputs) != 1:
+                    raise GraphError(
+                        f"nested layers '{full}' take one input, got {len(inputs)}", layer.pos
+                    )
+                inner = _Scope(
+                    prefix=full + ".",
+                    input_index=inputs[0],
+                    env=inst_env,
+                    groups=(*groups, full),
+                    trainable=trainable,
+                    stack=scope.stack,
+                    parent=scope,
+                    positional=True,
+                )
+                out = self._sequence(layer.layers, inner)
+            else:
+                assert kind is not None
+                out = self._leaf(layer, kind, full, inst_env, inputs, trainable, groups)
+            scope.local[inst] = self.full[full] = out
+        if name is not None:
+            scope.local[name] = self.full[scope.prefix + name] = out
+        return out
+
+    def _naming(
+        self, layer: LayerSpec, scope: _Scope, type_key: str, count: int
+    ) -> tuple[str | None, list[str]]:
+        """A layer's name (None for an unnamed one that does not exist or whose repeats are
+        positions of their own) and the names of its ``count`` instances."""
         if layer.name is not None:
             name = layer.name
+            if scope.positional:  # a named child still takes its place in the sequence
+                scope.counters["#"] = scope.counters.get("#", 0) + (1 if count else 0)
+        elif count == 0:
+            return None, []
+        elif scope.positional:
+            start = scope.counters.get("#", 0)
+            scope.counters["#"] = start + (count if layer.repeat is not None else 1)
+            if layer.repeat is not None:
+                return None, [str(start + k) for k in range(count)]
+            name = str(start)
         else:
-            i = scope.counters.get(type_key, 0)
-            scope.counters[type_key] = i + 1
-            name = f"{type_key}_{i}"
+            k = scope.counters.get(type_key, 0)
+            scope.counters[type_key] = k + 1
+            name = f"{type_key}_{k}"
         if name in scope.local or name == "input":
             raise GraphError(
                 f"duplicate layer name '{name}'",
                 layer.name_pos or layer.pos,
                 "names must be unique within the model or block",
             )
-        repeat = self._repeat(layer, scope.env)
-        trainable = scope.trainable and self._trainable(layer, scope)
-        first_input = self._inputs(layer, scope, previous)
-        full = scope.prefix + name
-        env = None if block is None else self._block_env(layer, block, scope, first_input)
-        out = INPUT
-        for i in range(repeat):
-            inst = name if repeat == 1 else f"{name}.{i}"
-            inputs = first_input if i == 0 else (out,)
-            groups = scope.groups if repeat == 1 else (*scope.groups, full)
-            if block is not None:
-                assert env is not None
-                inner = _Scope(
-                    prefix=scope.prefix + inst + ".",
-                    input_index=inputs[0],
-                    env=env,
-                    groups=(*groups, scope.prefix + inst),
-                    trainable=trainable,
-                    stack=(*scope.stack, block.name),
-                )
-                out = self._sequence(block.layers, inner)
-            else:
-                assert kind is not None
-                out = self._leaf(layer, kind, scope, inst, inputs, trainable, groups)
-            if repeat > 1:
-                scope.local[inst] = out
-                self.full[scope.prefix + inst] = out
-        scope.local[name] = out
-        self.full[full] = out
-        return out
+        if layer.repeat is None:
+            return name, [name] * min(count, 1)
+        return name, [f"{name}.{k}" for k in range(count)]
 
     @staticmethod
     def _repeat(layer: LayerSpec, env: Mapping[str, expr.Value]) -> int:
         if layer.repeat is None:
             return 1
         value = resolve(layer.repeat, env)
-        if not _is_int(value) or value < 1:
-            raise InputError(f"repeat must be an integer ≥ 1, got {_what(value)}", layer.repeat.pos)
+        if not _is_int(value) or value < 0:
+            raise InputError(f"repeat must be an integer ≥ 0, got {_what(value)}", layer.repeat.pos)
         if value > MAX_LAYERS:
             raise InputError(f"repeat {value} exceeds {MAX_LAYERS:,} layers", layer.repeat.pos)
         return value
 
-    def _trainable(self, layer: LayerSpec, scope: _Scope) -> bool:
+    @staticmethod
+    def _exists(layer: LayerSpec, env: Mapping[str, expr.Value]) -> bool:
+        if layer.if_ is None:
+            return True
+        value = resolve(layer.if_, env)
+        if not isinstance(value, bool):
+            raise InputError(
+                f"'if' must be true or false, got {_what(value)}",
+                layer.if_.pos,
+                "compare something: ${stride != 1 or in_channels != out_channels}",
+            )
+        return value
+
+    @staticmethod
+    def _trainable(layer: LayerSpec, env: Mapping[str, expr.Value]) -> bool:
         if layer.trainable is None:
             return True
-        value = resolve(layer.trainable, scope.env)
+        value = resolve(layer.trainable, env)
         if not isinstance(value, bool):
             raise InputError(
                 f"trainable must be true or false, got {_what(value)}", layer.trainable.pos
@@ -383,19 +570,28 @@ class Builder:
             raise GraphError("'from' must name at least one layer", node.pos)
         out = []
         for item in items:
-            if not isinstance(item, YScalar) or not isinstance(item.value, str):
+            value = item.value if isinstance(item, YScalar) else None
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)  # a positional name: from: 0
+            if not isinstance(value, str):
                 raise GraphError(f"'from' takes layer names, got {describe(item)}", item.pos)
-            out.append(self._lookup(item.value, scope, item.pos))
+            out.append(self._lookup(value, scope, item.pos))
         return tuple(out)
 
     def _lookup(self, name: str, scope: _Scope, pos: SourcePos) -> int:
+        """A name in this scope, then in the scopes it is written in, then a full name."""
         if name == "input":
             return scope.input_index
-        if name in scope.local:
-            return scope.local[name]
+        outer: _Scope | None = scope
+        while outer is not None:
+            if name in outer.local:
+                return outer.local[name]
+            if outer.prefix + name in self.failed:
+                raise _SkippedError
+            outer = outer.parent
         if name in self.full:
             return self.full[name]
-        if scope.prefix + name in self.failed or name in self.failed:
+        if name in self.failed:
             raise _SkippedError
         local, full, n_local, n_full = scope.local, self.full, len(scope.local), len(self.full)
 
@@ -408,15 +604,14 @@ class Builder:
         self,
         layer: LayerSpec,
         kind: LayerKind,
-        scope: _Scope,
-        name: str,
+        full: str,
+        env: Mapping[str, expr.Value],
         inputs: tuple[int, ...],
         trainable: bool,
         groups: tuple[str, ...],
     ) -> int:
         if len(self.nodes) >= MAX_LAYERS:
             raise InputError(f"the model expands to more than {MAX_LAYERS:,} layers", layer.pos)
-        full = scope.prefix + name
         n = len(inputs)
         if not kind.min_inputs <= n <= kind.max_inputs:
             if n > kind.max_inputs > 1:
@@ -426,16 +621,16 @@ class Builder:
             else:
                 want = "one input"
             raise GraphError(f"layer '{full}' ({kind.name}) takes {want}, got {n}", layer.pos)
-        key = (id(layer), id(scope.env))
+        key = (id(layer), id(env))
         cached = self.validated.get(key)
-        if cached is None or cached[0] is not scope.env:
+        if cached is None or cached[0] is not env:
             try:
                 result: _Validated | RfcalcError = validate_args(
-                    kind, layer.args, scope.env, f"layer '{full}' ({kind.name}): ", layer.pos
+                    kind, layer.args, env, f"layer '{full}' ({kind.name}): ", layer.pos
                 )
             except RfcalcError as error:
                 result = error
-            cached = (scope.env, result)  # the environment is kept alive with its entry
+            cached = (env, result)  # the environment is kept alive with its entry
             self.validated[key] = cached
         if isinstance(cached[1], RfcalcError):
             raise cached[1].with_traceback(None)  # no traceback grows across repeats
@@ -447,15 +642,21 @@ class Builder:
         return index
 
     def _block_env(
-        self, layer: LayerSpec, block: BlockSpec, scope: _Scope, inputs: tuple[int, ...]
+        self,
+        layer: LayerSpec,
+        block: BlockSpec,
+        scope: _Scope,
+        inputs: tuple[int, ...],
+        env: Mapping[str, expr.Value],
     ) -> dict[str, expr.Value]:
-        """Check a block's use and evaluate its arguments: once for all its repeats."""
+        """Check a block's use and evaluate its arguments (once for all its repeats, unless
+        they read the repeat index)."""
         if block.name in scope.stack:
             chain = " → ".join((*scope.stack, block.name))
             raise GraphError(f"block '{block.name}' uses itself ({chain})", layer.type_pos)
         if len(inputs) != 1:
             raise GraphError(f"block '{block.name}' takes one input, got {len(inputs)}", layer.pos)
-        return self._arguments(layer, block, scope.env)
+        return self._arguments(layer, block, env)
 
     def _arguments(
         self, layer: LayerSpec, block: BlockSpec, outer: Mapping[str, expr.Value]
@@ -468,7 +669,7 @@ class Builder:
                 raise InputError(
                     f"block '{block.name}' has no argument '{arg.name}'",
                     arg.pos,
-                    did_you_mean(arg.name, [*declared, "name", "from", "repeat", "trainable"]),
+                    did_you_mean(arg.name, [*declared, *LAYER_KEYS]),
                 )
         for param in block.params:
             if param.name in given:
@@ -487,18 +688,23 @@ class Builder:
     def count(
         self, layers: tuple[LayerSpec, ...], env: Mapping[str, expr.Value], stack: tuple[str, ...]
     ) -> int:
-        """How many layers these expand to, found before anything is built, so that a model
-        over the limit fails at once and names the layer that crosses it. A layer whose
-        repeat or block arguments are invalid counts as one: building reports it."""
+        """How many layers these expand to at most, found before anything is built, so that
+        a model over the limit fails at once and names the layer that crosses it. A layer
+        whose repeat, type or block arguments cannot be evaluated yet counts as one (building
+        reports what is wrong, and still stops at the limit)."""
         total = 0
         for layer in layers:
-            block = self.blocks.get(layer.type)
             try:
                 repeat = self._repeat(layer, env)
+                inner: Mapping[str, expr.Value] = _Overlay(env, {"i": 0}) if layer.repeat else env
                 size = 1
-                if block is not None and block.name not in stack:
-                    inner = self._arguments(layer, block, env)
-                    size = self.count(block.layers, inner, (*stack, block.name))
+                if layer.layers is not None:
+                    size = self.count(layer.layers, inner, stack)
+                else:
+                    _, block, _ = self._type(layer, inner)
+                    if block is not None and block.name not in stack:
+                        block_env = self._arguments(layer, block, inner)
+                        size = self.count(block.layers, block_env, (*stack, block.name))
             except RfcalcError:
                 repeat, size = 1, 1
             total += repeat * size
@@ -513,8 +719,9 @@ def _number(value: Resolved) -> bool:
 
 
 def _as_value(value: Resolved, name: str, pos: SourcePos) -> expr.Value:
-    """A variable's or block argument's value: a number or a list of numbers (or nulls)."""
-    if isinstance(value, (int, float)) and _number(value):
+    """A variable's or block argument's value: a number, a string, a boolean, or a list of
+    numbers (or nulls)."""
+    if isinstance(value, (int, float, str, bool)):
         return value
     if isinstance(value, tuple):
         items: list[int | float | None] = []
@@ -527,7 +734,10 @@ def _as_value(value: Resolved, name: str, pos: SourcePos) -> expr.Value:
             assert v is None or isinstance(v, (int, float))
             items.append(v)
         return tuple(items)
-    raise InputError(f"'{name}' must be a number or a list of numbers, got {_what(value)}", pos)
+    raise InputError(
+        f"'{name}' must be a number, a string, true/false or a list of numbers, got {_what(value)}",
+        pos,
+    )
 
 
 def _parse_override(name: str, text: str, env: Mapping[str, expr.Value], path: str) -> Resolved:

@@ -7,15 +7,21 @@ and validates them against the layer registry.
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 from rfcalc.errors import InputError, SourcePos, did_you_mean, printable
 from rfcalc.yamltree import MAX_FILE_BYTES, YMap, YNode, YScalar, YSeq, describe, parse, read_text
 
-TOP_KEYS = ("name", "description", "input", "vars", "blocks", "layers", "checks")
-LAYER_KEYS = ("type", "name", "from", "repeat", "trainable")
-BLOCK_KEYS = ("args", "layers")
+TOP_KEYS = ("name", "description", "include", "input", "vars", "blocks", "layers", "checks")
+LAYER_KEYS = ("type", "name", "from", "repeat", "trainable", "if")
+SCOPE_KEYS = ("name", "from", "repeat", "trainable", "if", "layers")
+BLOCK_KEYS = ("args", "sequential", "layers")
+LIBRARY_KEYS = ("description", "include", "blocks")
+MAX_INCLUDES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +33,9 @@ class ArgSpec:
 
 @dataclass(frozen=True, slots=True)
 class LayerSpec:
+    """A layer, a block instance (``type`` names a block), or a nested scope (``layers``:
+    a submodule or ``nn.Sequential`` written in place; ``type`` is then empty)."""
+
     type: str
     type_pos: SourcePos
     name: str | None
@@ -36,6 +45,8 @@ class LayerSpec:
     trainable: YNode | None
     args: tuple[ArgSpec, ...]
     pos: SourcePos
+    if_: YNode | None = None
+    layers: tuple[LayerSpec, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +55,7 @@ class BlockSpec:
     params: tuple[ArgSpec, ...]  # value is a null scalar when the argument is required
     layers: tuple[LayerSpec, ...]
     pos: SourcePos
+    sequential: bool = False  # unnamed layers are named 0, 1, … (a subclass of nn.Sequential)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +78,9 @@ def _string(node: YNode, what: str) -> str:
 
 
 def _name(node: YNode, what: str) -> str:
+    value = node.value if isinstance(node, YScalar) else None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)  # names of digits only, as nn.Sequential's children have
     text = _string(node, what)
     if not text:
         raise InputError(f"{what} must not be empty", node.pos)
@@ -101,29 +116,40 @@ def parse_layer(node: YNode) -> LayerSpec:
         raise InputError(
             f"a layer must be a mapping with 'type' or a type name, got {describe(node)}", node.pos
         )
-    type_node = node.get("type")
-    if type_node is None:
-        raise InputError("layer has no 'type'", node.pos)
-    kind = _string(type_node, "'type'")
-    name_node = node.get("name")
-    name = _name(name_node, "layer name") if name_node is not None else None
-    args = tuple(
-        ArgSpec(str(k.value), v, k.pos) for k, v in node.items if k.value not in LAYER_KEYS
-    )
     for k, _ in node.items:
         if not isinstance(k.value, str):
             raise InputError(f"argument names must be strings, got {describe(k)}", k.pos)
-    return LayerSpec(
-        type=kind,
-        type_pos=type_node.pos,
-        name=name,
-        name_pos=name_node.pos if name_node is not None else None,
-        from_=node.get("from"),
-        repeat=node.get("repeat"),
-        trainable=node.get("trainable"),
-        args=args,
-        pos=node.pos,
+    type_node, layers_node = node.get("type"), node.get("layers")
+    name_node = node.get("name")
+    name = _name(name_node, "layer name") if name_node is not None else None
+    common = {
+        "name": name,
+        "name_pos": name_node.pos if name_node is not None else None,
+        "from_": node.get("from"),
+        "repeat": node.get("repeat"),
+        "trainable": node.get("trainable"),
+        "if_": node.get("if"),
+        "pos": node.pos,
+    }
+    if layers_node is not None:
+        if type_node is not None:
+            raise InputError(
+                "a layer has either 'type' or its own 'layers', not both",
+                type_node.pos,
+                "a block is used with 'type'; a submodule written in place has 'layers'",
+            )
+        for k, _ in node.items:
+            if k.value not in SCOPE_KEYS:
+                raise _unknown_key(k, SCOPE_KEYS, "nested 'layers'")
+        children = parse_layers(layers_node, "'layers'")
+        return LayerSpec("", node.pos, args=(), layers=children, **common)  # type: ignore[arg-type]
+    if type_node is None:
+        raise InputError("layer has no 'type'", node.pos, "or give it its own 'layers' list")
+    kind = _string(type_node, "'type'")
+    args = tuple(
+        ArgSpec(str(k.value), v, k.pos) for k, v in node.items if k.value not in LAYER_KEYS
     )
+    return LayerSpec(kind, type_node.pos, args=args, **common)  # type: ignore[arg-type]
 
 
 def parse_layers(node: YNode, what: str) -> tuple[LayerSpec, ...]:
@@ -154,9 +180,17 @@ def _block(name_key: YScalar, node: YNode) -> BlockSpec:
     if args_node is not None and not (isinstance(args_node, YScalar) and args_node.value is None):
         args_map = _mapping(args_node, f"'args' of block '{name}'")
         params = tuple(ArgSpec(_name(k, "block argument"), v, k.pos) for k, v in args_map.items)
-    return BlockSpec(
-        name, params, parse_layers(layers_node, f"'layers' of block '{name}'"), body.pos
-    )
+    sequential = False
+    sequential_node = body.get("sequential")
+    if sequential_node is not None:
+        if not isinstance(sequential_node, YScalar) or not isinstance(sequential_node.value, bool):
+            raise InputError(
+                f"'sequential' must be true or false, got {describe(sequential_node)}",
+                sequential_node.pos,
+            )
+        sequential = sequential_node.value
+    layers = parse_layers(layers_node, f"'layers' of block '{name}'")
+    return BlockSpec(name, params, layers, body.pos, sequential)
 
 
 def load_text(text: str, path: str) -> ModelSpec:
@@ -181,9 +215,12 @@ def load_text(text: str, path: str) -> ModelSpec:
             ArgSpec(_name(k, "variable name"), v, k.pos)
             for k, v in _mapping(vars_node, "'vars'").items
         )
-    blocks: tuple[BlockSpec, ...] = ()
+    library = _Library()
+    library.include(top.get("include"), path, ())
     if blocks_node is not None:
-        blocks = tuple(_block(k, v) for k, v in _mapping(blocks_node, "'blocks'").items)
+        for k, v in _mapping(blocks_node, "'blocks'").items:
+            library.add(_block(k, v))
+    blocks = tuple(library.blocks.values())
     return ModelSpec(
         path=path,
         name=_model_name(name_node) if name_node is not None else None,
@@ -195,6 +232,83 @@ def load_text(text: str, path: str) -> ModelSpec:
         checks=_mapping(checks_node, "'checks'") if checks_node is not None else None,
         pos=top.pos,
     )
+
+
+_BUILTIN_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def builtin_libraries() -> list[str]:
+    """The block libraries shipped in the package (``include: [torchvision]``)."""
+    return sorted(p.stem for p in _LIBRARY_DIR.glob("*.yaml"))
+
+
+_LIBRARY_DIR = Path(__file__).parent / "library"
+
+
+class _Library:
+    """The blocks a model can use: its own, and those of the files it includes (each file
+    once, however often it is included; a cycle, or a block defined twice, is an error)."""
+
+    def __init__(self) -> None:
+        self.blocks: dict[str, BlockSpec] = {}
+        self.loaded: set[str] = set()
+
+    def add(self, block: BlockSpec) -> None:
+        first = self.blocks.get(block.name)
+        if first is not None:
+            raise InputError(
+                f"block '{block.name}' is defined twice (first at {first.pos})",
+                block.pos,
+                "rename one of them",
+            )
+        self.blocks[block.name] = block
+
+    def include(self, node: YNode | None, including: str, stack: tuple[str, ...]) -> None:
+        if node is None:
+            return
+        items = node.items if isinstance(node, YSeq) else (node,)
+        for item in items:
+            entry = _string(item, "an include")
+            target = self._resolve(entry, including, item.pos)
+            if target in stack:
+                chain = " → ".join((*stack, target))
+                raise InputError(f"include '{entry}' includes itself ({chain})", item.pos)
+            if target in self.loaded:
+                continue
+            if len(self.loaded) >= MAX_INCLUDES:
+                raise InputError(f"more than {MAX_INCLUDES} files included", item.pos)
+            self.loaded.add(target)
+            try:
+                text = read_text(target, read_path(target))
+            except InputError as error:
+                raise InputError(f"include '{entry}': {error.message}", item.pos) from None
+            top = _mapping(parse(text, target), "a block library")
+            for key, _ in top.items:
+                if key.value not in LIBRARY_KEYS:
+                    raise _unknown_key(key, LIBRARY_KEYS, "block library")
+            self.include(top.get("include"), target, (*stack, target))
+            blocks = top.get("blocks")
+            if blocks is not None:
+                for k, v in _mapping(blocks, "'blocks'").items:
+                    self.add(_block(k, v))
+
+    @staticmethod
+    def _resolve(entry: str, including: str, pos: SourcePos) -> str:
+        """A built-in library's file, or a path relative to the including file."""
+        if "://" in entry:
+            raise InputError(f"include '{entry}': includes are files, never URLs", pos)
+        if _BUILTIN_NAME.fullmatch(entry):
+            target = _LIBRARY_DIR / f"{entry}.yaml"
+            if not target.is_file():
+                raise InputError(
+                    f"no built-in block library '{entry}'",
+                    pos,
+                    did_you_mean(entry, builtin_libraries())
+                    or f"built in: {', '.join(builtin_libraries())}; a file's name ends in .yaml",
+                )
+            return str(target)
+        folder = Path.cwd() if including.startswith("<") else Path(including).parent
+        return os.path.normpath(folder / entry)
 
 
 def load_bytes(data: bytes, path: str) -> ModelSpec:
@@ -238,7 +352,6 @@ def load_path(path: str) -> ModelSpec:
     A device, socket or folder named as MODEL is refused before it is opened (opening some
     devices has effects; reading /dev/zero never ends); a FIFO is read like a file."""
     import io
-    import os
     import sys
 
     if path == "-":
@@ -261,6 +374,12 @@ def load_path(path: str) -> ModelSpec:
         except ValueError:  # closed since
             raise InputError("standard input is closed", where) from None
         return load_bytes(data, "<stdin>")
+    return load_bytes(read_path(path), path)
+
+
+def read_path(path: str) -> bytes:
+    """A file's bytes, never more than the size limit plus one; a device, socket or folder is
+    refused before it is opened (opening some devices has effects)."""
     where = SourcePos(path)
     try:
         kind = _refused_kind(os.stat(path).st_mode)
@@ -279,4 +398,4 @@ def load_path(path: str) -> ModelSpec:
         raise InputError(f"cannot read: {exc.strerror}", where) from None
     if kind is not None:
         raise InputError(f"is {kind}, not a model file", where)
-    return load_bytes(data, path)
+    return data

@@ -77,17 +77,19 @@ def _spellings(kind: LayerKind, key: str) -> list[str]:
     return sorted({key, kind.torch_name if key == kind.name else key})
 
 
+BOOL: Schema = {"anyOf": [{"type": "boolean"}, EXPR]}
+NAME: Schema = {
+    "anyOf": [{"type": "string", "pattern": r"^[^.]+$"}, {"type": "integer", "minimum": 0}]
+}
 COMMON: Schema = {
-    "name": {"type": "string", "pattern": r"^[^.]+$", "description": "unique within its scope"},
+    "name": {**NAME, "description": "unique within its scope; digits only are valid"},
     "from": {
-        "anyOf": [
-            {"type": "string"},
-            {"type": "array", "minItems": 1, "items": {"type": "string"}},
-        ],
+        "anyOf": [NAME, {"type": "array", "minItems": 1, "items": NAME}],
         "description": "input layer name(s); 'input' is the model's or block's input",
     },
-    "repeat": _int(1),
-    "trainable": {"type": "boolean"},
+    "repeat": {**_int(0), "description": "instances in sequence; 0: the layer does not exist"},
+    "trainable": BOOL,
+    "if": {**BOOL, "description": "false: the layer does not exist, its name means its input"},
 }
 
 
@@ -147,7 +149,25 @@ def generate() -> Schema:
         "properties": {"type": {"type": "string", "not": any_known_type}, **COMMON},
         "required": ["type"],
     }
-    defs["layers"] = {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/known_layer"}}
+    defs["nested"] = {
+        "type": "object",
+        "description": "a submodule written in place: its unnamed layers are named 0, 1, …",
+        "properties": {**COMMON, "layers": {"$ref": "#/$defs/layers_with_blocks"}},
+        "required": ["layers"],
+        "additionalProperties": False,
+    }
+    defs["type_expression"] = {
+        "type": "object",
+        "description": "a layer whose type is a block argument ($activation)",
+        "properties": {"type": EXPR},
+        "required": ["type"],
+    }
+    nested_or_expression = [{"$ref": "#/$defs/nested"}, {"$ref": "#/$defs/type_expression"}]
+    defs["layers"] = {
+        "type": "array",
+        "minItems": 1,
+        "items": {"anyOf": [{"$ref": "#/$defs/known_layer"}, *nested_or_expression]},
+    }
     defs["layers_with_blocks"] = {
         "type": "array",
         "minItems": 1,
@@ -156,14 +176,14 @@ def generate() -> Schema:
                 {"$ref": "#/$defs/known_layer"},
                 {"type": "string"},
                 {"$ref": "#/$defs/block_instance"},
+                *nested_or_expression,
             ]
         },
     }
-    numbers = {
+    values = {
         "anyOf": [
-            {"type": "number"},
+            {"type": ["number", "string", "boolean"]},
             {"type": "array", "items": {"type": ["number", "null"]}},
-            EXPR,
         ]
     }
     return {
@@ -181,7 +201,11 @@ def generate() -> Schema:
                 "anyOf": [{"type": "array", "minItems": 1, "maxItems": 4, "items": _int(1)}, EXPR],
                 "description": "channels first, no batch dim: [F], [C, L], [C, H, W], [C, D, H, W]",
             },
-            "vars": {"type": "object", "additionalProperties": numbers},
+            "include": {
+                "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+                "description": "block libraries: built-in names (torchvision) or YAML files",
+            },
+            "vars": {"type": "object", "additionalProperties": values},
             "blocks": {
                 "type": "object",
                 "additionalProperties": {
@@ -189,8 +213,9 @@ def generate() -> Schema:
                     "properties": {
                         "args": {
                             "type": ["object", "null"],
-                            "additionalProperties": {"anyOf": [numbers, {"type": "null"}]},
+                            "additionalProperties": {"anyOf": [values, {"type": "null"}]},
                         },
+                        "sequential": {"type": "boolean"},
                         "layers": {"$ref": "#/$defs/layers_with_blocks"},
                     },
                     "required": ["layers"],
@@ -201,7 +226,7 @@ def generate() -> Schema:
             "checks": {"type": "object", "properties": checks, "additionalProperties": False},
         },
         # Without blocks every type must be a layer type, so a misspelt one is caught.
-        "if": {"required": ["blocks"]},
+        "if": {"anyOf": [{"required": ["blocks"]}, {"required": ["include"]}]},
         "then": {"properties": {"layers": {"$ref": "#/$defs/layers_with_blocks"}}},
         "else": {"properties": {"layers": {"$ref": "#/$defs/layers"}}},
         "$defs": defs,

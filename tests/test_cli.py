@@ -51,6 +51,7 @@ def test_describe_json_from_stdin() -> None:
     first = data["layers"][0]
     # rfcalc's added key (SPEC §6 allows new keys): r 3 on a 28-wide input does not cover it
     assert first["rf"].pop("covers_input") is False
+    assert first["rf"].pop("global_context") is False  # SPEC §2's key, on every row
     # SPEC §6's example row, verbatim
     assert first == {
         "index": 0,

@@ -45,9 +45,12 @@ def test_resnet_names_and_inputs() -> None:
     assert "layer1.0.conv1" in rows
     assert "layer4.1.bn2" in rows
     add = rows["layer2.0.add_0"]
-    assert add.inputs == ("layer2.0.bn2", "layer2.0.downsample_bn")
+    # torchvision's names: the downsample is an nn.Sequential, conv 0 and batch norm 1
+    assert add.inputs == ("layer2.0.bn2", "layer2.0.downsample.1")
     # the shortcut reads the block's input: the previous block's last layer
-    assert rows["layer2.0.downsample"].inputs == ("layer1.1.relu_0",)
+    assert rows["layer2.0.downsample.0"].inputs == ("layer1.1.relu_0",)
+    # layer1 keeps 64 channels at stride 1: no downsample, and 'downsample' means the input
+    assert "layer1.0.downsample.0" not in rows
     assert rows["layer1.0.add_0"].inputs == ("layer1.0.bn2", "maxpool")
     # conv1 7/2/3 → r 7, S 2, P 3; maxpool 3/2/1 → r 7+2·2 = 11, S 4, P 3+1·2 = 5
     assert rows["maxpool"].rf.size == (11, 11)
@@ -212,7 +215,7 @@ def test_expressions(source: str, names: dict[str, int], value: float) -> None:
 @pytest.mark.parametrize(
     ("source", "fragment"),
     [
-        ("${__import__('os')}", "unexpected character"),
+        ("${__import__('os')}", "'__import__' is not a function rfcalc knows"),
         ("${w.real}", "unexpected character '.'"),
         ("${open(1)}", "'open' is not a function"),
         ("${9**9**9}", "too large"),
