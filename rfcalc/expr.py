@@ -101,6 +101,9 @@ _HINTS = {
     "&": "write 'and'",
     "|": "write 'or'",
     "!": "write 'not'",
+    "i": "'i' is the repeat index: it exists inside a layer, block or nested list with 'repeat'",
+    "in_channels": "in_channels is a layer's own input's: use it in a layer's arguments or 'if'",
+    "in_shape": "in_shape is a layer's own input's: use it in a layer's arguments or 'if'",
 }
 
 

@@ -216,7 +216,7 @@ def load_text(text: str, path: str) -> ModelSpec:
             for k, v in _mapping(vars_node, "'vars'").items
         )
     library = _Library()
-    library.include(top.get("include"), path, ())
+    library.include(top.get("include"), path, () if path.startswith("<") else (path,))
     if blocks_node is not None:
         for k, v in _mapping(blocks_node, "'blocks'").items:
             library.add(_block(k, v))
@@ -270,8 +270,8 @@ class _Library:
         for item in items:
             entry = _string(item, "an include")
             target = self._resolve(entry, including, item.pos)
-            if target in stack:
-                chain = " → ".join((*stack, target))
+            if os.path.abspath(target) in map(os.path.abspath, stack):
+                chain = " → ".join(os.path.basename(t) for t in (*stack, target))
                 raise InputError(f"include '{entry}' includes itself ({chain})", item.pos)
             if target in self.loaded:
                 continue
