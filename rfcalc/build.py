@@ -11,11 +11,19 @@ from types import MappingProxyType
 from typing import TypeGuard
 
 from rfcalc import expr
-from rfcalc.errors import GraphError, GroupedError, InputError, RfcalcError, SourcePos, did_you_mean
+from rfcalc.errors import (
+    GraphError,
+    GroupedError,
+    InputError,
+    RfcalcError,
+    SourcePos,
+    did_you_mean,
+    what,
+)
 from rfcalc.layers import REGISTRY, canonical, lookup, type_names
 from rfcalc.layers.base import MAX_DIM, Arg, Ctx, LayerKind, Shape, T
 from rfcalc.loader import LAYER_KEYS, ArgSpec, BlockSpec, LayerSpec, ModelSpec
-from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, describe, parse
+from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, parse, what_node
 
 MAX_LAYERS = 1_000_000
 MAX_RANK = 4
@@ -62,7 +70,7 @@ def resolve(node: YNode, env: Mapping[str, expr.Value]) -> Resolved:
         return node.value
     if isinstance(node, YSeq):
         return tuple(resolve(item, env) for item in node.items)
-    raise InputError(f"expected a value, got {describe(node)}", node.pos)
+    raise InputError(f"expected a value, got {what_node(node)}", node.pos)
 
 
 def _plain(value: expr.Value) -> Resolved:
@@ -71,20 +79,6 @@ def _plain(value: expr.Value) -> Resolved:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
-
-
-def _what(value: Resolved) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"{str(value).lower()} (a boolean)"
-    if isinstance(value, str):
-        return f"'{value}' (a string)"
-    if isinstance(value, float):
-        return f"{value!r} (a float)"
-    if isinstance(value, tuple):
-        return "a list"
-    return repr(value)
 
 
 def _is_int(value: Resolved) -> TypeGuard[int]:
@@ -102,7 +96,7 @@ class _Coerce:
 
     def integer(self, value: Resolved, minimum: int | None) -> int:
         if not _is_int(value):
-            raise self.fail(f"must be an integer, got {_what(value)}")
+            raise self.fail(f"must be an integer, got {what(value)}")
         if minimum is not None and value < minimum:
             raise self.fail(f"must be ≥ {minimum}, got {value}")
         if abs(value) > MAX_DIM:
@@ -114,7 +108,7 @@ class _Coerce:
             return self.integer(value, minimum)
         if not isinstance(value, tuple) or not value:
             raise self.fail(
-                f"must be an integer or a non-empty list of integers, got {_what(value)}"
+                f"must be an integer or a non-empty list of integers, got {what(value)}"
             )
         if len(value) > 64:
             raise self.fail("has too many entries")
@@ -124,7 +118,7 @@ class _Coerce:
 
     def number(self, value: Resolved) -> float | int:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(f"must be a number, got {_what(value)}")
+            raise self.fail(f"must be a number, got {what(value)}")
         if not 0 < value <= MAX_DIM:
             raise self.fail(f"must be positive and at most {MAX_DIM:,}, got {value}")
         return value
@@ -141,14 +135,14 @@ class _Coerce:
             return self.integer(value, arg.minimum)
         if t is T.BOOL:
             if not isinstance(value, bool):
-                raise self.fail(f"must be true or false, got {_what(value)}")
+                raise self.fail(f"must be true or false, got {what(value)}")
             return value
         if t is T.FLOAT:
             return self.number(value)
         if t is T.CHOICE:
             if value not in arg.choices:
                 raise self.fail(
-                    f"must be one of {', '.join(arg.choices)}; got {_what(value)}",
+                    f"must be one of {', '.join(arg.choices)}; got {what(value)}",
                     did_you_mean(str(value), arg.choices),
                 )
             return value
@@ -171,7 +165,7 @@ class _Coerce:
                 if value in ("same", "valid"):
                     return value
                 raise self.fail(
-                    f"must be an integer, a list, 'same' or 'valid'; got {_what(value)}",
+                    f"must be an integer, a list, 'same' or 'valid'; got {what(value)}",
                     did_you_mean(value, ("same", "valid")),
                 )
             if isinstance(value, tuple) and value:
@@ -419,7 +413,7 @@ class Builder:
             value = _plain(expr.evaluate(text, env, layer.type_pos))
             if not isinstance(value, str):
                 raise InputError(
-                    f"type must name a layer type or a block, got {_what(value)}", layer.type_pos
+                    f"type must name a layer type or a block, got {what(value)}", layer.type_pos
                 )
             text = value
         block = self.blocks.get(text)
@@ -532,7 +526,7 @@ class Builder:
             return 1
         value = resolve(layer.repeat, env)
         if not _is_int(value) or value < 0:
-            raise InputError(f"repeat must be an integer ≥ 0, got {_what(value)}", layer.repeat.pos)
+            raise InputError(f"repeat must be an integer ≥ 0, got {what(value)}", layer.repeat.pos)
         if value > MAX_LAYERS:
             raise InputError(f"repeat {value} exceeds {MAX_LAYERS:,} layers", layer.repeat.pos)
         return value
@@ -544,7 +538,7 @@ class Builder:
         value = resolve(layer.if_, env)
         if not isinstance(value, bool):
             raise InputError(
-                f"'if' must be true or false, got {_what(value)}",
+                f"'if' must be true or false, got {what(value)}",
                 layer.if_.pos,
                 "compare something: ${stride != 1 or in_channels != out_channels}",
             )
@@ -557,7 +551,7 @@ class Builder:
         value = resolve(layer.trainable, env)
         if not isinstance(value, bool):
             raise InputError(
-                f"trainable must be true or false, got {_what(value)}", layer.trainable.pos
+                f"trainable must be true or false, got {what(value)}", layer.trainable.pos
             )
         return value
 
@@ -574,7 +568,7 @@ class Builder:
             if isinstance(value, int) and not isinstance(value, bool):
                 value = str(value)  # a positional name: from: 0
             if not isinstance(value, str):
-                raise GraphError(f"'from' takes layer names, got {describe(item)}", item.pos)
+                raise GraphError(f"'from' takes layer names, got {what_node(item)}", item.pos)
             out.append(self._lookup(value, scope, item.pos))
         return tuple(out)
 
@@ -728,14 +722,14 @@ def _as_value(value: Resolved, name: str, pos: SourcePos) -> expr.Value:
         for i, v in enumerate(value):
             if v is not None and not _number(v):
                 raise InputError(
-                    f"'{name}' must be a number or a list of numbers; entry {i + 1} is {_what(v)}",
+                    f"'{name}' must be a number or a list of numbers; entry {i + 1} is {what(v)}",
                     pos,
                 )
             assert v is None or isinstance(v, (int, float))
             items.append(v)
         return tuple(items)
     raise InputError(
-        f"'{name}' must be a number, a string, true/false or a list of numbers, got {_what(value)}",
+        f"'{name}' must be a number, a string, true/false or a list of numbers, got {what(value)}",
         pos,
     )
 
@@ -760,31 +754,31 @@ def _parse_override(name: str, text: str, env: Mapping[str, expr.Value], path: s
 _SIZE_TEXT = re.compile(r"\s*[-+]?[0-9]{1,30}\s*")
 
 
-def sizes_from_text(text: str, what: str) -> tuple[int, ...]:
+def sizes_from_text(text: str, option: str) -> tuple[int, ...]:
     """Sizes written as text, ``3,224,224`` (or ``3x224x224``, ``3×224×224``): the one reader of
     shapes given on the command line. Only their syntax is checked here."""
     parts = re.split(r"[,x×]", text)
     if not all(_SIZE_TEXT.fullmatch(p) for p in parts):
-        raise InputError(f"{what} takes sizes such as 3,224,224; got '{text}'")
+        raise InputError(f"{option} takes sizes such as 3,224,224; got '{text}'")
     return tuple(int(p) for p in parts)
 
 
 def check_input_shape(
-    value: Resolved, pos: SourcePos | None, what: str = "input"
+    value: Resolved, pos: SourcePos | None, option: str = "input"
 ) -> tuple[int, ...]:
     """The one validation of an input shape, from the file's ``input:`` or from ``--input``."""
     if not isinstance(value, tuple) or not 1 <= len(value) <= MAX_RANK:
         raise InputError(
-            f"{what} must be a list of 1 to {MAX_RANK} positive integers "
-            f"(channels first, no batch), got {_what(value)}",
+            f"{option} must be a list of 1 to {MAX_RANK} positive integers "
+            f"(channels first, no batch), got {what(value)}",
             pos,
         )
     sizes: list[int] = []
     for v in value:
         if not _is_int(v) or v < 1:
-            raise InputError(f"{what} sizes must be positive integers, got {_what(v)}", pos)
+            raise InputError(f"{option} sizes must be positive integers, got {what(v)}", pos)
         if v > MAX_DIM:
-            raise InputError(f"{what} size {v} is too large (limit {MAX_DIM:,})", pos)
+            raise InputError(f"{option} size {v} is too large (limit {MAX_DIM:,})", pos)
         sizes.append(v)
     return tuple(sizes)
 

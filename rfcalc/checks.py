@@ -15,7 +15,7 @@ from rfcalc import expr
 from rfcalc.build import sizes_from_text
 from rfcalc.engine import Report
 from rfcalc.errors import InputError, SourcePos, did_you_mean
-from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, describe
+from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, what_node
 
 _SUFFIX = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9}
 # 30M, 25557032, 2.5G, 20_000_000, 2e7: ASCII digits only, and never more than 30 of them
@@ -192,7 +192,7 @@ def _value(node: YNode, env: Mapping[str, expr.Value]) -> object:
     if isinstance(node, YSeq):
         return tuple(_value(item, env) for item in node.items)
     raise InputError(
-        f"a check takes a number, a shape or true/false, got {describe(node)}", node.pos
+        f"a check takes a number, a shape or true/false, got {what_node(node)}", node.pos
     )
 
 

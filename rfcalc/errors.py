@@ -103,6 +103,24 @@ class GraphError(RfcalcError):
     """Names, ``from`` references, blocks and cycles."""
 
 
+def what(value: object) -> str:
+    """How an error message names a value: ``3``, ``null``, ``true (a boolean)``,
+    ``'relu' (a string)``, ``2.5 (a float)``, ``a list``, ``a mapping``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, str):
+        return f"'{value}' (a string)"
+    if isinstance(value, float):
+        return f"{value!r} (a float)"
+    if isinstance(value, (tuple, list)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return repr(value)
+
+
 MAX_REPORTED = 20
 
 

@@ -212,7 +212,7 @@ def _show(value: Value) -> str:
     return repr(value)
 
 
-def _describe(value: Value) -> str:
+def _what(value: Value) -> str:
     """``3``, ``2.5``, ``null``, ``true (a boolean)``, ``'relu' (a string)``, ``[3] (a list)``."""
     kind = _kind(value)
     return _show(value) if kind in ("number", "null") else f"{_show(value)} (a {kind})"
@@ -438,12 +438,12 @@ class _Evaluator:
 
     def condition(self, value: Value, what: str) -> bool:
         if not isinstance(value, bool):
-            raise self.fail(f"{what} true or false, got {_describe(value)}")
+            raise self.fail(f"{what} true or false, got {_what(value)}")
         return value
 
     def number(self, value: Value, what: str) -> Number:
         if not _is_number(value):
-            raise self.fail(f"{what}, got {_describe(value)}")
+            raise self.fail(f"{what}, got {_what(value)}")
         return value
 
     def check(self, value: Number) -> Number:
@@ -477,9 +477,7 @@ class _Evaluator:
             return _order(op, a, b)
         if isinstance(a, str) and isinstance(b, str):
             return _order(op, a, b)
-        raise self.fail(
-            f"'{op}' needs two numbers or two strings, got {_describe(a)} and {_describe(b)}"
-        )
+        raise self.fail(f"'{op}' needs two numbers or two strings, got {_what(a)} and {_what(b)}")
 
     def call(self, node: _Call) -> Number:
         fn, _, _, nullable = _FUNCTIONS[node.name]

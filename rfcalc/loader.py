@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from rfcalc.errors import InputError, SourcePos, did_you_mean, printable
-from rfcalc.yamltree import MAX_FILE_BYTES, YMap, YNode, YScalar, YSeq, describe, parse, read_text
+from rfcalc.yamltree import MAX_FILE_BYTES, YMap, YNode, YScalar, YSeq, parse, read_text, what_node
 
 TOP_KEYS = ("name", "description", "include", "input", "vars", "blocks", "layers", "checks")
 LAYER_KEYS = ("type", "name", "from", "repeat", "trainable", "if")
@@ -73,7 +73,7 @@ class ModelSpec:
 
 def _string(node: YNode, what: str) -> str:
     if not isinstance(node, YScalar) or not isinstance(node.value, str):
-        raise InputError(f"{what} must be a string, got {describe(node)}", node.pos)
+        raise InputError(f"{what} must be a string, got {what_node(node)}", node.pos)
     return node.value
 
 
@@ -98,7 +98,7 @@ def _no_controls(text: str, what: str, pos: SourcePos) -> None:
 
 def _mapping(node: YNode, what: str) -> YMap:
     if not isinstance(node, YMap):
-        raise InputError(f"{what} must be a mapping, got {describe(node)}", node.pos)
+        raise InputError(f"{what} must be a mapping, got {what_node(node)}", node.pos)
     return node
 
 
@@ -114,11 +114,11 @@ def parse_layer(node: YNode) -> LayerSpec:
         return LayerSpec(text, node.pos, None, None, None, None, None, (), node.pos)
     if not isinstance(node, YMap):
         raise InputError(
-            f"a layer must be a mapping with 'type' or a type name, got {describe(node)}", node.pos
+            f"a layer must be a mapping with 'type' or a type name, got {what_node(node)}", node.pos
         )
     for k, _ in node.items:
         if not isinstance(k.value, str):
-            raise InputError(f"argument names must be strings, got {describe(k)}", k.pos)
+            raise InputError(f"argument names must be strings, got {what_node(k)}", k.pos)
     type_node, layers_node = node.get("type"), node.get("layers")
     name_node = node.get("name")
     name = _name(name_node, "layer name") if name_node is not None else None
@@ -154,7 +154,7 @@ def parse_layer(node: YNode) -> LayerSpec:
 
 def parse_layers(node: YNode, what: str) -> tuple[LayerSpec, ...]:
     if not isinstance(node, YSeq):
-        raise InputError(f"{what} must be a list of layers, got {describe(node)}", node.pos)
+        raise InputError(f"{what} must be a list of layers, got {what_node(node)}", node.pos)
     if not node.items:
         raise InputError(f"{what} must not be empty", node.pos)
     return tuple(parse_layer(item) for item in node.items)
@@ -185,7 +185,7 @@ def _block(name_key: YScalar, node: YNode) -> BlockSpec:
     if sequential_node is not None:
         if not isinstance(sequential_node, YScalar) or not isinstance(sequential_node.value, bool):
             raise InputError(
-                f"'sequential' must be true or false, got {describe(sequential_node)}",
+                f"'sequential' must be true or false, got {what_node(sequential_node)}",
                 sequential_node.pos,
             )
         sequential = sequential_node.value

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import yaml
 
-from rfcalc.errors import InputError, SourcePos
+from rfcalc.errors import InputError, SourcePos, what
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64
@@ -62,22 +62,13 @@ class YMap:
 YNode = YScalar | YSeq | YMap
 
 
-def describe(node: YNode) -> str:
-    """A short phrase naming what a node is, for error messages."""
+def what_node(node: YNode) -> str:
+    """How an error message names a YAML node (see :func:`rfcalc.errors.what`)."""
     if isinstance(node, YMap):
         return "a mapping"
     if isinstance(node, YSeq):
         return "a list"
-    v = node.value
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return f"{str(v).lower()} (a boolean)"
-    if isinstance(v, str):
-        return f"'{v}' (a string)"
-    if isinstance(v, float):
-        return f"{v!r} (a float)"
-    return repr(v)
+    return what(node.value)
 
 
 # ---------------------------------------------------------------- scalars (YAML 1.2 core)
