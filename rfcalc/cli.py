@@ -182,6 +182,8 @@ def _check_output(output: str, model: str) -> None:
     block device or a socket, or a new file in a folder that does not exist."""
     import stat
 
+    if output.endswith(os.sep):
+        raise InputError(f"--output {output} names a folder, not a file")
     try:
         target = os.stat(output)  # follows symlinks: what would be written
     except FileNotFoundError:

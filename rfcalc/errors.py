@@ -56,8 +56,11 @@ class RfcalcError(Exception):
 
 # C0 controls but tab, DEL, C1 controls, and the bidirectional overrides that can reorder what
 # a terminal shows; newlines are kept only where the caller's own text has its lines
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_CONTROL_OR_NEWLINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# and lone surrogates: a command-line argument's bytes that are not UTF-8 (os.fsdecode)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_CONTROL_OR_NEWLINE = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 _LONG_WORD = re.compile(r"\S{201,}")
 
 
@@ -69,6 +72,8 @@ def _escape(match: re.Match[str]) -> str:
     if char in _NAMED:
         return _NAMED[char]
     code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # the byte that was not UTF-8, as the shell shows it
+        return f"\\x{code - 0xDC00:02x}"
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 

@@ -299,7 +299,11 @@ class _Library:
             raise InputError(f"include '{entry}': includes are files, never URLs", pos)
         if _BUILTIN_NAME.fullmatch(entry):
             target = _LIBRARY_DIR / f"{entry}.yaml"
-            if not target.is_file():
+            try:
+                found = target.is_file()
+            except OSError:  # a name too long for the file system
+                found = False
+            if not found:
                 raise InputError(
                     f"no built-in block library '{entry}'",
                     pos,
@@ -380,6 +384,8 @@ def load_path(path: str) -> ModelSpec:
 def read_path(path: str) -> bytes:
     """A file's bytes, never more than the size limit plus one; a device, socket or folder is
     refused before it is opened (opening some devices has effects)."""
+    if not path:
+        raise InputError("a model's path is empty")
     where = SourcePos(path)
     try:
         kind = _refused_kind(os.stat(path).st_mode)

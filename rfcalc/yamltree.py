@@ -349,6 +349,8 @@ def _problem(exc: yaml.MarkedYAMLError, text: str) -> str:
 
 def parse(text: str, path: str) -> YNode:
     """Parse one YAML document into a located tree."""
+    if _SURROGATE.search(text):  # only text from the command line can hold them
+        raise InputError("not valid UTF-8 text", SourcePos(path))
     events = _LOADER(text)
     try:
         node = _Builder(path).build(events)

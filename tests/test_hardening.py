@@ -405,3 +405,37 @@ def test_a_merge_over_its_input_limit_says_the_limit(tmp_path: Path) -> None:
     assert (
         err == f"{path}:1028:5: error: layer 'add_0' (add) takes at most 1,024 inputs, got 1025\n"
     )
+
+
+# ---------------------------------------------------------------- found by benchmarks/fuzz.py
+
+
+def test_bytes_that_are_not_utf8_on_the_command_line(tmp_path: Path) -> None:
+    """A shell passes any bytes; Python shows those that are not UTF-8 as lone surrogates
+    (here 0xff as '\\udcff'), which crashed the YAML parser and the output."""
+    code, out, err, path = describe(
+        tmp_path, "input: [3]\nvars: {w: 1}\nlayers: [relu]\n", "--set", "w=\udcff"
+    )
+    assert (code, out) == (2, "")
+    assert err == f"{path}:1:1: error: --set w=\\xff: not valid UTF-8 text\n"
+    result = runner.invoke(app, ["check", "\udcff=1"])
+    assert result.exit_code == 2
+    assert result.stderr == "\\xff=1:1:1: error: no such file\n"
+    assert "\udcff" not in result.stdout
+    assert "ERROR  \\xff=1: no such file" in result.stdout
+
+
+def test_a_library_name_too_long_for_the_file_system(tmp_path: Path) -> None:
+    code, _, err, path = describe(tmp_path, f"include: [{'a' * 256}]\ninput: [1]\nlayers: [relu]\n")
+    assert code == 2
+    assert err.startswith(f"{path}:1:11: error: no built-in block library 'aaaa")
+
+
+def test_an_empty_model_path_and_an_output_folder() -> None:
+    result = runner.invoke(app, ["describe", ""])
+    assert (result.exit_code, result.stderr) == (2, "rfcalc: error: a model's path is empty\n")
+    out = runner.invoke(app, ["describe", str(EXAMPLES / "textbook.yaml"), "-o", "out.txt/"])
+    assert (out.exit_code, out.stderr) == (
+        2,
+        "rfcalc: error: --output out.txt/ names a folder, not a file\n",
+    )
