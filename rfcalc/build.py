@@ -18,6 +18,7 @@ from rfcalc.errors import (
     RfcalcError,
     SourcePos,
     did_you_mean,
+    printable,
     what,
 )
 from rfcalc.layers import REGISTRY, canonical, lookup, type_names
@@ -205,6 +206,7 @@ class _SkippedError(Exception):
 
 SCOPE_TYPE = "sequential"  # what an unnamed nested scope is called outside positional scopes
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TEMPLATE = re.compile(r"\$\{[^}]*\}")  # ${...} inside a name
 _INPUT_NAMES = frozenset(("in_channels", "in_shape"))
 
 
@@ -432,7 +434,7 @@ class Builder:
         kind, block, type_key = self._type(layer, env)
         repeat = self._repeat(layer, env)
         exists = repeat > 0 and self._exists(layer, env)
-        name, instances = self._naming(layer, scope, type_key, repeat if exists else 0)
+        name, instances = self._naming(layer, scope, type_key, repeat if exists else 0, env)
         if not exists:  # 'if' false or 'repeat: 0': as if not written, but its name (if it
             if name is not None:  # has one) means its input, the first where it has several
                 scope.local[name] = self.full[scope.prefix + name] = first_input[0]
@@ -490,10 +492,27 @@ class Builder:
         return out
 
     def _naming(
-        self, layer: LayerSpec, scope: _Scope, type_key: str, count: int
+        self,
+        layer: LayerSpec,
+        scope: _Scope,
+        type_key: str,
+        count: int,
+        env: Mapping[str, expr.Value],
     ) -> tuple[str | None, list[str]]:
-        """A layer's name (None for an unnamed one that does not exist or whose repeats are
-        positions of their own) and the names of its ``count`` instances."""
+        """A layer's name (None for an unnamed one that does not exist, or whose instances
+        are named on their own) and the names of its ``count`` instances."""
+        if layer.name is not None and "${" in layer.name:
+            # a template: each instance names itself ('denselayer${i + 1}', as a ModuleDict)
+            names = []
+            for k in range(count):
+                inst_env = _Overlay(env, {"i": k}) if layer.repeat is not None else env
+                names.append(self._interpolate(layer, inst_env))
+            for inst in names:
+                if inst in scope.local or inst == "input" or inst in names[: names.index(inst)]:
+                    raise GraphError(f"duplicate layer name '{inst}'", layer.name_pos or layer.pos)
+            if scope.positional and count:
+                scope.counters["#"] = scope.counters.get("#", 0) + count
+            return None, names
         if layer.name is not None:
             name = layer.name
             if scope.positional:  # a named child still takes its place in the sequence
@@ -519,6 +538,24 @@ class Builder:
         if layer.repeat is None:
             return name, [name] * min(count, 1)
         return name, [f"{name}.{k}" for k in range(count)]
+
+    @staticmethod
+    def _interpolate(layer: LayerSpec, env: Mapping[str, expr.Value]) -> str:
+        assert layer.name is not None
+        pos = layer.name_pos or layer.pos
+
+        def value(match: re.Match[str]) -> str:
+            v = expr.evaluate(match.group(), env, pos)
+            if isinstance(v, float) and v.is_integer():
+                v = int(v)
+            if isinstance(v, bool) or not isinstance(v, (int, str)):
+                raise InputError(f"a name's expression gives {what(v)}; it needs a word", pos)
+            return str(v)
+
+        name = _TEMPLATE.sub(value, layer.name)
+        if not name or "." in name or printable(name, newlines=False) != name:
+            raise InputError(f"layer name '{name}' is empty or holds '.' or a control", pos)
+        return name
 
     @staticmethod
     def _repeat(layer: LayerSpec, env: Mapping[str, expr.Value]) -> int:

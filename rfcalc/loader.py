@@ -85,7 +85,7 @@ def _name(node: YNode, what: str) -> str:
     if not text:
         raise InputError(f"{what} must not be empty", node.pos)
     _no_controls(text, what, node.pos)
-    if "." in text:
+    if "." in text and not (what == "layer name" and "${" in text):  # a template is checked
         raise InputError(f"{what} '{text}' must not contain '.', which separates levels", node.pos)
     return text
 

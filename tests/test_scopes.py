@@ -213,3 +213,24 @@ def test_construct_errors(text: str, message: str) -> None:
     with pytest.raises(RfcalcError) as info:
         report_of(text)
     assert info.value.render().startswith(f"model.yaml:{message}")
+
+
+def test_name_templates_name_each_instance() -> None:
+    """DenseNet's ModuleDict: denselayer1, denselayer2, … (1-based, no group name)."""
+    text = """\
+input: [4, 8]
+layers:
+  - {type: conv1d, name: "denselayer${i + 1}", out_channels: 4, kernel_size: 1, repeat: 3}
+  - {type: relu, from: denselayer2}
+"""
+    report = report_of(text)
+    assert [r.name for r in report.layers] == [
+        "denselayer1",
+        "denselayer2",
+        "denselayer3",
+        "relu_0",
+    ]
+    assert report.layers[-1].inputs == ("denselayer2",)
+    with pytest.raises(RfcalcError) as info:
+        report_of(text.replace("${i + 1}", "${i // 2}"))
+    assert "duplicate layer name 'denselayer0'" in info.value.message
