@@ -507,8 +507,8 @@ class Builder:
             for k in range(count):
                 inst_env = _Overlay(env, {"i": k}) if layer.repeat is not None else env
                 names.append(self._interpolate(layer, inst_env))
-            for inst in names:
-                if inst in scope.local or inst == "input" or inst in names[: names.index(inst)]:
+            for k, inst in enumerate(names):
+                if inst in scope.local or inst == "input" or inst in names[:k]:
                     raise GraphError(f"duplicate layer name '{inst}'", layer.name_pos or layer.pos)
             if scope.positional and count:
                 scope.counters["#"] = scope.counters.get("#", 0) + count
