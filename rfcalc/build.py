@@ -431,14 +431,16 @@ class Builder:
     def _layer(self, layer: LayerSpec, scope: _Scope, previous: int) -> int:
         first_input = self._inputs(layer, scope, previous)
         env = self._env(layer, scope.env, first_input)
-        kind, block, type_key = self._type(layer, env)
         repeat = self._repeat(layer, env)
-        exists = repeat > 0 and self._exists(layer, env)
-        name, instances = self._naming(layer, scope, type_key, repeat if exists else 0, env)
-        if not exists:  # 'if' false or 'repeat: 0': as if not written, but its name (if it
-            if name is not None:  # has one) means its input, the first where it has several
+        if repeat == 0 or not self._exists(layer, env):
+            # as if not written (its type is not even looked up: `type: $activation` with
+            # `if: ${activation != 'none'}`), but its name, if it has one, means its input
+            name, _ = self._naming(layer, scope, "", 0, env)
+            if name is not None:
                 scope.local[name] = self.full[scope.prefix + name] = first_input[0]
             return previous
+        kind, block, type_key = self._type(layer, env)
+        name, instances = self._naming(layer, scope, type_key, repeat, env)
         trainable = scope.trainable and self._trainable(layer, env)
         by_index = layer.repeat is not None and "i" in self._names(layer)[1]
         block_env = None

@@ -29,6 +29,15 @@ runner = CliRunner()
         ("resnet50", 25557032, 4089184256, 53120),
         # torchvision docs (MobileNet_V2_Weights.IMAGENET1K_V1): 3,504,872 params, 0.30 GFLOPS
         ("mobilenet_v2", 3504872, 300774272, 34112),
+        # torchvision docs (MobileNet_V3_Large_Weights.IMAGENET1K_V1): 5,483,032 params,
+        # 0.22 GFLOPS. MACs (and buffers) counted from the real torchvision 0.28 model: forward
+        # hooks on a 1×3×224×224 input summing out.numel() · in_channels / groups · kh · kw per
+        # Conv2d and in · out per Linear (buffers: numel of every running_mean and running_var);
+        # the same script gives mobilenet_v2's row above
+        ("mobilenet_v3_large", 5483032, 216589760, 24400),
+        # torchvision docs (DenseNet121_Weights.IMAGENET1K_V1): 7,978,856 params, 2.83 GFLOPS;
+        # MACs and buffers counted from the real model as for mobilenet_v3_large
+        ("densenet121", 7978856, 2834161664, 83648),
     ],
 )
 def test_torchvision_totals(example: str, params: int, macs: int, buffers: int) -> None:

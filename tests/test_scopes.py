@@ -234,3 +234,14 @@ layers:
     with pytest.raises(RfcalcError) as info:
         report_of(text.replace("${i + 1}", "${i // 2}"))
     assert "duplicate layer name 'denselayer0'" in info.value.message
+
+
+def test_a_layer_that_does_not_exist_has_no_type_to_look_up() -> None:
+    """torchvision's `activation_layer=None`: Conv2dNormActivation with activation 'none'."""
+    text = """\
+include: [torchvision]
+input: [3, 8, 8]
+layers:
+  - {type: Conv2dNormActivation, name: proj, out_channels: 4, kernel_size: 1, activation: none}
+"""
+    assert [r.name for r in report_of(text).layers] == ["proj.0", "proj.1"]

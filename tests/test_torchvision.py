@@ -55,7 +55,7 @@ def _leaves(model: Any, shape: tuple[int, ...]) -> dict[str, tuple[tuple[int, ..
     return {name: (out, params[name]) for name, out in seen.items()}
 
 
-TORCHVISION = ["resnet18", "resnet50", "mobilenet_v2"]
+TORCHVISION = ["resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_large", "densenet121"]
 
 
 @pytest.mark.parametrize("name", TORCHVISION)
