@@ -141,6 +141,41 @@ SHAPES = [
     ("{type: zeropad1d, padding: [-2, 3]}", (1, 2), (1, 3), 0, 0, 0),
     ("{type: reflectionpad1d, padding: 2}", (1, 5), (1, 9), 0, 0, 0),
     ("{type: replicationpad3d, padding: 1}", (1, 2, 2, 2), (1, 4, 4, 4), 0, 0, 0),
+    # --- dim order, slicing and the layers of today's CNNs (ConvNeXt, ShuffleNetV2, YOLO)
+    # permute [0, 2, 3, 1]: unbatched (d1, d2, d0) of (3, 4, 5) = (4, 5, 3)
+    ("{type: permute, dims: [0, 2, 3, 1]}", (3, 4, 5), (4, 5, 3), 0, 0, 0),
+    # negative dims count from the end of the 4 batched dims: −1 → 3, so [0, 3, 1, 2]: (5, 3, 4)
+    ("{type: permute, dims: [0, -1, 1, 2]}", (3, 4, 5), (5, 3, 4), 0, 0, 0),
+    # transpose batched dims 1 and −1 (= 3): unbatched 0 ↔ 2: (5, 4, 3)
+    ("{type: transpose, dim0: 1, dim1: -1}", (3, 4, 5), (5, 4, 3), 0, 0, 0),
+    ("{type: transpose, dim0: 2, dim1: 2}", (3, 4, 5), (3, 4, 5), 0, 0, 0),
+    # LayerNorm2d over the 96 channels: weight 96 + bias 96 = 192
+    ("{type: layernorm2d, normalized_shape: [96], eps: 1.0e-6}", (96, 7, 7), (96, 7, 7), 192, 0, 0),
+    ("{type: layer_norm_2d, bias: false}", (96, 7, 7), (96, 7, 7), 96, 0, 0),
+    ("{type: LayerNorm2d, elementwise_affine: false}", (96, 7, 7), (96, 7, 7), 0, 0, 0),
+    ("{type: StochasticDepth, p: 0.1, mode: row}", (8, 4, 4), (8, 4, 4), 0, 0, 0),
+    ("{type: DropPath, drop_prob: 0.2}", (8, 4, 4), (8, 4, 4), 0, 0, 0),
+    # 6 channels in 3 groups of 2: reordered, same shape
+    ("{type: channelshuffle, groups: 3}", (6, 4, 4), (6, 4, 4), 0, 0, 0),
+    ("{type: ChannelShuffle, groups: 2}", (4, 5), (4, 5), 0, 0, 0),
+    # chunk 6 channels in 2: pieces of ceil(6/2) = 3; piece 1 is channels 3…5
+    ("{type: chunk, chunks: 2, index: 1}", (6, 4, 4), (3, 4, 4), 0, 0, 0),
+    # 6 in 4 chunks: pieces of ceil(6/4) = 2, so only 3 pieces (2, 2, 2); −1 is the third
+    ("{type: chunk, chunks: 4, index: -1}", (6, 4), (2, 4), 0, 0, 0),
+    # 5 in 4 chunks: pieces of 2: (2, 2, 1); piece 2 has 1 channel
+    ("{type: chunk, chunks: 4, index: 2}", (5, 3), (1, 3), 0, 0, 0),
+    # along W (batched dim 3) of 7: pieces of ceil(7/3) = 3: (3, 3, 1)
+    ("{type: chunk, chunks: 3, dim: 3, index: 2}", (2, 4, 7), (2, 4, 1), 0, 0, 0),
+    # split 5 in pieces of 2: (2, 2, 1); the last has 1
+    ("{type: split, split_size_or_sections: 2, index: -1}", (5, 4), (1, 4), 0, 0, 0),
+    # sections (1, 3, 2) sum to 6; piece 1 has 3
+    ("{type: split, split_size_or_sections: [1, 3, 2], index: 1}", (6, 4), (3, 4), 0, 0, 0),
+    # an empty section is allowed (PyTorch), as long as it is not the one taken
+    ("{type: split, split_size_or_sections: [2, 0, 4], index: 2}", (6, 4), (4, 4), 0, 0, 0),
+    # narrow H (batched dim 2) from 1 for 3: (2, 3, 5)
+    ("{type: narrow, dim: 2, start: 1, length: 3}", (2, 6, 5), (2, 3, 5), 0, 0, 0),
+    # start −2 on 6 channels is 4: channels 4, 5
+    ("{type: narrow, dim: 1, start: -2, length: 2}", (6, 3), (2, 3), 0, 0, 0),
 ]
 
 
@@ -282,6 +317,37 @@ RFS = [
     # over the channels (dim 1) or PyTorch's implicit dim: pointwise in space
     ("{type: softmax, dim: 1}", (2, 5, 7), (1, 1), (1, 1), (0, 0), True, False),
     ("{type: softmax}", (2, 5, 7), (1, 1), (1, 1), (0, 0), True, False),
+    # permute moves dims, not fields: H and W keep their (identity) fields in dims 0 and 1
+    ("{type: permute, dims: [0, 2, 3, 1]}", (3, 5, 7), (1, 1), (1, 1), (0, 0), True, False),
+    # narrow H from 2: unit y reads input y + 2 — a window of 1 with padding −2
+    (
+        "{type: narrow, dim: 2, start: 2, length: 3}",
+        (1, 6, 5),
+        (1, 1),
+        (1, 1),
+        (-2, 0),
+        True,
+        False,
+    ),
+    # chunk W of 6 in 2: piece 1 starts at 3, padding −3
+    ("{type: chunk, chunks: 2, dim: 3, index: 1}", (1, 4, 6), (1, 1), (1, 1), (0, -3), True, False),
+    # split L of 7 in [2, 5]: piece 1 starts at 2
+    (
+        "{type: split, split_size_or_sections: [2, 5], dim: 2, index: 1}",
+        (1, 7),
+        (1,),
+        (1,),
+        (-2,),
+        True,
+        False,
+    ),
+    # along the channels: pointwise
+    ("{type: chunk, chunks: 2, index: 1}", (4, 5, 5), (1, 1), (1, 1), (0, 0), True, False),
+    ("{type: channelshuffle, groups: 2}", (4, 5, 5), (1, 1), (1, 1), (0, 0), True, False),
+    ("{type: layernorm2d}", (4, 5, 5), (1, 1), (1, 1), (0, 0), True, False),
+    ("{type: stochasticdepth, p: 0.5, mode: batch}", (4, 5), (1,), (1,), (0,), True, False),
+    # flatten (C=1, L) → (L): only L has more than one position; it keeps its field
+    ("{type: flatten}", (1, 6), (1,), (1,), (0,), True, False),
 ]
 
 
@@ -366,6 +432,41 @@ ERRORS = [
         (1, 5, 5),
         "output_size needs 1 or 2 entries",
     ),
+    ("{type: permute, dims: [0, 1]}", (3, 4, 5), "dims has 2 entries but the input has 4 dims"),
+    ("{type: permute, dims: [0, 1, 1, 2]}", (3, 4, 5), "permutation of 0 … 3, but dim 1 repeats"),
+    # −3 is dim 1 of 4, which repeats the 1 before it
+    ("{type: permute, dims: [0, 1, -3, 2]}", (3, 4, 5), "dim 1 repeats"),
+    ("{type: permute, dims: [0, 1, 2, 4]}", (3, 4, 5), "dim 4 is out of range for a 4-dim"),
+    ("{type: permute, dims: [0, 1, 2, -5]}", (3, 4, 5), "dim -5 is out of range"),
+    ("{type: permute, dims: [1, 0, 2, 3]}", (3, 4, 5), "must keep the batch dim 0 first"),
+    ("{type: transpose, dim0: 1, dim1: 4}", (3, 4, 5), "dim1 4 is out of range for a 4-dim"),
+    ("{type: transpose, dim0: 0, dim1: 1}", (3, 4, 5), "dim0 0 is the batch dim"),
+    ("{type: channelshuffle, groups: 4}", (6, 3), "6 channels are not divisible by groups 4"),
+    ("{type: channelshuffle, groups: 2}", (6,), "needs an input of at least 2 dims"),
+    (
+        "{type: chunk, chunks: 4, index: 3}",
+        (6, 4),
+        "index 3 is out of range: chunk of dim 1 (size 6) into 4 gives 3 pieces",
+    ),
+    ("{type: chunk, chunks: 2, index: -3}", (6, 4), "index -3 is out of range"),
+    ("{type: chunk, chunks: 2, dim: 0, index: 0}", (6, 4), "dim 0 is the batch dim"),
+    (
+        "{type: split, split_size_or_sections: [2, 3], index: 0}",
+        (6, 4),
+        "[2, 3] sums to 5, but dim 1 has size 6",
+    ),
+    ("{type: split, split_size_or_sections: 4, index: 2}", (6, 4), "gives 2 pieces"),
+    ("{type: split, split_size_or_sections: 0, index: 0}", (6, 4), "must be ≥ 1 for dim 1"),
+    ("{type: split, split_size_or_sections: [2, 0, 4], index: 1}", (6, 4), "must be positive"),
+    (
+        "{type: narrow, dim: 1, start: 4, length: 3}",
+        (6, 4),
+        "start 4 + length 3 exceeds the size 6",
+    ),
+    ("{type: narrow, dim: 1, start: -7, length: 1}", (6, 4), "start -7 is out of range"),
+    ("{type: narrow, dim: 3, start: 0, length: 1}", (6, 4), "dim 3 is out of range"),
+    ("{type: layernorm2d, normalized_shape: 8}", (4, 3, 3), "must be the 4 channels"),
+    ("{type: layernorm2d}", (4, 3), "needs a (C, H, W) input"),
 ]
 
 

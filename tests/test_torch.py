@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from rfcalc.build import Graph, build
+from rfcalc.build import Graph, Node, build
 from rfcalc.engine import Report, analyze
 from rfcalc.errors import ShapeError
 from rfcalc.loader import load_path, load_text
@@ -100,9 +100,16 @@ UNSAFE_FOR_EQUALITY = ("reflectionpad", "replicationpad")
 
 
 def assert_rf_match(
-    graph: Graph, report: Report, units_per_layer: int = 12, layers: list[int] | None = None
+    graph: Graph,
+    report: Report,
+    units_per_layer: int = 12,
+    layers: list[int] | None = None,
+    crops_exact: bool = False,
 ) -> int:
-    """Compare per-unit fields with gradient boxes; returns how many units were compared exactly."""
+    """Compare per-unit fields with gradient boxes; returns how many units were compared exactly.
+
+    ``crops_exact``: the caller knows that no layer reads the virtual units of a spatial crop
+    (narrow, chunk, split), so that crops do not stop the exact comparison."""
     assert report.fields is not None
     if any(
         n.kind.name.startswith(("maxpool", "minpool"))
@@ -126,20 +133,29 @@ def assert_rf_match(
         n.kind.name.startswith(UNSAFE_FOR_EQUALITY)
         or (n.kind.name.startswith(("zeropad", "constantpad")) and _negative(n.args["padding"]))
         or (n.kind.name.startswith("convtranspose") and _positive(n.args["padding"]))
+        or (not crops_exact and _spatial_crop(n, report))
         for n in graph.nodes
     )
     exact = 0
+    assert report.layouts is not None
     for i in layers if layers is not None else range(len(graph.nodes)):
         out, row, fields = outs[i], report.layers[i], report.fields[i]
-        if len(row.output_shape) - 1 == rank:
-            grids = [range(n) for n in row.output_shape[1:]]
+        # the output dim that carries each input axis (channels first: 1, 2, …; permuted
+        # elsewhere; None where flattened away, the field then being global)
+        dims = [report.layouts[i].index(a) if a in report.layouts[i] else None for a in range(rank)]
+        if any(d is not None for d in dims):
+            grids = [range(row.output_shape[d]) if d is not None else range(1) for d in dims]
             units = list(itertools.product(*grids))
             step = max(1, len(units) // units_per_layer)
             chosen = [*units[::step][:units_per_layer], units[-1]]
         else:
             chosen = [()]
         for unit in chosen:
-            target = out[0][(slice(None), *unit)].sum() if unit else out.sum()
+            index: list[int | slice] = [slice(None)] * len(row.output_shape)
+            for a, d in enumerate(dims):
+                if d is not None and unit:
+                    index[d] = unit[a]
+            target = out[0][tuple(index)].sum() if unit else out.sum()
             (grad,) = torch.autograd.grad(target, x, retain_graph=True)
             mask = grad[0].abs().sum(dim=0) > 0
             spans = [fields[a].span(unit[a]) for a in range(rank)] if unit else []
@@ -163,10 +179,24 @@ def assert_rf_match(
                     assert clipped is not None, where
                     assert clipped[0] <= measured[0], where
                     assert measured[1] <= clipped[1], where
-                if exact_ok and interior:
+                # an axis flattened into another dim is global by SPEC §2's convention (a
+                # refold that happens to be the identity still counts): bounds only
+                if exact_ok and interior and dims[axis] is not None:
                     assert measured == predicted, where
                     exact += 1
     return exact
+
+
+def _spatial_crop(node: Node, report: Report) -> bool:
+    """A slice (narrow, chunk, split) along a dim that carries a spatial axis crops it."""
+    if node.kind.name not in ("narrow", "chunk", "split"):
+        return False
+    assert report.layouts is not None
+    source = node.inputs[0]
+    layout = report.layouts[source] if source >= 0 else (None, *range(len(report.input_shape) - 1))
+    dim = node.args["dim"]
+    assert isinstance(dim, int)
+    return isinstance(layout[dim - 1 if dim > 0 else dim], int)
 
 
 def _hull(field: object, row: object) -> tuple[int, int] | None:
@@ -392,3 +422,164 @@ def test_global_context_fields_match_gradients_with_the_gate_detached(text: str)
     assert report.final.rf.global_context
     assert not report.final.rf.is_global
     assert assert_rf_match(graph, report, units_per_layer=50) > 0
+
+
+# ------------------------------------------------------------------ layouts (permute, slicing)
+
+from tests.test_layout import CONVNEXT_BLOCK, MODELS, SHUFFLENET_V2_UNIT  # noqa: E402
+
+CONVNEXT_STAGE = """input: [3, 32, 32]
+layers:
+  - {type: conv2d, name: stem, out_channels: 16, kernel_size: 4, stride: 4}
+  - {type: layernorm2d, normalized_shape: 16, eps: 1.0e-6}
+  - {type: conv2d, name: dw, out_channels: 16, kernel_size: 7, padding: 3, groups: 16}
+  - {type: permute, dims: [0, 2, 3, 1]}
+  - {type: layernorm, normalized_shape: 16, eps: 1.0e-6}
+  - {type: linear, out_features: 64}
+  - gelu
+  - {type: linear, out_features: 16}
+  - {type: permute, dims: [0, 3, 1, 2]}
+  - {type: stochasticdepth, p: 0.1, mode: row}
+  - {type: add, from: [layernorm2d_0, stochasticdepth_0]}
+  - {type: layernorm2d, normalized_shape: 16, eps: 1.0e-6}
+  - {type: conv2d, out_channels: 32, kernel_size: 2, stride: 2}
+"""
+
+
+@pytest.mark.parametrize("text", [CONVNEXT_BLOCK, CONVNEXT_STAGE], ids=["block", "stage"])
+def test_convnext_matches_torch(text: str) -> None:
+    # torchvision's CNBlock: dwconv 7×7, permute to channels last, LayerNorm, Linear, GELU,
+    # Linear, permute back, stochastic depth, residual; LayerNorm2d and a 2×2 downsampling
+    graph, report = _load(text)
+    assert_numbers_match(graph, report)
+    assert assert_rf_match(graph, report, units_per_layer=40) > 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [f"input: {list(shape)}\nlayers:{layers}\n" for layers, shape, *_ in MODELS]
+    + [SHUFFLENET_V2_UNIT],
+)
+def test_layout_models_match_torch(text: str) -> None:
+    graph, report = _load(text)
+    assert_numbers_match(graph, report)
+    # no layer here reads a crop's virtual units (nothing pads after a crop)
+    assert assert_rf_match(graph, report, units_per_layer=60, crops_exact=True) > 0
+
+
+CROPS = [
+    "{type: narrow, dim: 2, start: 1, length: 4}",
+    "{type: narrow, dim: -1, start: -5, length: 3}",
+    "{type: chunk, chunks: 3, dim: 3, index: 1}",
+    "{type: split, split_size_or_sections: [2, 3, 1], dim: 2, index: 1}",
+]
+
+
+@pytest.mark.parametrize("layer_text", CROPS)
+def test_crops_match_gradients(layer_text: str) -> None:
+    # a padded conv after the crop reads its virtual units: those are padding in PyTorch, so
+    # only the bounds are compared there; without the padding every unit is exact
+    for padding, exact in ((1, False), (0, True)):
+        text = (
+            f"input: [4, 6, 8]\nlayers:\n  - {layer_text}\n"
+            f"  - {{type: conv2d, out_channels: 1, kernel_size: 3, padding: {padding}}}\n"
+        )
+        graph, report = _load(text)
+        assert_numbers_match(graph, report)
+        compared = assert_rf_match(graph, report, units_per_layer=200, crops_exact=exact)
+        assert (compared > 0) is exact
+
+
+@st.composite
+def layout_model(draw: st.DrawFn) -> str:
+    """A random stack of dim moves, slices and layers that act on named dims, with convs
+    wherever the layout is channels first again; sizes and layouts simulated alongside."""
+    rank = draw(st.integers(1, 2))
+    sizes = [draw(st.integers(1, 4)), *(draw(st.integers(4, 10)) for _ in range(rank))]
+    tags: list[object] = ["C", *range(rank)]
+    lines = [f"input: {sizes}", "layers:"]
+    for _ in range(draw(st.integers(1, 6))):
+        n = len(sizes)
+        ops = ["permute", "transpose", "narrow", "chunk", "split", "linear", "layernorm"]
+        ops += ["softmax", "refold"]
+        if n == rank + 1 and not isinstance(tags[0], int) and "C" not in tags[1:]:
+            ops += ["conv", "conv"]
+        op = draw(st.sampled_from(ops))
+        d = draw(st.integers(0, n - 1))  # a dim, no batch
+        if op == "permute":
+            order = draw(st.permutations(range(n)))
+            dims = [0, *(p + 1 if draw(st.booleans()) else p - n for p in order)]
+            lines.append(f"  - {{type: permute, dims: {dims}}}")
+            sizes, tags = [sizes[p] for p in order], [tags[p] for p in order]
+        elif op == "transpose":
+            e = draw(st.integers(0, n - 1))
+            lines.append(f"  - {{type: transpose, dim0: {d + 1}, dim1: {e - n}}}")
+            sizes[d], sizes[e], tags[d], tags[e] = sizes[e], sizes[d], tags[e], tags[d]
+        elif op == "narrow" and sizes[d] > 1:
+            start = draw(st.integers(0, sizes[d] - 1))
+            length = draw(st.integers(1, sizes[d] - start))
+            lines.append(f"  - {{type: narrow, dim: {d + 1}, start: {start}, length: {length}}}")
+            sizes[d] = length
+        elif op == "chunk" and sizes[d] > 1:
+            chunks = draw(st.integers(1, 3))
+            step = -(-sizes[d] // chunks)
+            pieces = [min(step, sizes[d] - s) for s in range(0, sizes[d], step)]
+            index = draw(st.integers(-len(pieces), len(pieces) - 1))
+            lines.append(f"  - {{type: chunk, chunks: {chunks}, dim: {d - n}, index: {index}}}")
+            sizes[d] = pieces[index]
+        elif op == "split" and sizes[d] > 1:
+            cut = draw(st.integers(1, sizes[d] - 1))
+            sections = [cut, sizes[d] - cut]
+            index = draw(st.integers(0, 1))
+            lines.append(
+                f"  - {{type: split, split_size_or_sections: {sections}, dim: {d + 1}, "
+                f"index: {index}}}"
+            )
+            sizes[d] = sections[index]
+        elif op == "linear":
+            out = draw(st.integers(1, 5))
+            lines.append(f"  - {{type: linear, out_features: {out}}}")
+            sizes[-1] = out
+            tags[-1] = tags[-1] if tags[-1] == "C" else None
+        elif op == "layernorm" and not isinstance(tags[-1], int):
+            # over the channels; over a spatial dim it would read that whole dim, which
+            # rfcalc counts as pointwise (SPEC §2: normalisation is pointwise)
+            lines.append(f"  - {{type: layernorm, normalized_shape: {sizes[-1]}}}")
+        elif op == "refold":
+            # unflatten a dim into (a, b) and flatten it back: the dim keeps its meaning
+            # when a or b is 1, else it is derived (an axis in it becomes global)
+            a = draw(st.sampled_from([f for f in range(1, sizes[d] + 1) if sizes[d] % f == 0]))
+            b = sizes[d] // a
+            lines.append(f"  - {{type: unflatten, dim: {d + 1}, unflattened_size: [{a}, -1]}}")
+            if draw(st.booleans()):
+                lines.append(f"  - {{type: flatten, start_dim: {d + 1}, end_dim: {d + 2}}}")
+            else:
+                total = [*sizes[:d], sizes[d], *sizes[d + 1 :]]
+                lines.append(f"  - {{type: reshape, shape: {total}}}")
+            if a > 1 and b > 1:
+                tags[d] = None
+        elif op == "softmax":
+            lines.append(f"  - {{type: softmax, dim: {d + 1}}}")
+        elif op == "conv":
+            k = draw(st.integers(1, min(3, *sizes[1:])))
+            p = draw(st.integers(0, (k - 1) // 2))
+            cout = draw(st.integers(1, 4))
+            lines.append(
+                f"  - {{type: conv{rank}d, out_channels: {cout}, kernel_size: {k}, padding: {p}}}"
+            )
+            sizes = [cout, *(s + 2 * p - k + 1 for s in sizes[1:])]
+    if len(lines) == 2:
+        lines.append("  - relu")
+    return "\n".join(lines) + "\n"
+
+
+@settings(
+    max_examples=100 * SCALE,
+    deadline=None,
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+)
+@given(layout_model())
+def test_random_layouts_match_torch(text: str) -> None:
+    graph, report = _load(text)
+    assert_numbers_match(graph, report)
+    assert_rf_match(graph, report)

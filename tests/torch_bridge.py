@@ -66,6 +66,23 @@ class Lambda(nn.Module):
         return result
 
 
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision.models.convnext.LayerNorm2d (torchvision is not a test dependency)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth / timm's DropPath: in eval mode, the identity."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        assert not self.training
+        return x
+
+
 def _make(name: str, *args: Any, **kwargs: Any) -> nn.Module:
     """``nn.<name>(...)``, typed."""
     module: nn.Module = getattr(nn, name)(*args, **kwargs)
@@ -156,13 +173,45 @@ def build_layer(node: Node, in_shapes: list[tuple[int, ...]], mode: str) -> nn.M
         return nn.GroupNorm(a["num_groups"], cin, affine=a["affine"])
     if k == "layernorm":
         ns = a["normalized_shape"]
+        if mode == "rf":
+            # a real layer norm of the constant input the gradients run on centres it away
+            # (every channel sum has gradient 0): this stand-in reads the same positions
+            last = tuple(range(-(len(ns) if isinstance(ns, tuple) else 1), 0))
+            return Lambda(lambda x: x + x.mean(dim=last, keepdim=True))
         return nn.LayerNorm(ns, elementwise_affine=a["elementwise_affine"], bias=a["bias"])
+    if k == "layernorm2d":
+        if mode == "rf":
+            return Lambda(lambda x: x + x.mean(dim=1, keepdim=True))
+        return LayerNorm2d(cin, elementwise_affine=a["elementwise_affine"], bias=a["bias"])
+    if k == "permute":
+        dims = a["dims"] if isinstance(a["dims"], tuple) else (a["dims"],)
+        return Lambda(lambda x: x.permute(*dims))
+    if k == "transpose":
+        return Lambda(lambda x: x.transpose(a["dim0"], a["dim1"]))
+    if k == "chunk":
+        return Lambda(lambda x: torch.chunk(x, a["chunks"], a["dim"])[a["index"]])
+    if k == "split":
+        sections = a["split_size_or_sections"]
+        pieces = list(sections) if isinstance(sections, tuple) else sections
+        return Lambda(lambda x: torch.split(x, pieces, a["dim"])[a["index"]])
+    if k == "narrow":
+        return Lambda(lambda x: x.narrow(a["dim"], a["start"], a["length"]))
+    if k == "channelshuffle":
+        return nn.ChannelShuffle(a["groups"])
+    if k in ("stochasticdepth", "droppath"):
+        return StochasticDepth()
     if k == "localresponsenorm":
         return nn.LocalResponseNorm(a["size"])
     if k == "prelu":
         return nn.PReLU(a["num_parameters"])
     if k in ("softmax", "logsoftmax"):
-        return (nn.Softmax if k == "softmax" else nn.LogSoftmax)(a["dim"])
+        # PyTorch's implicit dim (deprecated, with a warning): 0 for a 3-dim input, else 1
+        dim = a["dim"] if a["dim"] is not None else (0 if len(shape) == 2 else 1)
+        if mode == "rf":
+            # a softmax's outputs sum to 1 along its dim, so a target summing over that dim
+            # has gradient 0: this stand-in reads the same positions
+            return Lambda(lambda x: x + x.mean(dim=dim, keepdim=True))
+        return (nn.Softmax if k == "softmax" else nn.LogSoftmax)(dim)
     if k == "upsample":
         size, factor = a["size"], a["scale_factor"]
         return nn.Upsample(

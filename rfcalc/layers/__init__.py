@@ -6,7 +6,18 @@ and ``rfcalc layers`` and ``rfcalc schema`` are generated from them.
 
 from __future__ import annotations
 
-from rfcalc.layers import activation, conv, dense, merge, norm, pad, pool, resample
+from rfcalc.layers import (
+    activation,
+    conv,
+    dense,
+    merge,
+    norm,
+    order,
+    pad,
+    pool,
+    resample,
+    slicing,
+)
 from rfcalc.layers.base import Arg, LayerKind, T
 
 __all__ = ["REGISTRY", "Arg", "LayerKind", "T", "canonical", "lookup", "type_names"]
@@ -19,7 +30,7 @@ def canonical(name: str) -> str:
 
 def _build() -> dict[str, LayerKind]:
     table: dict[str, LayerKind] = {}
-    for module in (conv, pool, dense, norm, activation, resample, pad, merge):
+    for module in (conv, pool, dense, order, slicing, norm, activation, resample, pad, merge):
         for kind in module.KINDS:
             for key in (kind.name, *kind.aliases):
                 assert key not in table, f"duplicate layer type {key}"

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from rfcalc.layers.base import Arg, Ctx, LayerKind, Out, Rule, T, ignored, spatial_rule
-from rfcalc.rf import GLOBAL_AXIS, IDENTITY_AXIS
+from rfcalc.layers.base import (
+    Arg,
+    Ctx,
+    LayerKind,
+    Out,
+    Rule,
+    T,
+    ignored,
+    need_channels_first,
+    on_dim,
+)
+from rfcalc.rf import GLOBAL_AXIS
 
 
 def _unchanged(ctx: Ctx) -> Out:
@@ -11,27 +21,27 @@ def _unchanged(ctx: Ctx) -> Out:
 
 
 def _softmax(ctx: Ctx) -> Out:
-    """Every output depends on the whole of the axis it normalises over: along a spatial dim
-    the field is global on that axis (PyTorch's implicit dim, for dim null, is never spatial:
-    the batch for a 3-dim batched input, else dim 1)."""
-    dim = ctx.opt_int("dim")
+    """Every output depends on the whole of the dim it normalises over: along a spatial axis
+    the field is global on that axis. PyTorch's implicit dim, for dim null, is the batch for a
+    3-dim batched input (pointwise), else dim 1."""
+    value = ctx.opt_int("dim")
     batched = len(ctx.shape) + 1
-    if dim is None:
+    if value is None:
+        value = 0 if batched == 3 else 1
+    if not -batched <= value < batched:
+        raise ctx.fail(f"dim {value} is out of range for a {batched}-dim batched input", "dim")
+    if value % batched == 0:  # the batch
         return Out(ctx.shape)
-    if not -batched <= dim < batched:
-        raise ctx.fail(f"dim {dim} is out of range for a {batched}-dim batched input", "dim")
-    axis = dim % batched - 2  # dims 0 and 1 are the batch and the channels
-    if axis < 0:
-        return Out(ctx.shape)
-    rank = batched - 2
-    rules = tuple(GLOBAL_AXIS if a == axis else IDENTITY_AXIS for a in range(rank))
-    return Out(ctx.shape, rf=spatial_rule(rules))
+    return Out(ctx.shape, rf=on_dim(ctx, value % batched - 1, GLOBAL_AXIS))
 
 
 def _prelu(ctx: Ctx) -> Out:
     n = ctx.get_int("num_parameters")
-    if n != 1 and n != ctx.shape[0]:
-        raise ctx.fail(f"num_parameters must be 1 or the {ctx.shape[0]} channels, got {n}")
+    if n != 1:
+        # one slope per channel, on dim 1 as PyTorch applies them
+        need_channels_first(ctx)
+        if n != ctx.shape[0]:
+            raise ctx.fail(f"num_parameters must be 1 or the {ctx.shape[0]} channels, got {n}")
     return Out(ctx.shape, params=n)
 
 
@@ -51,6 +61,7 @@ def _kind(name: str, torch: str, doc: str, *extra: str, family: str = "activatio
         doc=doc,
         args=ignored(*extra),
         rule=_unchanged,
+        channels_first=False,
     )
 
 
@@ -83,6 +94,7 @@ KINDS = (
             *ignored("init", "device", "dtype"),
         ),
         rule=_prelu,
+        channels_first=False,  # num_parameters 1 is element-wise; C is checked in the rule
     ),
     *(
         LayerKind(
@@ -92,10 +104,28 @@ KINDS = (
             doc=f"{doc} along dim (torch.nn.{t}).",
             args=(Arg("dim", T.INT, None, "dim 0 is the batch", nullable=True),),
             rule=_softmax,
+            channels_first=False,
         )
         for t, doc in (("Softmax", "softmax"), ("LogSoftmax", "log of softmax"))
     ),
     _kind("dropout", "Dropout", "Dropout (torch.nn.Dropout).", "p", "inplace", family="dropout"),
+    _kind(
+        "stochasticdepth",
+        "StochasticDepth",
+        "Drops whole residual branches in training; identity here "
+        "(torchvision.ops.StochasticDepth).",
+        "p",
+        "mode",
+        family="dropout",
+    ),
+    _kind(
+        "droppath",
+        "DropPath",
+        "Stochastic depth per sample; identity here (timm.layers.DropPath).",
+        "drop_prob",
+        "scale_by_keep",
+        family="dropout",
+    ),
     _kind(
         "alphadropout",
         "AlphaDropout",

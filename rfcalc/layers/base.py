@@ -6,6 +6,8 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
+from typing import Final, Literal
 
 from rfcalc.errors import InputError, ShapeError, SourcePos
 from rfcalc.rf import IDENTITY_AXIS, AxisRule
@@ -13,6 +15,43 @@ from rfcalc.rf import IDENTITY_AXIS, AxisRule
 Shape = tuple[int, ...]
 
 MAX_DIM = 2**31  # any single size or argument beyond this is an error, not slow arithmetic
+
+# ---------------------------------------------------------------- layouts
+#
+# A tensor's *layout* says what each of its dims (no batch) is: the channels ("C"), spatial
+# axis ``a`` of the model input (an int, 0-based), or a derived dim (None: new features, a
+# flattened mix, a size-1 dim). The model input is channels first, ("C", 0, 1, …); permute and
+# transpose move the tags with the dims, so that each spatial axis keeps its receptive field
+# wherever it moves. Receptive fields are kept per input axis; an axis that no dim carries any
+# more (flattened into another) has a global field.
+
+CHANNELS: Final = "C"
+DimTag = int | Literal["C"] | None
+Layout = tuple[DimTag, ...]
+
+
+@lru_cache(maxsize=8)
+def channels_first(ndim: int) -> Layout:
+    """The layout of a model input with ``ndim`` dims: ("C", 0, 1, …)."""
+    return (CHANNELS, *range(ndim - 1))
+
+
+def is_permuted(layout: Layout) -> bool:
+    """Is some spatial axis in dim 0, or the channels elsewhere? (Derived dims are neutral.)"""
+    return bool(layout) and (isinstance(layout[0], int) or CHANNELS in layout[1:])
+
+
+AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def axis_name(rank: int, i: int) -> str:
+    return AXIS_NAMES.get(rank, tuple(f"axis {j}" for j in range(rank)))[i]
+
+
+def fmt_layout(layout: Layout, rank: int) -> str:
+    """("C", 0, 1) → "(C, H, W)"; a derived dim is "*"."""
+    names = ["*" if t is None else t if isinstance(t, str) else axis_name(rank, t) for t in layout]
+    return "(" + ", ".join(names) + ")"
 
 
 class T(Enum):
@@ -75,9 +114,18 @@ class _AllGlobal:
         return "GLOBAL"
 
 
-POINTWISE = _Pointwise()  # every output unit reads the same unit of its input
+@dataclass(frozen=True, slots=True)
+class PerDim:
+    """Receptive-field rule of a layer that reads the layout: per input, one rule for *every*
+    dim (dim 0 included), output dim j reading input dim j. A rule on a dim that carries no
+    spatial axis changes no field. (:class:`PerInput` covers dims 1… of a channels-first input.)"""
+
+    dims: tuple[tuple[AxisRule, ...], ...]
+
+
+POINTWISE = _Pointwise()  # every output unit reads the same unit of its input (per axis)
 ALL_GLOBAL = _AllGlobal()  # every output unit reads every spatial position
-RfRule = PerInput | _Pointwise | _AllGlobal
+RfRule = PerInput | PerDim | _Pointwise | _AllGlobal
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +135,14 @@ class Out:
     buffers: int = 0
     macs: int = 0
     rf: RfRule = POINTWISE
+    # the output's layout; None: the input's when the rank is kept (merges: the inputs'
+    # common layout), else every dim derived
+    layout: Layout | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Ctx:
-    """What a layer rule sees: its name, validated arguments and input shapes."""
+    """What a layer rule sees: its name, validated arguments, input shapes and layouts."""
 
     name: str
     kind: str
@@ -99,10 +150,38 @@ class Ctx:
     arg_pos: Mapping[str, SourcePos]
     pos: SourcePos
     in_shapes: tuple[Shape, ...]
+    # one per input; empty where only shapes are wanted (then every dim reads as derived)
+    in_layouts: tuple[Layout, ...] = ()
+    rank: int = 0  # spatial axes of the model input (to name them in messages)
 
     @property
     def shape(self) -> Shape:
         return self.in_shapes[0]
+
+    @property
+    def layout(self) -> Layout:
+        return self.in_layouts[0] if self.in_layouts else (None,) * len(self.in_shapes[0])
+
+    def axis_at(self, dim: int) -> int | None:
+        """The spatial axis the first input carries in ``dim`` (no batch), or None."""
+        tag = self.layout[dim]
+        return tag if isinstance(tag, int) else None
+
+    def dim(self, name: str, value: int | None = None) -> int:
+        """A PyTorch dim argument (batch = 0, negatives from the end, as PyTorch normalises
+        them) as an index into the unbatched shape."""
+        given = self.get_int(name) if value is None else value
+        batched = len(self.shape) + 1
+        d = given + batched if given < 0 else given
+        if not 0 <= d < batched:
+            raise self.fail(
+                f"{name} {given} is out of range for a {batched}-dim batched input", name
+            )
+        if d == 0:
+            raise self.fail(
+                f"{name} {given} is the batch dim, which rfcalc's shapes do not include", name
+            )
+        return d - 1
 
     def fail(self, message: str, arg: str | None = None) -> ShapeError:
         pos = self.arg_pos.get(arg, self.pos) if arg else self.pos
@@ -179,6 +258,9 @@ class LayerKind:
     min_inputs: int = 1
     max_inputs: int = 1
     aliases: tuple[str, ...] = ()
+    # reads dim 0 as the channels and the rest as spatial: a permuted input is an error
+    # (False for layers that act on named dims or element-wise, and read ctx.layout)
+    channels_first: bool = True
     arg_index: Mapping[str, Arg] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -187,6 +269,39 @@ class LayerKind:
 
 def spatial_rule(rules: tuple[AxisRule, ...]) -> PerInput:
     return PerInput((rules,))
+
+
+def need_channels_first(ctx: Ctx) -> None:
+    """A layer that reads dim 0 as the channels, given a permuted input, is an error (PyTorch
+    would compute something else: a conv2d on (H, W, C) convolves over W and C)."""
+    layout = ctx.layout
+    if not is_permuted(layout):
+        return
+    hint = None
+    if CHANNELS in layout:
+        # the channels, then the spatial axes in order, then any derived dims
+        rest = sorted(
+            (i for i, t in enumerate(layout) if t != CHANNELS),
+            key=lambda i: (0, layout[i]) if isinstance(layout[i], int) else (1, i),
+        )
+        dims = ", ".join(str(i + 1) for i in [layout.index(CHANNELS), *rest])
+        hint = f"permute back first: {{type: permute, dims: [0, {dims}]}}"
+    raise ShapeError(
+        f"layer '{ctx.name}' ({ctx.kind}): needs channels first, but its input is permuted: "
+        f"{fmt_layout(layout, ctx.rank)}",
+        ctx.pos,
+        hint,
+    )
+
+
+def on_dim(ctx: Ctx, dim: int, rule: AxisRule) -> RfRule:
+    """``rule`` along one dim (no batch) of a single input, identity on the others: pointwise
+    when that dim carries no spatial axis."""
+    if ctx.axis_at(dim) is None:
+        return POINTWISE
+    rules: list[AxisRule] = [IDENTITY_AXIS] * len(ctx.shape)
+    rules[dim] = rule
+    return PerDim((tuple(rules),))
 
 
 def identity_axes(rank: int) -> tuple[AxisRule, ...]:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from rfcalc.layers.base import Ctx
+from rfcalc.layers.base import AXIS_NAMES, Ctx, axis_name
 
-AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
-
-
-def axis_name(rank: int, i: int) -> str:
-    return AXIS_NAMES.get(rank, tuple(f"axis {j}" for j in range(rank)))[i]
+__all__ = ["AXIS_NAMES", "axis_name", "resolve_padding", "window_output"]
 
 
 def resolve_padding(

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from rfcalc.layers.base import (
-    ALL_GLOBAL,
-    POINTWISE,
     Arg,
     Ctx,
+    DimTag,
     LayerKind,
+    Layout,
     Out,
     Shape,
     T,
     check_size,
     fmt_shape,
-    identity_axes,
     ignored,
+    on_dim,
     prod,
-    spatial_rule,
 )
 from rfcalc.rf import GLOBAL_AXIS
 
@@ -28,33 +27,48 @@ def _linear(ctx: Ctx) -> Out:
     shape = check_size(ctx, (*ctx.shape[:-1], fout))
     params = fin * fout + (fout if ctx.flag("bias") else 0)
     macs = prod(shape) * fin
-    # Acting on the last dim, a linear layer mixes every position along it.
-    spatial = len(shape) - 1
-    rf = spatial_rule((*identity_axes(spatial - 1), GLOBAL_AXIS)) if spatial else POINTWISE
-    return Out(shape, params=params, macs=macs, rf=rf)
+    # Acting on the last dim: pointwise when that is the channels (channels last, as in
+    # ConvNeXt's MLP); along a spatial axis it mixes every position, and the new dim is derived.
+    last = len(shape) - 1
+    if ctx.axis_at(last) is None:
+        return Out(shape, params=params, macs=macs)
+    layout = (*ctx.layout[:-1], None)
+    return Out(shape, params=params, macs=macs, rf=on_dim(ctx, last, GLOBAL_AXIS), layout=layout)
 
 
-def _batched_dim(ctx: Ctx, name: str, value: int, rank: int) -> int:
-    """A PyTorch dim (batch = 0, negatives from the end) as an index into the unbatched shape."""
-    batched = rank + 1
-    d = value + batched if value < 0 else value
-    if not 0 <= d < batched:
-        raise ctx.fail(f"{name} {value} is out of range for a {batched}-dim batched input", name)
-    if d == 0:
-        raise ctx.fail(f"{name} 0 is the batch dim, which rfcalc's shapes do not include", name)
-    return d - 1
+def reshape_layout(ctx: Ctx, shape: Shape) -> Layout:
+    """What each dim of ``shape`` is when the input is reshaped to it (row-major, PyTorch).
+
+    Leading dims that keep their sizes keep their meaning, and so do trailing ones; in
+    between, a single dim larger than 1 on both sides keeps its meaning (size-1 dims come and
+    go freely), and any other dim is derived — an axis merged or split away becomes global."""
+    old, layout = ctx.shape, ctx.layout
+    n = min(len(old), len(shape))
+    p = 0
+    while p < n and old[p] == shape[p]:
+        p += 1
+    q = 0
+    while q < n - p and old[-1 - q] == shape[-1 - q]:
+        q += 1
+    mid_old = [i for i in range(p, len(old) - q) if old[i] != 1]
+    mid_new = [i for i in range(p, len(shape) - q) if shape[i] != 1]
+    middle: list[DimTag] = [None] * (len(shape) - q - p)
+    if len(mid_old) == 1 and len(mid_new) == 1:
+        middle[mid_new[0] - p] = layout[mid_old[0]]
+    return (*layout[:p], *middle, *layout[len(old) - q :])
 
 
 def _reshaped(ctx: Ctx, shape: Shape) -> Out:
     shape = check_size(ctx, shape)
-    rf = POINTWISE if shape == ctx.shape else ALL_GLOBAL
-    return Out(shape, rf=rf)
+    if shape == ctx.shape:
+        return Out(shape)
+    return Out(shape, layout=reshape_layout(ctx, shape))
 
 
 def _flatten(ctx: Ctx) -> Out:
     rank = len(ctx.shape)
-    start = _batched_dim(ctx, "start_dim", ctx.get_int("start_dim"), rank)
-    end = _batched_dim(ctx, "end_dim", ctx.get_int("end_dim"), rank)
+    start = ctx.dim("start_dim")
+    end = ctx.dim("end_dim")
     if start > end:
         raise ctx.fail(f"start_dim comes after end_dim in a {rank + 1}-dim batched input")
     s = ctx.shape
@@ -78,7 +92,7 @@ def _fill(ctx: Ctx, name: str, sizes: tuple[int, ...], total: int) -> Shape:
 
 
 def _unflatten(ctx: Ctx) -> Out:
-    d = _batched_dim(ctx, "dim", ctx.get_int("dim"), len(ctx.shape))
+    d = ctx.dim("dim")
     value = ctx.args["unflattened_size"]
     sizes = (value,) if isinstance(value, int) else value
     assert isinstance(sizes, tuple)
@@ -106,6 +120,7 @@ KINDS = (
             *ignored("device", "dtype"),
         ),
         rule=_linear,
+        channels_first=False,
     ),
     LayerKind(
         name="flatten",
@@ -114,6 +129,7 @@ KINDS = (
         doc="Flattens dims start_dim…end_dim into one (torch.nn.Flatten; dim 0 is the batch).",
         args=(Arg("start_dim", T.INT, 1), Arg("end_dim", T.INT, -1)),
         rule=_flatten,
+        channels_first=False,
     ),
     LayerKind(
         name="unflatten",
@@ -122,6 +138,7 @@ KINDS = (
         doc="Splits dim into unflattened_size (torch.nn.Unflatten; dim 0 is the batch).",
         args=(Arg("dim", T.INT), Arg("unflattened_size", T.INT_LIST, doc="may hold one -1")),
         rule=_unflatten,
+        channels_first=False,
     ),
     LayerKind(
         name="reshape",
@@ -130,5 +147,6 @@ KINDS = (
         doc="Reshapes to shape, without the batch dim (Tensor.reshape; one entry may be -1).",
         args=(Arg("shape", T.INT_LIST, doc="target shape without the batch dim"),),
         rule=_reshape,
+        channels_first=False,
     ),
 )

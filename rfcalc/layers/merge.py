@@ -4,18 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from rfcalc.layers.base import (
-    Arg,
-    Ctx,
-    LayerKind,
-    Out,
-    PerInput,
-    Shape,
-    T,
-    fmt_shape,
-    identity_axes,
-)
-from rfcalc.layers.dense import _batched_dim
+from rfcalc.layers.base import Arg, Ctx, LayerKind, Out, PerDim, Shape, T, fmt_shape
 from rfcalc.rf import IDENTITY_AXIS, AxisRule, Func
 
 MAX_MERGE_INPUTS = 1024
@@ -48,17 +37,16 @@ def _elementwise(ctx: Ctx) -> Out:
         out.append(big)
     rules = tuple(
         tuple(
-            _BROADCAST if s[axis] == 1 and out[axis] > 1 else IDENTITY_AXIS
-            for axis in range(1, rank)
+            _BROADCAST if s[axis] == 1 and out[axis] > 1 else IDENTITY_AXIS for axis in range(rank)
         )
         for s in ctx.in_shapes
     )
-    return Out(tuple(out), rf=PerInput(rules))
+    return Out(tuple(out), rf=PerDim(rules))
 
 
 def _concat(ctx: Ctx) -> Out:
     rank = _need_same_rank(ctx)
-    d = _batched_dim(ctx, "dim", ctx.get_int("dim"), rank)
+    d = ctx.dim("dim")
     first = ctx.in_shapes[0]
     for s in ctx.in_shapes[1:]:
         if any(a != b for i, (a, b) in enumerate(zip(first, s, strict=True)) if i != d):
@@ -66,8 +54,9 @@ def _concat(ctx: Ctx) -> Out:
             raise ctx.fail(f"shapes {shapes} differ outside the concat dim {d + 1}")
     total = sum(s[d] for s in ctx.in_shapes)
     shape: Shape = (*first[:d], total, *first[d + 1 :])
-    if d == 0:
-        return Out(shape, rf=PerInput(tuple(identity_axes(rank - 1) for _ in ctx.in_shapes)))
+    if all(isinstance(lay[d], str) or lay[d] is None for lay in ctx.in_layouts):
+        # along the channels (or a derived dim): every unit reads the same unit of each input
+        return Out(shape, rf=PerDim(tuple((IDENTITY_AXIS,) * rank for _ in ctx.in_shapes)))
     rules: list[tuple[AxisRule, ...]] = []
     offset = 0
     count = len(ctx.in_shapes)
@@ -83,11 +72,11 @@ def _concat(ctx: Ctx) -> Out:
                 return (x - lo, x - lo, 1)
             return None
 
-        axes = list(identity_axes(rank - 1))
-        axes[d - 1] = Func(reads, Fraction(1), f"concat part {j}")
+        axes: list[AxisRule] = [IDENTITY_AXIS] * rank
+        axes[d] = Func(reads, Fraction(1), f"concat part {j}")
         rules.append(tuple(axes))
         offset = hi
-    return Out(shape, rf=PerInput(tuple(rules)))
+    return Out(shape, rf=PerDim(tuple(rules)))
 
 
 KINDS = (
@@ -100,6 +89,7 @@ KINDS = (
         rule=_elementwise,
         min_inputs=2,
         max_inputs=MAX_MERGE_INPUTS,
+        channels_first=False,
     ),
     LayerKind(
         name="mul",
@@ -110,6 +100,7 @@ KINDS = (
         rule=_elementwise,
         min_inputs=2,
         max_inputs=MAX_MERGE_INPUTS,
+        channels_first=False,
     ),
     LayerKind(
         name="concat",
@@ -120,6 +111,7 @@ KINDS = (
         rule=_concat,
         min_inputs=2,
         max_inputs=MAX_MERGE_INPUTS,
+        channels_first=False,
         aliases=("cat",),
     ),
 )

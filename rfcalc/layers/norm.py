@@ -82,6 +82,24 @@ def _layernorm(ctx: Ctx) -> Out:
     return Out(ctx.shape, params=params)
 
 
+def _layernorm2d(ctx: Ctx) -> Out:
+    """torchvision's (and timm's) LayerNorm2d: nn.LayerNorm over the channels of each
+    position, applied as permute → layer_norm → permute back."""
+    ctx.need_rank(3)
+    c = ctx.shape[0]
+    value = ctx.args["normalized_shape"]
+    if value is not None and value not in (c, (c,)):
+        raise ctx.fail(
+            f"normalized_shape {value} must be the {c} channels of the input "
+            f"{fmt_shape(ctx.shape)}",
+            "normalized_shape",
+        )
+    params = 0
+    if ctx.flag("elementwise_affine"):
+        params = c * (2 if ctx.flag("bias") else 1)
+    return Out(ctx.shape, params=params)
+
+
 def _lrn(ctx: Ctx) -> Out:
     ctx.need_min_rank(2)
     return Out(ctx.shape)
@@ -115,6 +133,28 @@ KINDS = (
             *ignored("eps", "device", "dtype"),
         ),
         rule=_layernorm,
+        channels_first=False,
+    ),
+    LayerKind(
+        name="layernorm2d",
+        torch_name="LayerNorm2d",
+        family="normalisation",
+        doc="Layer normalisation over the channels of each position of a (C, H, W) input "
+        "(torchvision's and timm's LayerNorm2d, as in ConvNeXt).",
+        args=(
+            Arg(
+                "normalized_shape",
+                T.INT_LIST,
+                None,
+                "the channels (checked against the input)",
+                1,
+                nullable=True,
+            ),
+            Arg("elementwise_affine", T.BOOL, True),
+            Arg("bias", T.BOOL, True),
+            *ignored("eps", "device", "dtype"),
+        ),
+        rule=_layernorm2d,
     ),
     LayerKind(
         name="localresponsenorm",

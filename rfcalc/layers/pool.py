@@ -117,9 +117,9 @@ def _adaptive_pool(prefix: str, torch_prefix: str, rank: int) -> LayerKind:
 def _global_pool(prefix: str, rank: int) -> LayerKind:
     def rule(ctx: Ctx) -> Out:
         ctx.need_rank(rank + 1)
-        keep = ctx.flag("keepdims")
-        shape = (ctx.shape[0], *((1,) * rank)) if keep else (ctx.shape[0],)
-        return Out(shape, rf=ALL_GLOBAL)
+        if ctx.flag("keepdims"):
+            return Out((ctx.shape[0], *((1,) * rank)), rf=ALL_GLOBAL)
+        return Out((ctx.shape[0],), rf=ALL_GLOBAL, layout=ctx.layout[:1])
 
     name = "Average" if prefix == "avg" else "Max"
     return LayerKind(
