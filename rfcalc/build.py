@@ -208,6 +208,7 @@ SCOPE_TYPE = "sequential"  # what an unnamed nested scope is called outside posi
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TEMPLATE = re.compile(r"\$\{[^}]*\}")  # ${...} inside a name
 _INPUT_NAMES = frozenset(("in_channels", "in_shape"))
+_PER_INSTANCE = _INPUT_NAMES | {"i"}
 
 
 _Lazy = expr.Value | Callable[[], expr.Value]
@@ -440,9 +441,14 @@ class Builder:
                 scope.local[name] = self.full[scope.prefix + name] = first_input[0]
             return previous
         kind, block, type_key = self._type(layer, env)
+        if kind is not None and kind.max_inputs == 0:  # a parameter: reads nothing
+            if layer.from_ is not None:
+                raise GraphError(f"a {kind.name} takes no input; remove 'from'", layer.from_.pos)
+            first_input = ()
         name, instances = self._naming(layer, scope, type_key, repeat, env)
         trainable = scope.trainable and self._trainable(layer, env)
-        by_index = layer.repeat is not None and "i" in self._names(layer)[1]
+        # instances whose expressions read i, or their own input's shape, are evaluated each
+        by_index = layer.repeat is not None and not self._names(layer)[1].isdisjoint(_PER_INSTANCE)
         block_env = None
         if block is not None and not by_index:
             block_env = self._block_env(layer, block, scope, first_input, env)
@@ -452,8 +458,10 @@ class Builder:
         groups = (*scope.groups, scope.prefix + name) if grouped and name else scope.groups
         out = INPUT
         for i, inst in enumerate(instances):
-            inputs = first_input if i == 0 else (out,)
-            inst_env: Mapping[str, expr.Value] = _Overlay(env, {"i": i}) if by_index else env
+            inputs = first_input if i == 0 or not first_input else (out,)
+            inst_env = env
+            if by_index:
+                inst_env = _Overlay(self._env(layer, scope.env, inputs), {"i": i})
             full = scope.prefix + inst
             if block is not None:
                 if by_index:

@@ -38,6 +38,14 @@ runner = CliRunner()
         # torchvision docs (DenseNet121_Weights.IMAGENET1K_V1): 7,978,856 params, 2.83 GFLOPS;
         # MACs and buffers counted from the real model as for mobilenet_v3_large
         ("densenet121", 7978856, 2834161664, 83648),
+        # torchvision docs (EfficientNet_B0_Weights.IMAGENET1K_V1): 5,288,548 params,
+        # 0.39 GFLOPS; MACs and buffers counted from the real model as for mobilenet_v3_large
+        # (the SE's 1×1 convs included, its sigmoid gate and the residual adds not)
+        ("efficientnet_b0", 5288548, 385814752, 42016),
+        # torchvision docs (ShuffleNet_V2_X1_0_Weights.IMAGENET1K_V1): 2,278,604 params,
+        # 0.14 GFLOPS; MACs and buffers counted from the real model as for mobilenet_v3_large
+        # (chunk, cat, channel_shuffle and the mean over [2, 3] count nothing)
+        ("shufflenet_v2_x1_0", 2278604, 144907992, 16180),
     ],
 )
 def test_torchvision_totals(example: str, params: int, macs: int, buffers: int) -> None:

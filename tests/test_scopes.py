@@ -245,3 +245,41 @@ layers:
   - {type: Conv2dNormActivation, name: proj, out_channels: 4, kernel_size: 1, activation: none}
 """
     assert [r.name for r in report_of(text).layers] == ["proj.0", "proj.1"]
+
+
+def test_block_arguments_read_each_instances_own_input() -> None:
+    """ic is each copy's input channels: 8 → 16 → 32 → 64 (it was the first copy's for all)."""
+    text = """\
+input: [8, 4]
+blocks:
+  grow:
+    args: {ic: null}
+    layers:
+      - {type: conv1d, out_channels: "${ic * 2}", kernel_size: 1}
+layers:
+  - {type: grow, name: g, ic: $in_channels, repeat: 3}
+"""
+    assert [r.output_shape for r in report_of(text).layers] == [(16, 4), (32, 4), (64, 4)]
+
+
+def test_a_parameter_reads_nothing_and_counts_its_elements() -> None:
+    """ConvNeXt's layer scale: 8·1·1 = 8 params; the product keeps the conv's field (7, pad 3)
+    and is no global context."""
+    text = """\
+input: [8, 6, 6]
+layers:
+  - {type: conv2d, name: dw, out_channels: 8, kernel_size: 7, padding: 3, groups: 8}
+  - {type: parameter, name: layer_scale, shape: [$in_channels, 1, 1]}
+  - {type: mul, from: [dw, layer_scale]}
+"""
+    report = report_of(text)
+    rows = {r.name: r for r in report.layers}
+    assert (rows["layer_scale"].params, rows["layer_scale"].output_shape) == (8, (8, 1, 1))
+    assert rows["layer_scale"].inputs == ()
+    mul = rows["mul_0"]
+    assert (mul.rf.size, mul.rf.padding, mul.rf.global_context) == ((7, 7), (3, 3), False)
+    # 8 · 1 · 49 + 8 = 400 for the depthwise conv, 8 for the scale
+    assert report.totals.params == 408
+    with pytest.raises(RfcalcError) as info:
+        report_of(text.replace("shape: [$in_channels, 1, 1]", "shape: [8, 1, 1], from: dw"))
+    assert "a parameter takes no input; remove 'from'" in info.value.message

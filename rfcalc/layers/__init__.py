@@ -14,6 +14,7 @@ from rfcalc.layers import (
     norm,
     order,
     pad,
+    param,
     pool,
     resample,
     slicing,
@@ -30,7 +31,19 @@ def canonical(name: str) -> str:
 
 def _build() -> dict[str, LayerKind]:
     table: dict[str, LayerKind] = {}
-    for module in (conv, pool, dense, order, slicing, norm, activation, resample, pad, merge):
+    for module in (
+        conv,
+        pool,
+        dense,
+        order,
+        slicing,
+        norm,
+        activation,
+        resample,
+        pad,
+        merge,
+        param,
+    ):
         for kind in module.KINDS:
             for key in (kind.name, *kind.aliases):
                 assert key not in table, f"duplicate layer type {key}"
