@@ -46,6 +46,12 @@ runner = CliRunner()
         # 0.14 GFLOPS; MACs and buffers counted from the real model as for mobilenet_v3_large
         # (chunk, cat, channel_shuffle and the mean over [2, 3] count nothing)
         ("shufflenet_v2_x1_0", 2278604, 144907992, 16180),
+        # torchvision docs (ConvNeXt_Tiny_Weights.IMAGENET1K_V1): 28,589,128 params, 4.46 GFLOPS
+        # (_ops 4.456); MACs counted from the real torchvision 0.28 model as for
+        # mobilenet_v3_large, each Linear's in · out at every one of its positions (the CNBlock
+        # MLPs act on channels-last 56×56 … 7×7 maps); LayerNorm, GELU, the layer-scale mul
+        # and the residual adds count nothing; no buffers (no batch norm)
+        ("convnext_tiny", 28589128, 4455531264, 0),
     ],
 )
 def test_torchvision_totals(example: str, params: int, macs: int, buffers: int) -> None:

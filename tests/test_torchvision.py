@@ -63,6 +63,7 @@ TORCHVISION = [
     "densenet121",
     "efficientnet_b0",
     "shufflenet_v2_x1_0",
+    "convnext_tiny",
 ]
 
 

@@ -98,6 +98,10 @@ def _padded(pad: list[tuple[int, int]] | None, module: nn.Module, value: float =
 
 def build_layer(node: Node, in_shapes: list[tuple[int, ...]], mode: str) -> nn.Module:
     k, a = node.kind.name, dict[str, Any](node.args)
+    if k == "parameter":  # a learned tensor that reads nothing: (1, *shape) for the batch
+        size = a["shape"] if isinstance(a["shape"], (list, tuple)) else (a["shape"],)
+        tensor = nn.Parameter(torch.ones(1, *size))
+        return Lambda(lambda: tensor, nn.ParameterList([tensor]))
     shape = in_shapes[0]
     rank = len(shape) - 1
     cin = shape[0]
