@@ -244,6 +244,11 @@ def test_example_numbers_match_torch(path: Path) -> None:
         ("resnet50", (3, 64, 64)),
         ("mobilenet_v2", (3, 64, 64)),
         ("unet", (3, 64, 64)),
+        ("mobilenet_v3_large", (3, 64, 64)),
+        ("efficientnet_b0", (3, 64, 64)),
+        ("convnext_tiny", (3, 64, 64)),
+        ("densenet121", (3, 64, 64)),
+        ("shufflenet_v2_x1_0", (3, 64, 64)),
     ],
 )
 def test_example_receptive_fields_match_gradients(
@@ -583,3 +588,23 @@ def test_random_layouts_match_torch(text: str) -> None:
     graph, report = _load(text)
     assert_numbers_match(graph, report)
     assert_rf_match(graph, report)
+
+
+@pytest.mark.parametrize("example", ["efficientnet_b0", "mobilenet_v3_large"])
+def test_gated_fields_keep_growing_and_match_gradients(example: str) -> None:
+    """SPEC §2 "global context" on the real networks: after the first squeeze-excitation
+    gate every field is spatial and marked, and equals the input-gradient box with the
+    gates' pooled branches detached, on layers whose field fits in the 160×160 input (so
+    it is not clipped)."""
+    graph = build(load_path(str(EXAMPLES / f"{example}.yaml")), input_shape=(3, 160, 160))
+    report = _analyze(graph)
+    gated = [
+        r.index
+        for r in report.layers
+        if r.rf.global_context and not r.rf.is_global and max(r.rf.size) < 160
+    ]
+    assert len(gated) > 20
+    sizes = [report.layers[i].rf.size[0] for i in gated]
+    assert sizes[-1] > sizes[0]  # the field grows through the gated blocks
+    picks = gated[:: max(1, len(gated) // 6)]
+    assert assert_rf_match(graph, report, units_per_layer=12, layers=picks) > 0
