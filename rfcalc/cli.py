@@ -139,15 +139,15 @@ def describe(
         )
     except RfcalcError as error:
         fail(error)
-    if (
-        fmt is Format.table
-        and output is None
-        and sys.stdout.isatty()
-        and os.environ.get("TERM") != "dumb"
-    ):
-        from rfcalc.render.rich_table import print_table
+    if fmt is Format.table and output is None and sys.stdout.isatty():
+        # a terminal: the same text table, fitted to its width, coloured unless NO_COLOR
+        import shutil
 
-        print_table(report, depth)
+        from rfcalc.render.text import render as render_text
+
+        width = max(shutil.get_terminal_size().columns, 40)
+        colour = "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+        sys.stdout.write(render_text(report, depth, width, colour))
         return
     if fmt is Format.json:
         from rfcalc.render.json_out import render as render_json
