@@ -80,7 +80,7 @@ def _scalar(value: object) -> str | None:
     """The text of a scalar, or None for a container (one call, no recursion)."""
     t = type(value)
     if t is int:
-        return int.__repr__(value)  # type: ignore[arg-type]
+        return int.__repr__(value)
     if t is str:
         return _string(value)  # type: ignore[arg-type]
     if value is None or t is bool:
