@@ -22,7 +22,8 @@ from rfcalc.errors import (
     what,
 )
 from rfcalc.layers import REGISTRY, canonical, lookup, type_names
-from rfcalc.layers.base import MAX_DIM, Arg, Ctx, LayerKind, Shape, T
+from rfcalc.layers.argtypes import MAX_DIM, Checker
+from rfcalc.layers.base import Arg, Ctx, LayerKind, Shape, T
 from rfcalc.loader import LAYER_KEYS, ArgSpec, BlockSpec, LayerSpec, ModelSpec
 from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, parse, what_node
 
@@ -86,101 +87,16 @@ def _is_int(value: Resolved) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-@dataclass(frozen=True, slots=True)
-class _Coerce:
-    where: str  # "layer 'x' (conv2d): "
-    arg: Arg
-    pos: SourcePos
-
-    def fail(self, message: str, hint: str | None = None) -> InputError:
-        return InputError(f"{self.where}{self.arg.name} {message}", self.pos, hint)
-
-    def integer(self, value: Resolved, minimum: int | None) -> int:
-        if not _is_int(value):
-            raise self.fail(f"must be an integer, got {what(value)}")
-        if minimum is not None and value < minimum:
-            raise self.fail(f"must be ≥ {minimum}, got {value}")
-        if abs(value) > MAX_DIM:
-            raise self.fail(f"is too large ({value}; limit {MAX_DIM:,})")
+def _coerce(where: str, decl: Arg, pos: SourcePos, value: Resolved) -> object:
+    """A value checked and converted by its argument's type (layers.argtypes)."""
+    if decl.type is T.IGNORED:
         return value
-
-    def int_list(self, value: Resolved, minimum: int | None, allow_null: bool = False) -> object:
-        if _is_int(value):
-            return self.integer(value, minimum)
-        if not isinstance(value, tuple) or not value:
-            raise self.fail(
-                f"must be an integer or a non-empty list of integers, got {what(value)}"
-            )
-        if len(value) > 64:
-            raise self.fail("has too many entries")
-        return tuple(
-            None if (v is None and allow_null) else self.integer(v, minimum) for v in value
-        )
-
-    def number(self, value: Resolved) -> float | int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(f"must be a number, got {what(value)}")
-        if not 0 < value <= MAX_DIM:
-            raise self.fail(f"must be positive and at most {MAX_DIM:,}, got {value}")
-        return value
-
-    def __call__(self, value: Resolved) -> object:
-        arg, t = self.arg, self.arg.type
-        if t is T.IGNORED:
-            return value
-        if value is None:
-            if arg.nullable:
-                return None
-            raise self.fail("must not be null")
-        if t is T.INT:
-            return self.integer(value, arg.minimum)
-        if t is T.BOOL:
-            if not isinstance(value, bool):
-                raise self.fail(f"must be true or false, got {what(value)}")
-            return value
-        if t is T.FLOAT:
-            return self.number(value)
-        if t is T.CHOICE:
-            if value not in arg.choices:
-                raise self.fail(
-                    f"must be one of {', '.join(arg.choices)}; got {what(value)}",
-                    did_you_mean(str(value), arg.choices),
-                )
-            return value
-        if t is T.PER_AXIS:
-            return self.int_list(value, arg.minimum)
-        if t is T.INT_LIST:
-            return self.int_list(value, arg.minimum)
-        if t is T.SIZE_LIST:
-            return self.int_list(value, arg.minimum, allow_null=True)
-        if t is T.PAD_LIST:
-            return self.int_list(value, None)
-        if t is T.SCALE:
-            if isinstance(value, tuple):
-                if not value or len(value) > 64:
-                    raise self.fail("must be a number or a non-empty list of numbers")
-                return tuple(self.number(v) for v in value)
-            return self.number(value)
-        if t is T.PADDING:
-            if isinstance(value, str):
-                if value in ("same", "valid"):
-                    return value
-                raise self.fail(
-                    f"must be an integer, a list, 'same' or 'valid'; got {what(value)}",
-                    did_you_mean(value, ("same", "valid")),
-                )
-            if isinstance(value, tuple) and value:
-                out: list[object] = []
-                for v in value:
-                    if isinstance(v, tuple):
-                        if len(v) != 2:
-                            raise self.fail("pairs must be [before, after]")
-                        out.append((self.integer(v[0], 0), self.integer(v[1], 0)))
-                    else:
-                        out.append(self.integer(v, 0))
-                return tuple(out)
-            return self.integer(value, 0)
-        raise AssertionError(t)  # pragma: no cover
+    checker = Checker(where, decl.name, pos, decl.minimum, decl.choices)
+    if value is None:
+        if decl.nullable:
+            return None
+        raise checker.fail("must not be null")
+    return decl.type.check(checker, value)
 
 
 # ---------------------------------------------------------------- graph
@@ -848,7 +764,7 @@ def validate_args(
                 arg.pos,
                 did_you_mean(arg.name, [*kind.arg_index, "name", "from", "repeat", "trainable"]),
             )
-        values[arg.name] = _Coerce(where, decl, arg.value.pos)(resolve(arg.value, env))
+        values[arg.name] = _coerce(where, decl, arg.value.pos, resolve(arg.value, env))
         where_pos[arg.name] = arg.value.pos
     for decl in kind.args:
         if decl.name not in values:

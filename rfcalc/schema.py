@@ -7,61 +7,20 @@ pattern as well as an ``enum`` of its spellings (the enum is what editors offer)
 
 from __future__ import annotations
 
-from typing import Any
-
 from rfcalc.checks import CHECKS
 from rfcalc.layers import REGISTRY
+from rfcalc.layers.argtypes import EXPR, Schema, int_schema
 from rfcalc.layers.base import Arg, LayerKind, T
 
 SCHEMA_ID = "https://github.com/rfcalc/rfcalc/schema/v1/model.json"
-Schema = dict[str, Any]
-
-EXPR: Schema = {"type": "string", "pattern": r"^\$", "description": "a $name or ${expression}"}
-
-
-def _int(minimum: int | None = None) -> Schema:
-    number: Schema = {"type": "integer"}
-    if minimum is not None:
-        number["minimum"] = minimum
-    return {"anyOf": [number, EXPR]}
-
-
-def _list(item: Schema) -> Schema:
-    return {"anyOf": [{"type": "array", "minItems": 1, "items": item}, EXPR]}
-
-
-NUMBER: Schema = {"anyOf": [{"type": "number"}, EXPR]}
 
 
 def _arg_schema(arg: Arg) -> Schema:
     t = arg.type
-    if t is T.IGNORED:
-        schema: Schema = {}
-    elif t is T.INT:
-        schema = _int(arg.minimum)
-    elif t is T.BOOL:
-        schema = {"anyOf": [{"type": "boolean"}, EXPR]}
-    elif t is T.FLOAT:
-        schema = NUMBER
-    elif t is T.CHOICE:
-        schema = {"enum": list(arg.choices)}
-    elif t in (T.PER_AXIS, T.INT_LIST, T.PAD_LIST):
-        minimum = None if t is T.PAD_LIST else arg.minimum
-        schema = {"anyOf": [_int(minimum), _list(_int(minimum))]}
-    elif t is T.SIZE_LIST:
-        schema = {
-            "anyOf": [_int(arg.minimum), _list({"anyOf": [_int(arg.minimum), {"type": "null"}]})]
-        }
-    elif t is T.SCALE:
-        schema = {"anyOf": [NUMBER, _list(NUMBER)]}
-    else:  # PADDING
-        pair = {"type": "array", "minItems": 2, "maxItems": 2, "items": _int(0)}
-        schema = {
-            "anyOf": [_int(0), {"enum": ["same", "valid"]}, _list({"anyOf": [_int(0), pair]})]
-        }
+    schema = t.schema(arg.minimum, arg.choices)
     if arg.nullable and t is not T.IGNORED:
         schema = {"anyOf": [schema, {"type": "null"}]}
-    description = arg.doc or t.value
+    description = arg.doc or t.doc
     if not arg.required and t is not T.IGNORED:
         description += f" (default {arg.default!r})"
     return {**schema, "description": description}
@@ -87,7 +46,10 @@ COMMON: Schema = {
         "anyOf": [NAME, {"type": "array", "minItems": 1, "items": NAME}],
         "description": "input layer name(s); 'input' is the model's or block's input",
     },
-    "repeat": {**_int(0), "description": "instances in sequence; 0: the layer does not exist"},
+    "repeat": {
+        **int_schema(0),
+        "description": "instances in sequence; 0: the layer does not exist",
+    },
     "trainable": BOOL,
     "if": {**BOOL, "description": "false: the layer does not exist, its name means its input"},
 }
@@ -198,7 +160,10 @@ def generate() -> Schema:
             "name": {"type": "string"},
             "description": {"type": "string"},
             "input": {
-                "anyOf": [{"type": "array", "minItems": 1, "maxItems": 4, "items": _int(1)}, EXPR],
+                "anyOf": [
+                    {"type": "array", "minItems": 1, "maxItems": 4, "items": int_schema(1)},
+                    EXPR,
+                ],
                 "description": "channels first, no batch dim: [F], [C, L], [C, H, W], [C, D, H, W]",
             },
             "include": {

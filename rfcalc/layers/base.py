@@ -5,16 +5,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from functools import lru_cache
 from typing import Final, Literal
 
 from rfcalc.errors import InputError, ShapeError, SourcePos
+from rfcalc.layers.argtypes import MAX_DIM as MAX_DIM
+from rfcalc.layers.argtypes import ArgType
+from rfcalc.layers.argtypes import T as T
 from rfcalc.rf import IDENTITY_AXIS, AxisRule
 
 Shape = tuple[int, ...]
 
-MAX_DIM = 2**31  # any single size or argument beyond this is an error, not slow arithmetic
 
 # ---------------------------------------------------------------- layouts
 #
@@ -54,22 +55,6 @@ def fmt_layout(layout: Layout, rank: int) -> str:
     return "(" + ", ".join(names) + ")"
 
 
-class T(Enum):
-    """Argument types; the loader coerces and validates values from these."""
-
-    INT = "int"
-    BOOL = "bool"
-    FLOAT = "number"
-    CHOICE = "choice"
-    PER_AXIS = "int | [int per spatial axis]"
-    PADDING = "int | 'same' | 'valid' | [int or [before, after] per axis]"
-    INT_LIST = "int | [int, ...]"
-    SIZE_LIST = "int | [int or null per spatial axis]"
-    SCALE = "number | [number per spatial axis]"
-    PAD_LIST = "int | [int, ...] (last axis first)"
-    IGNORED = "any (accepted, ignored)"
-
-
 class _Required:
     def __repr__(self) -> str:
         return "required"
@@ -81,7 +66,7 @@ REQUIRED: object = _Required()
 @dataclass(frozen=True, slots=True)
 class Arg:
     name: str
-    type: T
+    type: ArgType
     default: object = REQUIRED
     doc: str = ""
     minimum: int | None = None  # for INT, PER_AXIS, INT_LIST: smallest allowed entry

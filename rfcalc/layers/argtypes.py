@@ -1,0 +1,181 @@
+"""Argument types, each one object that owns what it means: how a value is checked and
+converted (the builder), its JSON Schema fragment (``rfcalc schema``) and its one-line
+description (``rfcalc layers`` and the docs). A new kind of argument is one entry here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rfcalc.errors import InputError, SourcePos, did_you_mean, what
+
+MAX_DIM = 2**31  # any single size or argument beyond this is an error, not slow arithmetic
+MAX_ENTRIES = 64
+
+Schema = dict[str, Any]
+EXPR: Schema = {"type": "string", "pattern": r"^\$", "description": "a $name or ${expression}"}
+NUMBER: Schema = {"anyOf": [{"type": "number"}, EXPR]}
+
+
+def int_schema(minimum: int | None = None) -> Schema:
+    number: Schema = {"type": "integer"}
+    if minimum is not None:
+        number["minimum"] = minimum
+    return {"anyOf": [number, EXPR]}
+
+
+def list_schema(item: Schema) -> Schema:
+    return {"anyOf": [{"type": "array", "minItems": 1, "items": item}, EXPR]}
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True, slots=True)
+class Checker:
+    """Checks one argument's value for the builder; errors name the layer and the argument."""
+
+    where: str  # "layer 'x' (conv2d): "
+    name: str
+    pos: SourcePos
+    minimum: int | None
+    choices: tuple[str, ...]
+
+    def fail(self, message: str, hint: str | None = None) -> InputError:
+        return InputError(f"{self.where}{self.name} {message}", self.pos, hint)
+
+    def integer(self, value: object, minimum: int | None) -> int:
+        if not _is_int(value):
+            raise self.fail(f"must be an integer, got {what(value)}")
+        assert isinstance(value, int)
+        if minimum is not None and value < minimum:
+            raise self.fail(f"must be ≥ {minimum}, got {value}")
+        if abs(value) > MAX_DIM:
+            raise self.fail(f"is too large ({value}; limit {MAX_DIM:,})")
+        return value
+
+    def int_list(self, value: object, minimum: int | None, allow_null: bool = False) -> object:
+        if _is_int(value):
+            return self.integer(value, minimum)
+        if not isinstance(value, tuple) or not value:
+            raise self.fail(
+                f"must be an integer or a non-empty list of integers, got {what(value)}"
+            )
+        if len(value) > MAX_ENTRIES:
+            raise self.fail("has too many entries")
+        return tuple(
+            None if (v is None and allow_null) else self.integer(v, minimum) for v in value
+        )
+
+    def number(self, value: object) -> float | int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(f"must be a number, got {what(value)}")
+        if not 0 < value <= MAX_DIM:
+            raise self.fail(f"must be positive and at most {MAX_DIM:,}, got {value}")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class ArgType:
+    """One kind of argument: its description, its check, its schema."""
+
+    doc: str
+    check: Callable[[Checker, object], object]
+    schema: Callable[[int | None, tuple[str, ...]], Schema]  # (minimum, choices) → fragment
+
+    @property
+    def value(self) -> str:  # the description, as the former enum's value
+        return self.doc
+
+
+def _bool(c: Checker, value: object) -> object:
+    if not isinstance(value, bool):
+        raise c.fail(f"must be true or false, got {what(value)}")
+    return value
+
+
+def _choice(c: Checker, value: object) -> object:
+    if value not in c.choices:
+        raise c.fail(
+            f"must be one of {', '.join(c.choices)}; got {what(value)}",
+            did_you_mean(str(value), c.choices),
+        )
+    return value
+
+
+def _scale(c: Checker, value: object) -> object:
+    if isinstance(value, tuple):
+        if not value or len(value) > MAX_ENTRIES:
+            raise c.fail("must be a number or a non-empty list of numbers")
+        return tuple(c.number(v) for v in value)
+    return c.number(value)
+
+
+def _padding(c: Checker, value: object) -> object:
+    if isinstance(value, str):
+        if value in ("same", "valid"):
+            return value
+        raise c.fail(
+            f"must be an integer, a list, 'same' or 'valid'; got {what(value)}",
+            did_you_mean(value, ("same", "valid")),
+        )
+    if isinstance(value, tuple) and value:
+        out: list[object] = []
+        for v in value:
+            if isinstance(v, tuple):
+                if len(v) != 2:
+                    raise c.fail("pairs must be [before, after]")
+                out.append((c.integer(v[0], 0), c.integer(v[1], 0)))
+            else:
+                out.append(c.integer(v, 0))
+        return tuple(out)
+    return c.integer(value, 0)
+
+
+def _padding_schema(_minimum: int | None, _choices: tuple[str, ...]) -> Schema:
+    pair = {"type": "array", "minItems": 2, "maxItems": 2, "items": int_schema(0)}
+    return {
+        "anyOf": [
+            int_schema(0),
+            {"enum": ["same", "valid"]},
+            list_schema({"anyOf": [int_schema(0), pair]}),
+        ]
+    }
+
+
+def _ints(m: int | None, _c: tuple[str, ...]) -> Schema:
+    return {"anyOf": [int_schema(m), list_schema(int_schema(m))]}
+
+
+class T:
+    """The argument types a layer declaration uses (``Arg("stride", T.PER_AXIS, 1)``)."""
+
+    INT = ArgType("int", lambda c, v: c.integer(v, c.minimum), lambda m, _: int_schema(m))
+    BOOL = ArgType("bool", _bool, lambda m, _: {"anyOf": [{"type": "boolean"}, EXPR]})
+    FLOAT = ArgType("number", lambda c, v: c.number(v), lambda m, _: NUMBER)
+    CHOICE = ArgType("choice", _choice, lambda m, choices: {"enum": list(choices)})
+    PER_AXIS = ArgType("int | [int per spatial axis]", lambda c, v: c.int_list(v, c.minimum), _ints)
+    PADDING = ArgType(
+        "int | 'same' | 'valid' | [int or [before, after] per axis]", _padding, _padding_schema
+    )
+    INT_LIST = ArgType("int | [int, ...]", lambda c, v: c.int_list(v, c.minimum), _ints)
+    SIZE_LIST = ArgType(
+        "int | [int or null per spatial axis]",
+        lambda c, v: c.int_list(v, c.minimum, allow_null=True),
+        lambda m, _: {
+            "anyOf": [int_schema(m), list_schema({"anyOf": [int_schema(m), {"type": "null"}]})]
+        },
+    )
+    SCALE = ArgType(
+        "number | [number per spatial axis]",
+        _scale,
+        lambda m, _: {"anyOf": [NUMBER, list_schema(NUMBER)]},
+    )
+    PAD_LIST = ArgType(
+        "int | [int, ...] (last axis first)",
+        lambda c, v: c.int_list(v, None),
+        lambda m, _: _ints(None, ()),
+    )
+    IGNORED = ArgType("any (accepted, ignored)", lambda c, v: v, lambda m, _: {})
