@@ -5,33 +5,54 @@ virtual units that padding reads, SPEC §2's "extended index line") to the hull 
 input positions it depends on, or to nothing.
 
 * :class:`Affine` — uniform fields ``[y·S − P, y·S − P + r − 1]``, composed in O(1).
-* :class:`Table` — per-unit hulls for ``y`` in ``[-margin, n + margin)``, for fields whose extent
-  varies with ``y`` (after transposed convolution, upsampling, adaptive pooling, misaligned merges).
-  Beyond the margin a virtual unit is extrapolated by the field's quasi-periodicity (every local
-  rule here satisfies field(y + q) = field(y) + q·jump), verified on the stored margin; only where
-  no period is found is it extrapolated linearly from the edge.
+* :class:`Table` — fields whose extent varies with ``y`` (after transposed convolution,
+  upsampling, adaptive pooling, merges). Its per-unit hulls live in a private store that knows
+  how to compute *any* unit exactly (the union, over its sources, of the parent field gathered
+  over the units the layer's local rule reads). The store holds a contiguous range of units and
+  grows it on demand, so a virtual unit that a later layer's padding reads, however far from the
+  edge, is computed from its definition, never extrapolated. Windows (convolution, pooling,
+  padding) on a table compose into a view of the same store (unit ``y`` reads store units
+  ``y·S − P + i·step``, ``i < count``) as long as those units form one arithmetic progression, so
+  a long chain of padded layers after one non-uniform layer grows one store, not one per layer.
 * :class:`Global` — every unit depends on the same hull (after flatten, global pooling, ...).
 
 A layer's local rule per axis is an :class:`AxisRule`: :class:`Window` (uniform: unit ``x`` reads
-``x·s − p, …, x·s − p + span − 1`` in steps of ``step``), :class:`Func` (any monotone rule given
-as a function returning an arithmetic progression ``(first, last, step)`` or ``None``), or
+``x·s − p, …, x·s − p + span − 1`` in steps of ``step``), :class:`Func` (any rule given as a
+function returning an arithmetic progression ``(first, last, step)`` or ``None``), or
 :data:`GLOBAL_AXIS`.
+
+Costs. A stored unit is computed once, by one evaluation of each source's rule. A hull over
+many units of a table with empty or non-monotone units (a window of 200,000 after a stride-2,
+kernel-1 transposed convolution) is not a walk over every unit read: per store and step there
+is one range index (block extremes and a sparse table over them; a query scans two partial
+blocks), and a layer's units are summarised in one pass of sliding extremes where their windows
+overlap densely. Bounds, never guesses: a table of more than :data:`MAX_TABLE` units, or more
+than :data:`MAX_EXTRA` units computed beyond the initial ranges of one chain of tables (only
+thousands of padded non-uniform layers in a row need that many), is a
+:class:`TableTooLargeError`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from math import floor
+from itertools import compress, repeat
+from operator import eq, le, sub
 
-MARGIN = 32  # virtual units stored on each side of a table, at least
-MAX_MARGIN = 4096
+MARGIN = 32  # virtual units computed on each side of a new table; more on demand
 MAX_TABLE = 4_000_000  # units of one per-unit table; a larger non-uniform axis is an error
+MAX_EXTRA = 4_000_000  # units computed beyond one chain of tables' initial ranges (+16 a step)
+BLOCK = 64  # range summaries: block size per level
+SMALL = 32  # reads of at most this many units are scanned directly
+CHUNK = 1 << 16  # units computed per step when a store grows
+
+_INF = float("inf")
 
 
 class TableTooLargeError(ValueError):
-    """A per-unit receptive-field table would exceed MAX_TABLE units."""
+    """A per-unit receptive-field table would exceed MAX_TABLE units (or MAX_EXTRA beyond its
+    edges)."""
 
 
 Span = tuple[int, int] | None  # hull [lo, hi] of a unit's field, or None when it is empty
@@ -78,54 +99,6 @@ class Affine:
 
 
 @dataclass(frozen=True, slots=True)
-class Table:
-    n: int
-    jump: Fraction
-    spans: tuple[Span, ...]  # index y + margin
-    margin: int
-    periods: tuple[int | None, int | None] = (None, None)  # verified left / right periods
-    monotone: bool = False  # no empty field, and both ends never decrease with y
-
-    def span(self, y: int) -> Span:
-        i = y + self.margin
-        size = len(self.spans)
-        if 0 <= i < size:
-            return self.spans[i]
-        period = self.periods[0] if i < 0 else self.periods[1]
-        if period is not None:
-            # quasi-periodic: moving q units moves the field by q·jump positions
-            m = -(i // period) if i < 0 else (i - size) // period + 1
-            j = i + m * period if i < 0 else i - m * period
-            return _shifted(self.spans[j], int((i - j) * self.jump))
-        edge = 0 if i < 0 else size - 1
-        return _shifted(self.spans[edge], floor((i - edge) * self.jump))
-
-
-def _margin(jump: Fraction) -> int:
-    """Room for four periods of a field with this jump, so that its period can be verified."""
-    return min(max(MARGIN, 4 * jump.denominator), MAX_MARGIN)
-
-
-def _period(spans: tuple[Span, ...], jump: Fraction, margin: int, left: bool) -> int | None:
-    """Smallest q (a multiple of jump's denominator) under which the far half of a margin
-    repeats, shifted by q·jump; far virtual units are then extrapolated exactly."""
-    half = margin // 2
-    region = range(half) if left else range(len(spans) - half, len(spans))
-    q = jump.denominator
-    while q <= half // 2:
-        shift = int(q * jump)
-        pairs = [(j, j + q) for j in region if j + q in region]
-        if all(_shifted(spans[a], shift) == spans[b] for a, b in pairs):
-            return q
-        q += jump.denominator
-    return None
-
-
-def _shifted(span: Span, shift: int) -> Span:
-    return None if span is None else (span[0] + shift, span[1] + shift)
-
-
-@dataclass(frozen=True, slots=True)
 class Global:
     lo: int
     hi: int
@@ -134,56 +107,586 @@ class Global:
         return (self.lo, self.hi)
 
 
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A non-uniform field: unit ``y`` is the hull of the store's units
+    ``y·S − P + i·step`` for ``i < count``. A value: the store only ever adds units, each
+    computed exactly from its definition, so :meth:`span` always gives the same answer for a
+    unit (it raises :class:`TableTooLargeError` for a unit absurdly far beyond the edges)."""
+
+    store: _Store
+    S: int = 1
+    P: int = 0
+    count: int = 1
+    step: int = 1
+
+    @property
+    def jump(self) -> Fraction:
+        return self.store.jump * self.S
+
+    def span(self, y: int) -> Span:
+        first = y * self.S - self.P
+        last = first + (self.count - 1) * self.step
+        _ensure(self.store, first, last + 1, slack=True)
+        return _query(self.store, first, self.count, self.step)
+
+
 Field = Affine | Table | Global
 INPUT_FIELD = Affine(1, 0, 1)
+Source = tuple[Affine | Table, Window | Func]  # a parent field and the rule that reads it
+Reads = list[tuple[int, int, int] | None]  # a Func's reads, unit by unit
 
 
 @dataclass(frozen=True, slots=True)
-class Summary:
-    """What SPEC §2 reports for one axis of one layer."""
+class TableStats:
+    """Work done by a table's store so far (for tests and benchmarks)."""
 
-    size: int
-    stride: Fraction | None  # None for global axes
-    padding: int
-    uniform: bool
-    is_global: bool
-
-
-def _reads(rule: Window | Func, x: int) -> tuple[int, int, int] | None:
-    if isinstance(rule, Window):
-        first = x * rule.stride - rule.pad
-        return (first, first + rule.span - 1, rule.step)
-    return rule.fn(x)
+    units: int  # units stored
+    computed: int  # units computed (once each)
+    index_builds: int  # range-summary structures built
+    scanned: int  # stored values visited by range queries
 
 
-def _gather(field: Field, reads: tuple[int, int, int] | None) -> Span:
-    """Hull of the union of ``field`` over the units ``reads`` names."""
-    if reads is None:
+class _Budget:
+    """Units that one chain of tables may still compute beyond their initial ranges."""
+
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = MAX_EXTRA
+
+    def take(self, units: int) -> None:
+        if units > self.left:
+            raise TableTooLargeError(
+                "the virtual units that padding reads need too many per-unit receptive fields "
+                f"beyond the tables' edges (over {MAX_EXTRA:,})"
+            )
+        self.left -= units
+
+
+class _Index:
+    """Range minima of ``lo`` and maxima of ``hi`` over one residue class of a store: the
+    extremes of each block of BLOCK values, and a sparse table over those (row ``k`` holds the
+    extremes of ``2^k`` consecutive blocks), so a query scans two partial blocks and looks up
+    two rows."""
+
+    __slots__ = ("hi", "lo", "maxs", "mins", "origin")
+
+    def __init__(self, lo: list[float], hi: list[float], origin: int) -> None:
+        self.origin = origin  # the unit of lo[0] and hi[0]; units never change, so an index
+        self.lo = lo  # stays valid for the range it covers while the store grows
+        self.hi = hi
+        self.mins = _sparse([min(lo[b : b + BLOCK]) for b in range(0, len(lo), BLOCK)], min)
+        self.maxs = _sparse([max(hi[b : b + BLOCK]) for b in range(0, len(hi), BLOCK)], max)
+
+
+def _sparse(row: list[float], pick: Callable[[float, float], float]) -> list[list[float]]:
+    rows = [row]
+    width = 1
+    while 2 * width <= len(row):
+        prev = rows[-1]
+        rows.append(list(map(pick, prev[: len(prev) - width], prev[width:])))
+        width *= 2
+    return rows
+
+
+class _Store:
+    """The exact hulls of one materialised field over a contiguous range of units
+    ``[start, stop)`` that only grows. ``lo[y − origin]`` / ``hi[y − origin]`` are unit ``y``'s
+    ends, ``+inf`` / ``−inf`` when its field is empty; the lists begin with ``gap`` unused slots
+    (``±inf``) that growth to the left fills in place, so it does not copy the store each time.
+    Private to this module."""
+
+    __slots__ = (
+        "base",
+        "budget",
+        "builds",
+        "computed",
+        "gap",
+        "hi",
+        "indexes",
+        "jump",
+        "last",
+        "lo",
+        "monotone",
+        "n",
+        "scanned",
+        "sources",
+        "start",
+        "stop",
+    )
+
+    def __init__(self, n: int, jump: Fraction, sources: tuple[Source, ...]) -> None:
+        self.n = n
+        self.jump = jump
+        self.sources = sources
+        self.start = self.stop = -MARGIN  # nothing stored yet
+        self.base = (-MARGIN, n + MARGIN)  # the initial range, outside the budget
+        self.lo: list[float] = []
+        self.hi: list[float] = []
+        self.gap = 0
+        self.monotone = True  # no empty unit, both ends non-decreasing (vacuous when empty)
+        self.indexes: dict[tuple[int, int], _Index] = {}
+        # the last _bulk answer: summarize and covers ask for the same units in turn
+        self.last: tuple[tuple[int, ...], list[float], list[float]] | None = None
+        self.computed = 0
+        self.builds = 0
+        self.scanned = 0
+        parents = [f.store for f, _ in sources if isinstance(f, Table)]
+        self.budget: _Budget = parents[0].budget if parents else _Budget()
+
+    @property
+    def origin(self) -> int:
+        """The unit of ``lo[0]`` (an unused slot while ``gap`` > 0)."""
+        return self.start - self.gap
+
+    def holds(self, a: int, b: int) -> bool:
+        return self.start <= a and b <= self.stop and self.start < self.stop
+
+    def index(self, step: int, first: int, last: int) -> _Index:
+        """An index of the units ``≡ first (mod step)``, covering ``first … last``."""
+        key = (step, first % step)
+        found = self.indexes.get(key)
+        if (
+            found is None
+            or not found.origin <= first
+            or last >= found.origin + len(found.lo) * step
+        ):
+            offset = self.gap + (first - self.start) % step
+            found = _Index(self.lo[offset::step], self.hi[offset::step], self.origin + offset)
+            self.indexes[key] = found
+            self.builds += 1
+        return found
+
+    def add(self, units: range, lo: list[float], hi: list[float]) -> None:
+        """Store the hulls of ``units``, adjacent to the stored range."""
+        self.computed += len(units)
+        outside = max(0, self.base[0] - units.start) + max(0, units.stop - self.base[1])
+        if outside:  # each step also counts as 16 units: thousands of tiny steps cost too
+            self.budget.take(min(outside, len(units)) + 16)
+        empty = self.start == self.stop
+        left = not empty and units.stop == self.start
+        if self.monotone:
+            seq_lo = lo + self.lo[self.gap : self.gap + 1] if left else self.lo[-1:] + lo
+            seq_hi = hi + self.hi[self.gap : self.gap + 1] if left else self.hi[-1:] + hi
+            if empty:
+                seq_lo, seq_hi = lo, hi
+            self.monotone = (
+                _INF not in lo
+                and all(map(le, seq_lo, seq_lo[1:]))
+                and all(map(le, seq_hi, seq_hi[1:]))
+            )
+        if not left:
+            if empty:
+                self.start = units.start
+            self.stop = units.stop
+            self.lo.extend(lo)
+            self.hi.extend(hi)
+            return
+        if len(lo) > self.gap:  # make room: as many slots as are stored (or needed)
+            room = max(len(lo), len(self.lo) - self.gap) - self.gap
+            self.lo[:0] = [_INF] * room
+            self.hi[:0] = [-_INF] * room
+            self.gap += room
+        at = self.gap - len(lo)
+        self.lo[at : self.gap] = lo
+        self.hi[at : self.gap] = hi
+        self.gap = at
+        self.start = units.start
+
+
+def table_stats(field: Field) -> TableStats | None:
+    """The store's work counters of a :class:`Table` (``None`` for other fields)."""
+    if not isinstance(field, Table):
         return None
-    first, last, step = reads
-    if isinstance(field, Affine) or (isinstance(field, Table) and field.monotone):
-        # monotone and never empty: the ends suffice (a dilated transposed convolution
-        # can make a field non-monotone, hence the check)
-        lo_span, hi_span = field.span(first), field.span(last)
-        assert lo_span is not None
-        assert hi_span is not None
-        return (lo_span[0], hi_span[1])
-    lo: int | None = None
-    hi: int | None = None
-    for y in range(first, last + 1, step):
-        s = field.span(y)
-        if s is None:
+    s = field.store
+    return TableStats(s.stop - s.start, s.computed, s.builds, s.scanned)
+
+
+# ------------------------------------------------------------------ queries on a store
+
+
+def _query(store: _Store, first: int, count: int, step: int) -> Span:
+    """Hull of the stored units ``first + i·step``, ``i < count`` (all stored)."""
+    assert store.holds(first, first + (count - 1) * step + 1), (first, count, step)
+    i = first - store.origin
+    j = i + (count - 1) * step
+    if store.monotone:
+        return (int(store.lo[i]), int(store.hi[j]))
+    if count <= SMALL:
+        store.scanned += count
+        lo = min(store.lo[i : j + 1 : step])
+        hi = max(store.hi[i : j + 1 : step])
+    else:
+        index = store.index(step, first, first + (count - 1) * step)
+        at = (first - index.origin) // step
+        lo = _range(index.lo, index.mins, at, at + count - 1, min, store)
+        hi = _range(index.hi, index.maxs, at, at + count - 1, max, store)
+    return None if lo == _INF else (int(lo), int(hi))
+
+
+def _range(
+    values: list[float],
+    rows: list[list[float]],
+    i: int,
+    j: int,
+    pick: Callable[[Iterable[float]], float],
+    store: _Store,
+) -> float:
+    """min (or max) of ``values[i : j + 1]``: the partial blocks at both ends scanned, the
+    whole blocks between them from two rows of the sparse table."""
+    if j - i < 2 * BLOCK:
+        store.scanned += j - i + 1
+        return pick(values[i : j + 1])
+    head = -(-i // BLOCK)  # first whole block
+    tail = (j + 1) // BLOCK  # one past the last whole block
+    k = (tail - head).bit_length() - 1
+    row = rows[k]
+    store.scanned += head * BLOCK - i + j + 1 - tail * BLOCK + 2
+    parts = [row[head], row[tail - (1 << k)]]
+    if i < head * BLOCK:
+        parts.append(pick(values[i : head * BLOCK]))
+    if tail * BLOCK <= j:
+        parts.append(pick(values[tail * BLOCK : j + 1]))
+    return pick(parts)
+
+
+def _sumset(c1: int, t1: int, c2: int, t2: int) -> tuple[int, int] | None:
+    """``{i·t1 : i < c1} + {j·t2 : j < c2}`` as ``(count, step)`` when it is one progression."""
+    if c1 == 1 or c2 == 1:
+        count, step = (c2, t2) if c1 == 1 else (c1, t1)
+        return (count, step if count > 1 else 1)
+    if t2 % t1 == 0 and t2 // t1 <= c1:
+        return (c1 + (c2 - 1) * (t2 // t1), t1)
+    if t1 % t2 == 0 and t1 // t2 <= c2:
+        return (c2 + (c1 - 1) * (t1 // t2), t2)
+    return None
+
+
+def _gather_table(table: Table, first: int, last: int, step: int) -> Span:
+    """Hull of the union of ``table``'s units ``first, first + step, …, last`` (stored)."""
+    store = table.store
+    units = (last - first) // step + 1
+    base = first * table.S - table.P
+    progression = _sumset(units, step * table.S, table.count, table.step)
+    if progression is not None:
+        return _query(store, base, *progression)
+    if store.monotone:  # the ends suffice, whatever the gaps
+        end = last * table.S - table.P + (table.count - 1) * table.step
+        return (int(store.lo[base - store.origin]), int(store.hi[end - store.origin]))
+    spans = (
+        [_query(store, base + m * step * table.S, table.count, table.step) for m in range(units)]
+        if units <= table.count
+        else [
+            _query(store, base + i * table.step, units, step * table.S) for i in range(table.count)
+        ]
+    )
+    return _union(spans)
+
+
+def _union(spans: Sequence[Span]) -> Span:
+    real = [s for s in spans if s is not None]
+    if not real:
+        return None
+    return (min(s[0] for s in real), max(s[1] for s in real))
+
+
+def _bulk(
+    table: Table, y0: int, count: int, ensure: bool = True
+) -> tuple[list[float], list[float]]:
+    """Ends of units ``y0 … y0 + count − 1`` (``±inf`` for empty fields), mostly at C speed.
+    The caller must not change the lists (the last answer is kept for the next caller)."""
+    store, S, t = table.store, table.S, table.step
+    key = (S, table.P, table.count, t, y0, count)
+    if store.last is not None and store.last[0] == key:
+        return store.last[1], store.last[2]
+    first = y0 * S - table.P
+    reach = (table.count - 1) * t
+    if ensure:
+        _ensure(store, first, first + (count - 1) * S + reach + 1, slack=True)
+    i = first - store.origin
+    stop = i + (count - 1) * S + 1
+    if store.monotone:
+        lo, hi = store.lo[i:stop:S], store.hi[i + reach : stop + reach : S]
+    elif table.count == 1:
+        store.scanned += count
+        lo, hi = store.lo[i:stop:S], store.hi[i:stop:S]
+    elif table.count <= SMALL:
+        # column by column: the extremes over one slice per unit read, a block of units at a
+        # time (the slices of a whole 4,000,000-unit axis would take gigabytes)
+        offsets = range(0, reach + 1, t)
+        store.scanned += count * len(offsets)
+        lo, hi = [], []
+        for a in range(i, stop, CHUNK * S):
+            b = min(stop, a + CHUNK * S)
+            lo.extend(map(min, *(store.lo[a + o : b + o : S] for o in offsets)))
+            hi.extend(map(max, *(store.hi[a + o : b + o : S] for o in offsets)))
+    elif S % t == 0 and (stop + reach - i) // t < 16 * count:
+        # dense overlapping windows in one residue class: sliding extremes, O(values read)
+        # (about 0.3 µs a value, where a range query costs about 7 µs a unit)
+        end = stop + reach
+        store.scanned += 4 * ((end - i - 1) // t + 1)
+        lo = _sliding(store.lo[i:end:t], S // t, count, table.count, True)
+        hi = _sliding(store.hi[i:end:t], S // t, count, table.count, False)
+    else:
+        lo, hi = [], []
+        for k in range(count):
+            s = _query(store, first + k * S, table.count, t)
+            lo.append(_INF if s is None else s[0])
+            hi.append(-_INF if s is None else s[1])
+    store.last = (key, lo, hi)
+    return lo, hi
+
+
+def _sliding(values: list[float], every: int, count: int, width: int, low: bool) -> list[float]:
+    """min (``low``) or max over ``values[k·every : k·every + width]`` for ``k < count`` (van
+    Herk / Gil-Werman): running extremes forward and backward within blocks of ``width``
+    values, so that each window is a block's tail joined to the next block's head."""
+    forward: list[float] = []
+    backward: list[float] = []
+    for b in range(0, len(values), width):
+        block = values[b : b + width]
+        _running(block, low, forward)
+        block.reverse()
+        tail: list[float] = []
+        _running(block, low, tail)
+        tail.reverse()
+        backward.extend(tail)
+    last = (count - 1) * every + 1
+    heads = backward[0:last:every]
+    tails = forward[width - 1 : width - 1 + last : every]
+    if low:
+        return [a if a < b else b for a, b in zip(heads, tails, strict=True)]
+    return [a if a > b else b for a, b in zip(heads, tails, strict=True)]
+
+
+def _running(block: list[float], low: bool, out: list[float]) -> None:
+    """Append the running min (``low``) or max of ``block`` to ``out``."""
+    best = block[0]
+    append = out.append
+    if low:
+        for v in block:
+            if v < best:
+                best = v
+            append(best)
+    else:
+        for v in block:
+            if v > best:
+                best = v
+            append(best)
+
+
+# ------------------------------------------------------------------ growing a store
+
+
+def _needs(table: Table, first: int, last: int) -> tuple[int, int]:
+    """Store units ``[a, b)`` that ``table``'s units ``first … last`` read."""
+    a = first * table.S - table.P
+    return (a, last * table.S - table.P + (table.count - 1) * table.step + 1)
+
+
+@dataclass(slots=True)
+class _Job:
+    """Grow ``store`` to hold ``[a, b)``; ``parts`` (one or two ranges of units, on the left
+    and on the right) and their ``reads``: the step under way, once its parents hold what it
+    reads."""
+
+    store: _Store
+    a: int
+    b: int
+    parts: list[range] | None = None
+    reads: list[list[Reads | None]] | None = None
+
+
+def _ensure(store: _Store, a: int, b: int, slack: bool = False) -> None:
+    """Make the store hold units ``[a, b)``, computing the missing ones exactly. Parents' stores
+    grow first, as far as these units read: iteratively (a long chain of tables must not
+    recurse), parents exactly as far as needed, the requested store with some slack (half its
+    margin on that side, at least MARGIN), so that a chain of layers each reading a little
+    farther grows it geometrically rather than unit by unit."""
+    if store.holds(a, b):
+        return
+    if slack and store.stop > store.start:
+        if a < store.start:
+            a -= min(max(MARGIN, -store.start // 2), store.budget.left // 2)
+        if b > store.stop:
+            b += min(max(MARGIN, (store.stop - store.n) // 2), store.budget.left // 2)
+    stack = [_Job(store, a, b)]
+    while stack:
+        job = stack[-1]
+        s = job.store
+        if job.parts is None:
+            parts = _next_units(s, job.a, job.b)
+            if not parts:
+                stack.pop()
+                continue
+            job.parts = parts
+            job.reads = [
+                [
+                    list(map(rule.fn, units))
+                    if isinstance(rule, Func) and isinstance(field, Table)
+                    else None
+                    for field, rule in s.sources
+                ]
+                for units in parts
+            ]
+            demands = _demands(s.sources, parts, job.reads)
+            if demands:  # back here once they are done: the stack holds them above this job
+                stack.extend(demands)
+                continue
+        assert job.reads is not None
+        for units, reads in zip(job.parts, job.reads, strict=True):
+            lo, hi = _compute(s.sources, units, reads)
+            s.add(units, lo, hi)
+        job.parts = job.reads = None
+
+
+def _next_units(store: _Store, a: int, b: int) -> list[range]:
+    """The next units to compute toward ``[a, b)``, adjacent to what is stored, on the left
+    and on the right. Steps grow with the store (from CHUNK to 4·CHUNK units): a step that
+    reads past a parent's end grows the parent and renews its range index."""
+    if store.stop == store.start:
+        return [range(a, min(b, a + CHUNK))]
+    grow = min(max(CHUNK, store.stop - store.start), 4 * CHUNK)
+    parts = []
+    if a < store.start:
+        parts.append(range(max(a, store.start - grow), store.start))
+    if b > store.stop:
+        parts.append(range(store.stop, min(b, store.stop + grow)))
+    return parts
+
+
+def _demands(
+    sources: tuple[Source, ...], parts: list[range], reads: list[list[Reads | None]]
+) -> list[_Job]:
+    """Jobs for the parents' stores that do not yet hold what ``parts`` read."""
+    jobs: list[_Job] = []
+    for k, (field, rule) in enumerate(sources):
+        if not isinstance(field, Table):
             continue
-        lo = s[0] if lo is None else min(lo, s[0])
-        hi = s[1] if hi is None else max(hi, s[1])
-    return None if lo is None else (lo, hi)  # type: ignore[return-value]
+        if isinstance(rule, Window):
+            first = parts[0].start * rule.stride - rule.pad
+            last = (parts[-1].stop - 1) * rule.stride - rule.pad + rule.span - 1
+        else:
+            real = [r for part in reads if (rs := part[k]) is not None for r in rs if r is not None]
+            if not real:
+                continue
+            first, last = min(r[0] for r in real), max(r[1] for r in real)
+        a, b = _needs(field, first, last)
+        if not field.store.holds(a, b):
+            jobs.append(_Job(field.store, a, b))
+    return jobs
+
+
+def _compute(
+    sources: tuple[Source, ...], units: range, reads: list[Reads | None]
+) -> tuple[list[float], list[float]]:
+    """Hulls of ``units``: per source, the parent gathered over what the rule reads; then the
+    union over the sources. Every parent unit needed is stored."""
+    result: tuple[list[float], list[float]] | None = None
+    for (field, rule), rule_reads in zip(sources, reads, strict=True):
+        if isinstance(rule, Window):
+            lo, hi = _window_ends(field, rule, units)
+        else:
+            lo, hi = _func_ends(field, rule, units, rule_reads)
+        if result is None:
+            result = (lo, hi)
+        else:
+            result = (list(map(min, result[0], lo)), list(map(max, result[1], hi)))
+    assert result is not None
+    return result
+
+
+def _window_ends(
+    field: Affine | Table, rule: Window, units: range
+) -> tuple[list[float], list[float]]:
+    if isinstance(field, Affine):
+        a = _compose_affine(field, rule)
+        first = units.start * a.S - a.P
+        stop = first + len(units) * a.S
+        return list(range(first, stop, a.S)), list(range(first + a.r - 1, stop + a.r - 1, a.S))
+    view = _view(field, rule)
+    if view is not None:
+        return _bulk(view, units.start, len(units), ensure=False)
+    los: list[float] = []
+    his: list[float] = []
+    for y in units:
+        first = y * rule.stride - rule.pad
+        s = _gather_table(field, first, first + rule.span - 1, rule.step)
+        los.append(_INF if s is None else s[0])
+        his.append(-_INF if s is None else s[1])
+    return los, his
+
+
+def _func_ends(
+    field: Affine | Table, rule: Func, units: range, reads: Reads | None
+) -> tuple[list[float], list[float]]:
+    if isinstance(field, Affine):  # monotone: the ends of what is read suffice
+        S, P, top = field.S, field.P, field.r - 1 - field.P
+        direct = list(map(rule.fn, units))
+        return (
+            [_INF if r is None else r[0] * S - P for r in direct],
+            [-_INF if r is None else r[1] * S + top for r in direct],
+        )
+    assert reads is not None
+    store = field.store
+    if store.monotone:  # the ends again, straight from the stored lists
+        lo_of, hi_of, S = store.lo, store.hi, field.S
+        first = -field.P - store.origin
+        last = first + (field.count - 1) * field.step
+        return (
+            [_INF if r is None else lo_of[r[0] * S + first] for r in reads],
+            [-_INF if r is None else hi_of[r[1] * S + last] for r in reads],
+        )
+    spans = [None if r is None else _gather_table(field, *r) for r in reads]
+    return (
+        [_INF if s is None else s[0] for s in spans],
+        [-_INF if s is None else s[1] for s in spans],
+    )
+
+
+# ------------------------------------------------------------------ composition
+
+
+def _compose_affine(field: Affine, rule: Window) -> Affine:
+    S = field.S
+    return Affine(S * rule.stride, field.P + rule.pad * S, field.r + (rule.span - 1) * S)
+
+
+def _view(table: Table, rule: Window) -> Table | None:
+    """``rule`` applied to ``table`` as a view of the same store, when its reads stay one
+    progression of store units."""
+    taps = (rule.span - 1) // rule.step + 1
+    progression = _sumset(table.count, table.step, taps, rule.step * table.S)
+    if progression is None:
+        return None
+    count, step = progression
+    return Table(table.store, table.S * rule.stride, table.P + rule.pad * table.S, count, step)
+
+
+def _materialize(n: int, jump: Fraction, sources: tuple[Source, ...]) -> Table:
+    if n + 2 * MARGIN > MAX_TABLE:
+        raise TableTooLargeError(
+            f"{n:,} units with a per-unit receptive field (limit {MAX_TABLE:,})"
+        )
+    store = _Store(n, jump, sources)
+    _ensure(store, -MARGIN, n + MARGIN)
+    return Table(store)
+
+
+def _rule_jump(rule: Window | Func) -> Fraction:
+    return Fraction(rule.stride) if isinstance(rule, Window) else rule.jump
 
 
 def hull(field: Field, n: int) -> Span:
     """Hull of the fields of all units ``0 … n−1``."""
     if isinstance(field, Global):
         return (field.lo, field.hi)
-    return _gather(field, (0, n - 1, 1))
+    if isinstance(field, Affine):
+        return (-field.P, (n - 1) * field.S - field.P + field.r - 1)
+    lo, hi = _bulk(field, 0, n)
+    low = min(lo)
+    return None if low == _INF else (int(low), int(max(hi)))
 
 
 def _to_global(spans: Sequence[Span]) -> Global:
@@ -193,64 +696,21 @@ def _to_global(spans: Sequence[Span]) -> Global:
     return Global(min(s[0] for s in real), max(s[1] for s in real))
 
 
-def _tabulate(n: int, jump: Fraction, span_of: Callable[[int], Span]) -> Field:
-    margin = _margin(jump)
-    if n + 2 * margin > MAX_TABLE:
-        raise TableTooLargeError(
-            f"{n:,} units with a per-unit receptive field (limit {MAX_TABLE:,})"
-        )
-    spans = tuple(span_of(x) for x in range(-margin, n + margin))
-    periods = (_period(spans, jump, margin, True), _period(spans, jump, margin, False))
-    return _simplify(Table(n, jump, spans, margin, periods, _monotone(spans, periods)))
-
-
-def _monotone(spans: tuple[Span, ...], periods: tuple[int | None, int | None]) -> bool:
-    """Ends non-decreasing over the stored units, and extrapolated by a verified period
-    (a linear fallback could break monotonicity, so it does not count)."""
-    if None in periods:
-        return False
-    previous: Span = None
-    for s in spans:
-        if s is None:
-            return False
-        if previous is not None and (s[0] < previous[0] or s[1] < previous[1]):
-            return False
-        previous = s
-    return True
-
-
-def _simplify(table: Table) -> Field:
-    """A table that is affine over its whole stored range becomes :class:`Affine`."""
-    spans = table.spans
-    if any(s is None for s in spans):
-        return table
-    first, second = spans[0], spans[1]
-    assert first is not None
-    assert second is not None
-    S = second[0] - first[0]
-    r = first[1] - first[0] + 1
-    if S < 1 or r < 1:
-        return table
-    for i, s in enumerate(spans):
-        assert s is not None
-        if s[0] - first[0] != i * S or s[1] - s[0] + 1 != r:
-            return table
-    P = -(first[0] + table.margin * S)
-    return Affine(S, P, r)
-
-
 def compose(field: Field, rule: AxisRule, n_in: int, n_out: int) -> Field:
     """The field of a layer's output axis, given its input's field and its local rule."""
     if isinstance(field, Global):
         return field
     if isinstance(rule, GlobalAxis):
-        h = hull(field, n_in)
-        return _to_global([h])
-    if isinstance(field, Affine) and isinstance(rule, Window):
-        S = field.S
-        return Affine(S * rule.stride, field.P + rule.pad * S, field.r + (rule.span - 1) * S)
-    jump = field.jump * (rule.stride if isinstance(rule, Window) else rule.jump)
-    return _tabulate(n_out, jump, lambda x: _gather(field, _reads(rule, x)))
+        return _to_global([hull(field, n_in)])
+    if isinstance(rule, Window):
+        if isinstance(field, Affine):
+            return _compose_affine(field, rule)
+        view = _view(field, rule)
+        if view is not None:
+            # the units of this layer's axis, now, so that later summaries only read
+            _ensure(view.store, *_needs(view, 0, n_out - 1), slack=True)
+            return view
+    return _materialize(n_out, field.jump * _rule_jump(rule), ((field, rule),))
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,32 +727,49 @@ def merge(inputs: Sequence[MergeInput], n_out: int) -> tuple[Field, list[str]]:
     if any(isinstance(f, Global) for f in composed):
         spans = [hull(f, n_out) for f in composed]
         return _to_global(spans), notes
-    jumps = [f.jump for f in composed if not isinstance(f, Global)]
+    parts = [f for f in composed if not isinstance(f, Global)]
+    jumps = [f.jump for f in parts]
     if len(set(jumps)) > 1:
         notes.append("strides " + ", ".join(_fmt(j) for j in jumps))
-    affine = [f for f in composed if isinstance(f, Affine)]
-    if len(affine) == len(composed):
-        centres = {Fraction(f.r - 1, 2) - f.P for f in affine}
+    # SPEC §2: uniform inputs whose fields are centred differently for the same unit
+    uniform = [u for u in (_uniform(f, n_out) for f in parts) if u is not None]
+    if len(uniform) == len(parts):
+        centres = {Fraction(r - 1, 2) - P for P, r in uniform}
         if len(centres) > 1:
             notes.append("centres of unit 0 at " + ", ".join(_fmt(c) for c in sorted(centres)))
-        if len({f.S for f in affine}) == 1:
-            S = affine[0].S
-            P = max(f.P for f in affine)
-            top = max(f.r - 1 - f.P for f in affine)
-            return Affine(S, P, top + P + 1), notes
-    jump = max(jumps)
+    affine = [f for f in parts if isinstance(f, Affine)]
+    if len(affine) == len(parts) and len({f.S for f in affine}) == 1:
+        S = affine[0].S
+        P = max(f.P for f in affine)
+        top = max(f.r - 1 - f.P for f in affine)
+        return Affine(S, P, top + P + 1), notes
+    return _materialize(n_out, max(jumps), tuple((f, IDENTITY_AXIS) for f in parts)), notes
 
-    def union(x: int) -> Span:
-        spans = [s for s in (f.span(x) for f in composed) if s is not None]
-        if not spans:
-            return None
-        return (min(s[0] for s in spans), max(s[1] for s in spans))
 
-    return _tabulate(n_out, jump, union), notes
+def _uniform(field: Affine | Table, n: int) -> tuple[int, int] | None:
+    """``(P, r)`` when every unit ``x < n`` has the field ``[x·S − P, x·S − P + r − 1]``."""
+    if isinstance(field, Affine):
+        return (field.P, field.r)
+    summary = summarize(field, n)
+    return (summary.padding, summary.size) if summary.uniform else None
 
 
 def _fmt(value: Fraction) -> str:
     return str(value.numerator) if value.denominator == 1 else str(value)
+
+
+# ------------------------------------------------------------------ summaries
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What SPEC §2 reports for one axis of one layer."""
+
+    size: int
+    stride: Fraction | None  # None for global axes
+    padding: int
+    uniform: bool
+    is_global: bool
 
 
 def summarize(field: Field, n: int) -> Summary:
@@ -301,16 +778,22 @@ def summarize(field: Field, n: int) -> Summary:
         return Summary(max(field.hi - field.lo + 1, 0), None, -field.lo, True, True)
     if isinstance(field, Affine):
         return Summary(field.r, Fraction(field.S), field.P, True, False)
-    spans = [field.span(x) for x in range(n)]
-    real = [s for s in spans if s is not None]
-    size = max((s[1] - s[0] + 1 for s in real), default=0)
-    first = spans[0] if spans else None
-    padding = -first[0] if first is not None else (-real[0][0] if real else 0)
-    uniform = len(real) == len(spans) and all(
-        s[1] - s[0] + 1 == size and Fraction(s[0]) == x * field.jump - padding
-        for x, s in enumerate(real)
-    )
-    return Summary(size, field.jump, padding, uniform, False)
+    lo, hi = _bulk(field, 0, n)
+    widest = max(map(sub, hi, lo))  # an empty field's hi − lo is −inf
+    size = int(widest) + 1 if widest != -_INF else 0
+    first = next((v for v in lo if v != _INF), None)
+    padding = -int(first) if first is not None else 0
+    jump = field.jump
+    uniform = _INF not in lo and all(map(eq, map(sub, hi, lo), repeat(widest)))
+    if uniform and n > 1:
+        if jump.denominator != 1:
+            uniform = False  # x·jump − padding is not an integer for x = 1
+        else:
+            step = int(jump)
+            uniform = lo == (
+                list(range(-padding, -padding + n * step, step)) if step else [-padding] * n
+            )
+    return Summary(size, jump, padding, uniform, False)
 
 
 def covers(field: Field, n: int, n_input: int) -> bool:
@@ -322,8 +805,7 @@ def covers(field: Field, n: int, n_input: int) -> bool:
         first = max(0, -((field.r - n_input - field.P) // field.S))  # ceil((n_input+P−r)/S)
         last = min(n - 1, field.P // field.S)
         return first <= last
-    for x in range(n):
-        s = field.span(x)
-        if s is not None and s[0] <= 0 and s[1] >= n_input - 1:
-            return True
-    return False
+    lo, hi = _bulk(field, 0, n)
+    # the highest end among the units whose field starts at or before 0
+    reach = max(compress(hi, map(le, lo, repeat(0))), default=-_INF)
+    return reach >= n_input - 1

@@ -110,3 +110,29 @@ class Oracle:
             for x, f in enumerate(fields)
         )
         return size, jump, padding, uniform
+
+
+def resize_reads(n: int, n_out: int, mode: str, scale: Fraction, align: bool) -> Reads:
+    """``nn.Upsample`` along one axis, as PyTorch's kernels (UpSample.h) pick source indices,
+    in exact arithmetic: ``scale`` is ``1 / scale_factor`` when a factor is given, else
+    ``n / n_out`` (``area_pixel_compute_scale``); align_corners uses ``(n − 1) / (n_out − 1)``.
+    Units outside ``[0, n_out)`` (the ones padding reads) extend the same formula unclamped.
+    (PyTorch's linear kernel copies instead when ``n_out == n``, e.g. 3 × 1.25; like rfcalc,
+    this applies the formula there too.)"""
+    if align and mode == "linear":
+        scale = Fraction(n - 1, n_out - 1) if n_out > 1 else Fraction(0)
+
+    def reads(x: int) -> set[int]:
+        inside = 0 <= x < n_out
+        if mode == "nearest":  # nearest_neighbor_compute_source_index
+            i = math.floor(x * scale)
+            return {min(i, n - 1) if inside else i}
+        # area_pixel_compute_source_index, then compute_source_index_and_lambda
+        src = x * scale if align else (x + Fraction(1, 2)) * scale - Fraction(1, 2)
+        if inside:
+            src = max(src, Fraction(0))
+        i0 = math.floor(src)
+        i1 = i0 + 1 if not inside or i0 < n - 1 else i0
+        return {i0, i1} if src != i0 else {i0}  # a tap of weight 0 reads nothing
+
+    return reads

@@ -1,0 +1,304 @@
+"""Exact receptive fields where padding reads far beyond a non-uniform layer's edge.
+
+Random 1-D chains put LARGE paddings (40–200 units) after transposed convolutions, upsampling
+(nearest, linear with and without align_corners, fractional and integer factors, explicit
+sizes) and adaptive pooling, so that later layers read virtual units far outside the stored
+part of a per-unit table. Every reported summary and the final layer's per-unit spans (real and
+virtual units) must equal the brute-force dependency enumeration of tests/oracle.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from rfcalc import rf
+from rfcalc.build import build
+from rfcalc.engine import Report, analyze
+from rfcalc.errors import ShapeError
+from rfcalc.loader import load_text
+from tests import test_dag_oracle
+from tests.helpers import SCALE
+from tests.oracle import (
+    AxisLayer,
+    Oracle,
+    adaptive_reads,
+    conv_reads,
+    resize_reads,
+    transposed_reads,
+)
+from tests.test_rf_oracle import Axis, check_stack, layer, oracle_layer, to_yaml
+
+
+@dataclass(frozen=True)
+class Step:
+    """One layer of a 1-D chain: its YAML and its oracle rule for (input size, output size)."""
+
+    yaml: str
+    rule: Callable[[int, int], AxisLayer]
+
+
+def _from_oracle_test(item: tuple[str, list[Axis], bool]) -> Step:
+    """A layer drawn by tests/test_rf_oracle.py's strategy, as a :class:`Step`."""
+    kind, axes, ceil = item
+    return Step(to_yaml(kind, axes, ceil), lambda n, n_out: oracle_layer(kind, axes[0], n, n_out))
+
+
+def transposed(k: int, s: int, p: int, d: int, op: int) -> Step:
+    yaml = (
+        f"{{type: convtranspose1d, out_channels: 1, kernel_size: {k}, stride: {s}, "
+        f"padding: {p}, output_padding: {op}, dilation: {d}}}"
+    )
+    return Step(
+        yaml, lambda n, n_out: AxisLayer(transposed_reads(k, s, p, d), Fraction(1, s), n_out)
+    )
+
+
+def upsample(mode: str, factor: str | None, size: int | None, align: bool) -> Step:
+    """``factor`` is the decimal the YAML gives (exact, as rfcalc reads it)."""
+    how = f"scale_factor: {factor}" if factor is not None else f"size: {size}"
+    corners = ", align_corners: true" if align else ""
+    yaml = f"{{type: upsample, {how}, mode: {mode}{corners}}}"
+
+    def rule(n: int, n_out: int) -> AxisLayer:
+        # jump (SPEC §2's stride): 1/scale_factor, or n/n_out for an explicit size
+        jump = 1 / Fraction(factor) if factor is not None else Fraction(n, n_out)
+        return AxisLayer(resize_reads(n, n_out, mode, jump, align), jump, n_out)
+
+    return Step(yaml, rule)
+
+
+def adaptive(o: int) -> Step:
+    yaml = f"{{type: adaptiveavgpool1d, output_size: {o}}}"
+    return Step(yaml, lambda n, n_out: AxisLayer(adaptive_reads(n, o), Fraction(n, o), n_out))
+
+
+def conv(k: int, s: int, pl: int, pr: int, d: int) -> Step:
+    yaml = (
+        f"{{type: conv1d, out_channels: 1, kernel_size: {k}, stride: {s}, "
+        f"padding: [[{pl}, {pr}]], dilation: {d}}}"
+    )
+    return Step(yaml, lambda n, n_out: AxisLayer(conv_reads(k, s, pl, d), Fraction(s), n_out))
+
+
+def zeropad(pl: int, pr: int) -> Step:
+    yaml = f"{{type: constantpad1d, padding: [{pl}, {pr}]}}"
+    return Step(yaml, lambda n, n_out: AxisLayer(conv_reads(1, 1, pl, 1), Fraction(1), n_out))
+
+
+FACTORS = ["0.5", "0.75", "1.25", "1.5", "2", "2.5", "3", "4", "1.6", "3.5", "0.3"]
+
+
+@st.composite
+def nonuniform(draw: st.DrawFn) -> Step:
+    """A layer whose field varies per unit."""
+    kind = draw(st.sampled_from(["transposed", "upsample", "adaptive"]))
+    if kind == "transposed":
+        k, s, d = draw(st.integers(1, 5)), draw(st.integers(1, 5)), draw(st.integers(1, 4))
+        p = draw(st.integers(0, 4))
+        return transposed(k, s, p, d, draw(st.integers(0, max(s, d) - 1)))
+    if kind == "adaptive":
+        return adaptive(draw(st.integers(2, 60)))
+    mode = draw(st.sampled_from(["nearest", "linear"]))
+    align = mode == "linear" and draw(st.booleans())
+    if draw(st.booleans()):
+        return upsample(mode, draw(st.sampled_from(FACTORS)), None, align)
+    return upsample(mode, None, draw(st.integers(2, 90)), align)
+
+
+@st.composite
+def wide(draw: st.DrawFn) -> Step:
+    """A layer with a large padding, reading far beyond its input's edges."""
+    big = st.integers(40, 200)
+    if draw(st.booleans()):
+        return zeropad(draw(big), draw(st.integers(0, 200)))
+    k, s, d = draw(st.integers(1, 5)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    return conv(k, s, draw(big), draw(st.integers(0, 200)), d)
+
+
+@st.composite
+def chain(draw: st.DrawFn) -> list[Step]:
+    """[anything] non-uniform [anything, non-uniform or wide]… wide [anything]."""
+    ordinary = layer(1).map(_from_oracle_test)
+    steps = draw(st.lists(ordinary, max_size=2))
+    steps.append(draw(nonuniform()))
+    steps += draw(st.lists(st.one_of(ordinary, nonuniform(), wide()), max_size=3))
+    steps.append(draw(wide()))
+    steps += draw(st.lists(ordinary, max_size=1))
+    return steps
+
+
+def analyze_chain(n: int, steps: list[Step]) -> tuple[str, Report]:
+    lines = "\n".join(f"  - {s.yaml}" for s in steps)
+    text = f"input: [1, {n}]\nlayers:\n{lines}\n"
+    return text, analyze(build(load_text(text, "model.yaml")), keep_fields=True)
+
+
+def check_chain(n: int, steps: list[Step], virtual: int = 12) -> None:
+    """Every layer's summary, and the last layer's spans for its units and ``virtual`` units
+    beyond each edge, against the oracle."""
+    try:
+        text, report = analyze_chain(n, steps)
+    except ShapeError:
+        assume(False)
+        return
+    layers = []
+    for step, row in zip(steps, report.layers, strict=True):
+        layers.append(step.rule(n, row.output_shape[1]))
+        n = row.output_shape[1]
+    oracle = Oracle(layers)
+    for i, row in enumerate(report.layers):
+        size, jump, padding, uniform = oracle.summary(i)
+        got = (row.rf.size[0], row.rf.stride[0], row.rf.padding[0], row.rf.uniform)
+        assert got == (size, jump, padding, uniform), (text, i)
+    assert report.fields is not None
+    last = len(steps) - 1
+    field = report.fields[last][0]
+    for x in range(-virtual, n + virtual):
+        expected = oracle.field(last, x)
+        want = (min(expected), max(expected)) if expected else None
+        assert field.span(x) == want, (text, x)
+
+
+@settings(
+    max_examples=100 * SCALE, deadline=None, suppress_health_check=[HealthCheck.filter_too_much]
+)
+@given(st.integers(4, 40), chain())
+def test_large_paddings_after_non_uniform_layers(n: int, steps: list[Step]) -> None:
+    check_chain(n, steps)
+
+
+@contextmanager
+def tiny_tables() -> Iterator[None]:
+    """rf's sizes shrunk so that small models take every path: one stored virtual unit per side
+    (so nearly every padding read grows a table), growth in steps of 40 units, range queries
+    from 2 units on, blocks of 2."""
+    with mock.patch.multiple(rf, MARGIN=1, CHUNK=40, SMALL=1, BLOCK=2):
+        yield
+
+
+@settings(
+    max_examples=60 * SCALE, deadline=None, suppress_health_check=[HealthCheck.filter_too_much]
+)
+@given(st.integers(4, 40), chain())
+def test_large_paddings_with_tiny_tables(n: int, steps: list[Step]) -> None:
+    with tiny_tables():
+        check_chain(n, steps)
+
+
+@settings(
+    max_examples=200 * SCALE, deadline=None, suppress_health_check=[HealthCheck.filter_too_much]
+)
+@given(st.integers(6, 40), st.lists(layer(1), min_size=1, max_size=5))
+def test_random_stacks_with_tiny_tables(n: int, stack: list[tuple[str, list[Axis], bool]]) -> None:
+    with tiny_tables():
+        check_stack(1, [n], stack)
+
+
+@settings(
+    max_examples=150 * SCALE, deadline=None, suppress_health_check=[HealthCheck.filter_too_much]
+)
+@given(st.integers(6, 30), test_dag_oracle.dag())
+def test_random_dags_with_tiny_tables(n: int, ops: list[tuple[str, list[int], object]]) -> None:
+    with tiny_tables():
+        test_dag_oracle.test_random_dags.hypothesis.inner_test(n, ops)  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ regressions
+
+
+def test_align_corners_far_left() -> None:
+    # 35 → 105 with align_corners: source index x·34/104 (PyTorch's (in−1)/(out−1)), while the
+    # layer's stride is 35/105 = 1/3. Unit 0 of the padded conv reads upsample units −1000 …
+    # −998; unit −1000 interpolates −1000·34/104 = −326.9…, taps −327 and −326, so the padding
+    # is 327 (a slope of 1/3 from the table's edge gave 334). Brute force agrees (check_chain).
+    steps = [upsample("linear", None, 105, True), conv(3, 1, 1000, 1000, 1)]
+    _, report = analyze_chain(35, steps)
+    last = report.layers[-1]
+    assert (last.rf.size, last.rf.stride, last.rf.padding) == ((3,), (Fraction(1, 3),), (327,))
+    assert report.fields is not None
+    assert report.fields[-1][0].span(0) == (-327, -326)
+    check_chain(35, steps)
+
+
+def test_period_longer_than_the_search() -> None:
+    # 4 → ×1.5 nearest → 6 (unit u reads floor(2u/3)) → transposed k1 s4 p1 → 19 (unit x reads
+    # u = (x+1)/4 when 4 divides x+1, else nothing): stride 2/3 · 1/4 = 1/6, but the field
+    # repeats only every 12 units (field(x+12) = field(x) + 2), beyond the periods 6 a search
+    # over a 32-unit margin could verify; its edge unit −32 reads nothing. Unit 0 of the k5 s8
+    # p65 conv reads transposed units −65 … −61; −65 and −61 read u = −16 and −15, which read
+    # floor(−32/3) = −11 and floor(−30/3) = −10: field (−11, −10), padding 11 (5 was
+    # reported, from an empty edge extrapolated, and units 0–3 and 15–18 read nothing). The
+    # oracle enumerates the same by brute force (check_chain).
+    steps = [upsample("nearest", "1.5", None, False), transposed(1, 4, 1, 1, 0)]
+    steps.append(conv(5, 8, 65, 65, 1))
+    _, report = analyze_chain(4, steps)
+    last = report.layers[-1]
+    assert (last.rf.size, last.rf.stride, last.rf.padding) == ((2,), (Fraction(4, 3),), (11,))
+    assert report.fields is not None
+    field = report.fields[-1][0]
+    assert all(field.span(x) is not None for x in range(19))
+    assert (field.span(0), field.span(18)) == ((-11, -10), (13, 14))
+    check_chain(4, steps)
+
+
+def test_budget_beyond_the_edges_is_an_error() -> None:
+    # unit 0 of the conv reads unit −1000 of the ×1.5 upsampling, whose table holds 32 units
+    # beyond its edge: the 968 units between are computed exactly, over a budget of 500.
+    steps = [upsample("nearest", "1.5", None, False), conv(1, 1, 1000, 0, 1)]
+    with mock.patch.object(rf, "MAX_EXTRA", 500), pytest.raises(ShapeError) as caught:
+        analyze_chain(20, steps)
+    assert "layer 'conv1d_0' (conv1d): the virtual units that padding reads" in str(caught.value)
+
+
+# ------------------------------------------------------------------ cost guards (no timing)
+
+
+def _stats(text: str) -> tuple[rf.TableStats, int]:
+    report = analyze(build(load_text(text, "model.yaml")), keep_fields=True)
+    assert report.fields is not None
+    stats = rf.table_stats(report.fields[-1][0])
+    assert stats is not None
+    return stats, report.layers[-1].output_shape[1]
+
+
+def test_wide_window_over_holes_visits_each_value_a_bounded_number_of_times() -> None:
+    # k=1 s=2 transposed: every other unit reads nothing, so the table is not monotone and a
+    # hull needs every unit read. A kernel of 200,000 then reads 200,000 units per output:
+    # 3,000 outputs one unit at a time would be 6·10^8 lookups. One range index per store;
+    # a query scans at most two partial blocks and reads two sparse-table entries, for its
+    # minimum and again for its maximum.
+    text = (
+        "input: [1, 101500]\nlayers:\n"
+        "  - {type: convtranspose1d, out_channels: 1, kernel_size: 1, stride: 2}\n"
+        "  - {type: conv1d, out_channels: 1, kernel_size: 200000}\n"
+    )
+    stats, outputs = _stats(text)
+    assert outputs == 3000
+    assert stats.computed == stats.units == 202_999 + 2 * rf.MARGIN  # each unit once
+    assert stats.index_builds <= 1
+    per_query = 2 * (2 * rf.BLOCK + 2)  # min and max: partial blocks, two table rows
+    assert stats.scanned <= stats.units + outputs * per_query
+
+
+def test_wide_window_over_far_virtual_units() -> None:
+    # the same window, now mostly over virtual units: 2,000 inputs → 3,999 units, padding
+    # 100,000. Each of the 200,000 or so units read is computed exactly, once.
+    text = (
+        "input: [1, 2000]\nlayers:\n"
+        "  - {type: convtranspose1d, out_channels: 1, kernel_size: 1, stride: 2}\n"
+        "  - {type: conv1d, out_channels: 1, kernel_size: 200000, padding: 100000}\n"
+    )
+    stats, outputs = _stats(text)
+    assert outputs == 3999 + 2 * 100_000 - 200_000 + 1
+    assert stats.computed == stats.units <= 3999 + 2 * 100_000 + 4 * rf.MARGIN
+    assert stats.index_builds <= 2
+    per_query = 2 * (2 * rf.BLOCK + 2)
+    assert stats.scanned <= stats.units + outputs * per_query
