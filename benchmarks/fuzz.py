@@ -1349,7 +1349,8 @@ def _bad_stderr(err: str, case: Case) -> Failure | None:
             return Failure("violation", "error positioned in an empty path ':N:N: error: …'", line)
         if line.startswith(NO_POSITION):
             message = line[len(NO_POSITION) :]
-            if message.startswith("-") or case.command == "layers":
+            # an option's error, the TYPE of `layers`, or an empty MODEL argument
+            if message.startswith(("-", "a model's path is empty")) or case.command == "layers":
                 previous = line
                 continue
             return Failure("violation", f"error without a position: {template(message)}", line)
