@@ -90,7 +90,7 @@ def main() -> None:
         resnet = "examples/resnet50.yaml"
         rows: list[tuple[str, str, list[str]]] = [
             ("floor", f"python -c '{FLOOR}'", [py, "-c", FLOOR]),
-            ("table", f"describe {resnet} (terminal table, 120-column pty)", [*rfcalc, "describe", resnet]),
+            ("table", f"describe {resnet} (120-col pty)", [*rfcalc, "describe", resnet]),
             ("json", f"describe {resnet} -f json", [*rfcalc, "describe", resnet, "-f", "json"]),
             ("version", "rfcalc --version", [*rfcalc, "--version"]),
             ("explicit", f"{LAYERS:,} layers written out, --format json",
