@@ -33,18 +33,24 @@ def describe(tmp_path: Path, text: str, *args: str) -> tuple[int, str, str, Path
 # ---------------------------------------------------------------- 1. no segfault, at any depth
 
 
-def test_deep_complex_keys_fail_cleanly_in_a_real_process(tmp_path: Path) -> None:
-    """100,000 nested '? ' keys crashed libyaml's composer (exit 139): keys that are not
-    plain names are refused on the parser's first event for them."""
-    path = tmp_path / "keys.yaml"
-    path.write_text("? " * 100_000 + "a\n", encoding="utf-8")
-    result = subprocess.run(
+def _in_a_process(path: Path) -> subprocess.CompletedProcess[str]:
+    """rfcalc describe in a process of its own: a segfault would be an exit code, not a crash
+    of the test run."""
+    return subprocess.run(
         [sys.executable, "-m", "rfcalc", "describe", str(path)],
         capture_output=True,
         text=True,
         timeout=60,
         cwd=ROOT,
     )
+
+
+def test_deep_complex_keys_fail_cleanly_in_a_real_process(tmp_path: Path) -> None:
+    """100,000 nested '? ' keys crashed libyaml's composer (exit 139): keys that are not
+    plain names are refused on the parser's first event for them."""
+    path = tmp_path / "keys.yaml"
+    path.write_text("? " * 100_000 + "a\n", encoding="utf-8")
+    result = _in_a_process(path)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == f"{path}:1:3: error: mapping keys must be plain names\n"
 
@@ -55,18 +61,11 @@ def test_deep_brackets_behind_a_quote_fail_cleanly_in_a_real_process(tmp_path: P
     path = tmp_path / "deep.yaml"
     text = "input: [3]\nlayers: [relu, a'b, " + "[" * 100_000 + "c" + "]" * 100_000 + ", 'd']\n"
     path.write_text(text, encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "rfcalc", "describe", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
+    result = _in_a_process(path)
     assert (result.returncode, result.stdout) == (2, "")
-    # 'layers: [relu, a'b, ' is 20 characters; the 65th '[' (depth 66 with the root mapping
-    # and the list) is at column 21 + 64 = 85... counted from the list itself: the root map is
-    # level 1, 'layers' list level 2, the k-th '[' level k + 2; 66 > 64 + 1 first at k = 64,
-    # column 20 + 64 = 84
+    # the root mapping is level 1 and the 'layers' list level 2, so the k-th '[' after
+    # 'layers: [relu, a'b, ' (20 characters) is level k + 2; the limit allows 64 levels
+    # below the root (65 in all), so k = 64 is the first too deep, at column 20 + 64 = 84
     assert result.stderr == f"{path}:2:84: error: nesting deeper than 64 levels\n"
 
 
