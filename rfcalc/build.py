@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from types import MappingProxyType
-from typing import TypeGuard
 
 from rfcalc import expr
 from rfcalc.errors import (
@@ -22,7 +21,7 @@ from rfcalc.errors import (
     what,
 )
 from rfcalc.layers import REGISTRY, canonical, lookup, type_names
-from rfcalc.layers.argtypes import MAX_DIM, Checker
+from rfcalc.layers.argtypes import MAX_DIM, Checker, is_int
 from rfcalc.layers.base import Arg, Ctx, LayerKind, Shape, T
 from rfcalc.loader import LAYER_KEYS, ArgSpec, BlockSpec, LayerSpec, ModelSpec
 from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, parse, what_node
@@ -81,10 +80,6 @@ def _plain(value: expr.Value) -> Resolved:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
-
-
-def _is_int(value: Resolved) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _coerce(where: str, decl: Arg, pos: SourcePos, value: Resolved) -> object:
@@ -488,7 +483,7 @@ class Builder:
         if layer.repeat is None:
             return 1
         value = resolve(layer.repeat, env)
-        if not _is_int(value) or value < 0:
+        if not is_int(value) or value < 0:
             raise InputError(f"repeat must be an integer ≥ 0, got {what(value)}", layer.repeat.pos)
         if value > MAX_LAYERS:
             raise InputError(f"repeat {value} exceeds {MAX_LAYERS:,} layers", layer.repeat.pos)
@@ -738,7 +733,7 @@ def check_input_shape(
         )
     sizes: list[int] = []
     for v in value:
-        if not _is_int(v) or v < 1:
+        if not is_int(v) or v < 1:
             raise InputError(f"{option} sizes must be positive integers, got {what(v)}", pos)
         if v > MAX_DIM:
             raise InputError(f"{option} size {v} is too large (limit {MAX_DIM:,})", pos)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from rfcalc.errors import InputError, SourcePos, did_you_mean, what
 
@@ -29,7 +29,8 @@ def list_schema(item: Schema) -> Schema:
     return {"anyOf": [{"type": "array", "minItems": 1, "items": item}, EXPR]}
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> TypeGuard[int]:
+    """An int that is not a bool (YAML's true is no size)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -47,9 +48,8 @@ class Checker:
         return InputError(f"{self.where}{self.name} {message}", self.pos, hint)
 
     def integer(self, value: object, minimum: int | None) -> int:
-        if not _is_int(value):
+        if not is_int(value):
             raise self.fail(f"must be an integer, got {what(value)}")
-        assert isinstance(value, int)
         if minimum is not None and value < minimum:
             raise self.fail(f"must be ≥ {minimum}, got {value}")
         if abs(value) > MAX_DIM:
@@ -57,7 +57,7 @@ class Checker:
         return value
 
     def int_list(self, value: object, minimum: int | None, allow_null: bool = False) -> object:
-        if _is_int(value):
+        if is_int(value):
             return self.integer(value, minimum)
         if not isinstance(value, tuple) or not value:
             raise self.fail(
