@@ -40,7 +40,7 @@ from fractions import Fraction
 from itertools import compress, repeat
 from operator import eq, le, sub
 
-MARGIN = 32  # virtual units computed on each side of a new table; more on demand
+MARGIN = 32  # slack: units added on each side when a store grows past its range on demand
 MAX_TABLE = 4_000_000  # units of one per-unit table; a larger non-uniform axis is an error
 MAX_EXTRA = 4_000_000  # units computed beyond one chain of tables' initial ranges (+16 a step)
 BLOCK = 64  # range summaries: block size per level
@@ -220,8 +220,8 @@ class _Store:
         self.n = n
         self.jump = jump
         self.sources = sources
-        self.start = self.stop = -MARGIN  # nothing stored yet
-        self.base = (-MARGIN, n + MARGIN)  # the initial range, outside the budget
+        self.start = self.stop = 0  # nothing stored yet
+        self.base = (0, n)  # the initial range (the real units), outside the budget
         self.lo: list[float] = []
         self.hi: list[float] = []
         self.gap = 0
@@ -665,12 +665,12 @@ def _view(table: Table, rule: Window) -> Table | None:
 
 
 def _materialize(n: int, jump: Fraction, sources: tuple[Source, ...]) -> Table:
-    if n + 2 * MARGIN > MAX_TABLE:
+    if n > MAX_TABLE:
         raise TableTooLargeError(
             f"{n:,} units with a per-unit receptive field (limit {MAX_TABLE:,})"
         )
     store = _Store(n, jump, sources)
-    _ensure(store, -MARGIN, n + MARGIN)
+    _ensure(store, 0, n)  # virtual units (what padding reads) are computed when read
     return Table(store)
 
 

@@ -282,7 +282,7 @@ def test_wide_window_over_holes_visits_each_value_a_bounded_number_of_times() ->
     )
     stats, outputs = _stats(text)
     assert outputs == 3000
-    assert stats.computed == stats.units == 202_999 + 2 * rf.MARGIN  # each unit once
+    assert stats.computed == stats.units == 202_999  # (101,500 − 1)·2 + 1 units, each once
     assert stats.index_builds <= 1
     per_query = 2 * (2 * rf.BLOCK + 2)  # min and max: partial blocks, two table rows
     assert stats.scanned <= stats.units + outputs * per_query

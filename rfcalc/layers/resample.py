@@ -17,22 +17,28 @@ def _scale(value: object) -> Fraction:
 
 
 def _upsample_axis(mode: str, n: int, out: int, factor: Fraction | None, align: bool) -> AxisRule:
-    """Which input units output unit x reads, as PyTorch's interpolation kernels compute it."""
+    """Which input units output unit x reads, as PyTorch's interpolation kernels compute it.
+
+    The source coordinate is a fraction ``num / den`` with integer ``num`` and ``den > 0``
+    (exact, and per unit integer arithmetic only: no Fraction objects in the per-unit loop).
+    """
     # PyTorch's scale: 1/scale_factor when given, else in/out; align_corners: (in-1)/(out-1)
     if align and mode not in ("nearest", "nearest-exact"):
         scale = Fraction(n - 1, out - 1) if out > 1 else Fraction(0)
     else:
         scale = 1 / factor if factor is not None else Fraction(n, out)
     jump = Fraction(n, out) if factor is None else 1 / factor
+    p, q = scale.numerator, scale.denominator
 
     def inside(x: int) -> bool:
         return 0 <= x < out
 
     if mode in ("nearest", "nearest-exact"):
-        half = Fraction(1, 2) if mode == "nearest-exact" else Fraction(0)
+        exact = mode == "nearest-exact"
 
         def nearest(x: int) -> tuple[int, int, int]:
-            i = math.floor((x + half) * scale)
+            # floor(x·scale), or floor((x + 1/2)·scale) = floor((2x + 1)·p / 2q) for -exact
+            i = (2 * x + 1) * p // (2 * q) if exact else x * p // q
             if inside(x):
                 i = min(i, n - 1)
             return (i, i, 1)
@@ -42,13 +48,13 @@ def _upsample_axis(mode: str, n: int, out: int, factor: Fraction | None, align: 
     cubic = mode == "bicubic"
 
     def interpolate(x: int) -> tuple[int, int, int]:
-        src = x * scale if align else (x + Fraction(1, 2)) * scale - Fraction(1, 2)
-        if inside(x) and not cubic and src < 0:
-            src = Fraction(0)
-        i0 = math.floor(src)
-        frac = src - i0
+        # src = x·scale (align_corners) or (x + 1/2)·scale − 1/2 = ((2x + 1)·p − q) / 2q
+        num, den = (x * p, q) if align else ((2 * x + 1) * p - q, 2 * q)
+        if inside(x) and not cubic and num < 0:
+            num = 0
+        i0, rem = divmod(num, den)
         lo, hi = (i0, i0 + 1) if not cubic else (i0 - 1, i0 + 2)
-        if frac == 0:  # the other taps have weight exactly 0
+        if rem == 0:  # the other taps have weight exactly 0
             lo = hi = i0
         if inside(x):
             lo, hi = max(min(lo, n - 1), 0), max(min(hi, n - 1), 0)
