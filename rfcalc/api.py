@@ -230,8 +230,8 @@ def load(model: ModelSource, vars: Vars | None = None, input_shape: Shape | None
       (:func:`is_yaml_text`); errors and includes are placed as ``<string>``, includes
       relative to the working directory;
     - a dict with the file's keys (``input``, ``layers``, ``vars``, ``blocks``, …), read as
-      the YAML ``yaml.safe_dump(model, sort_keys=False)`` writes; errors are placed in that
-      text as ``<dict>:line:col``.
+      the YAML ``yaml.safe_dump(model, sort_keys=False, allow_unicode=True,
+      default_flow_style=None)`` writes; errors are placed in that text as ``<dict>:line:col``.
 
     ``vars`` overrides the model's variables, as ``--set NAME=VALUE`` does (a ``str`` is read
     as on the command line; numbers, bools and lists as they are). ``input_shape`` replaces

@@ -350,7 +350,9 @@ def test_an_error_in_a_dict_is_positioned_in_its_yaml() -> None:
         "layers": [{"type": "conv2d", "out_channels": 4, "kernel_size": 0}],
     }
     error = _raised(model)
-    dumped = yaml.safe_dump(model, sort_keys=False, default_flow_style=None).splitlines()
+    dumped = yaml.safe_dump(
+        model, sort_keys=False, allow_unicode=True, default_flow_style=None
+    ).splitlines()
     assert dumped[2] == "- {type: conv2d, out_channels: 4, kernel_size: 0}"
     col = dumped[2].index("0}") + 1
     assert (
