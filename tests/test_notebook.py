@@ -25,6 +25,11 @@ NOTEBOOK = EXAMPLES / "notebook.ipynb"
 KERNEL = "rfcalc-test"
 
 
+def _python_path() -> list[str]:
+    """This process's PYTHONPATH entries (an empty one would put the working folder first)."""
+    return [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+
+
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The notebook after a run, its code cells by id."""
@@ -35,7 +40,7 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "rfcalc tests",
         "language": "python",
-        "env": {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])},
+        "env": {"PYTHONPATH": os.pathsep.join([str(ROOT), *_python_path()])},
     }
     (spec / "kernel.json").write_text(json.dumps(kernel), encoding="utf-8")
     with pytest.MonkeyPatch.context() as mp:
