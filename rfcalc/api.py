@@ -199,7 +199,7 @@ def _spec(model: ModelSource) -> ModelSpec:
 
 def _override_text(name: str, value: object) -> str:
     """A variable's value as ``--set`` takes it: a str as it is (``"3"`` is the number 3,
-    ``"$width * 2"`` an expression); a number, bool, None or list as its YAML flow text."""
+    ``"${width * 2}"`` an expression); a number, bool, None or list as its YAML flow text."""
     if isinstance(value, str):
         return value
     try:
