@@ -129,7 +129,7 @@ def describe(
     ] = None,
 ) -> None:
     """Print every layer's shape, params, MACs and receptive field, and the totals."""
-    from rfcalc.api import describe as run
+    from rfcalc.api import describe_file as run
 
     try:
         if output is not None:
@@ -310,7 +310,7 @@ def check(
 
     Exit 0 when every check passes, 1 when one fails, 2 when a file is invalid."""
     from rfcalc import checks
-    from rfcalc.api import analyze_graph, load
+    from rfcalc.api import analyze_graph, load_file
     from rfcalc.render.check_report import FileResult, render_json, render_text
 
     try:
@@ -328,7 +328,7 @@ def check(
     results: list[FileResult] = []
     for path in _expand(models):
         try:
-            graph = load(path, overrides)
+            graph = load_file(path, overrides)
             report = analyze_graph(graph)
             limits = {**checks.from_file(graph.checks, graph.variables), **flags}
             violations = tuple(checks.run(report, limits))
@@ -356,7 +356,7 @@ def diff(
     ] = None,
 ) -> None:
     """Show what changed between two model files: totals, output, receptive field, layers."""
-    from rfcalc.api import describe as run
+    from rfcalc.api import describe_file as run
     from rfcalc.diff import compare
     from rfcalc.render.diff_out import render_json, render_text
 
