@@ -188,17 +188,14 @@ def describe(
 def _model_or_example(model: str | None, example: str | None) -> str:
     """MODEL, or the file of ``--example NAME``: exactly one of them."""
     if example is None:
-        if model is None:
-            raise InputError(
-                "describe needs a MODEL file (or - for standard input)",
-                None,
-                "or describe a bundled example: rfcalc describe --example resnet50",
+        if model is None:  # a usage error, as for any missing argument
+            raise typer.BadParameter(
+                "missing: give a model file, - for standard input, or --example NAME",
+                param_hint="'MODEL'",
             )
         return model
     if model is not None:
-        raise InputError(
-            f"give MODEL or --example, not both (got '{model}' and --example {example})"
-        )
+        raise InputError(f"--example {example}: give MODEL or --example, not both (got '{model}')")
     from rfcalc.bundled import example_path
 
     return example_path(example)

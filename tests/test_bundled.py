@@ -53,7 +53,7 @@ def test_model_and_example_exclude_each_other() -> None:
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (
-        "rfcalc: error: give MODEL or --example, not both (got 'm.yaml' and --example textbook)\n"
+        "rfcalc: error: --example textbook: give MODEL or --example, not both (got 'm.yaml')\n"
     )
 
 
@@ -61,9 +61,11 @@ def test_neither_model_nor_example() -> None:
     result = runner.invoke(app, ["describe"])
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr == (
-        "rfcalc: error: describe needs a MODEL file (or - for standard input)\n"
-        "hint: or describe a bundled example: rfcalc describe --example resnet50\n"
+    # a usage error, as for any missing argument
+    assert result.stderr.startswith("Usage: rfcalc describe [OPTIONS] [MODEL]\n")
+    assert result.stderr.endswith(
+        "Error: Invalid value for 'MODEL': missing: give a model file, - for standard input,"
+        " or --example NAME\n"
     )
 
 
