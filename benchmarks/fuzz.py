@@ -4,7 +4,7 @@
                               [--timeout S] [--slow S] [--memory-mb M]
                               [--minimize-seconds S] [--crash-dir DIR] [--progress]
 
-The promise (SPEC §5, the README's "Limits"): for any input (file bytes, standard input,
+The promise (docs/cli.md, the README's "Limits"): for any input (file bytes, standard input,
 ``--set`` values, ``--input``, check limits, flags) rfcalc exits 0, 1 (a failed ``check``) or 2
 with ``path:line:col: error: …`` on stderr; never a traceback, a signal, a hang or runaway
 memory; its output never carries terminal control characters echoed from the input; and when

@@ -88,8 +88,8 @@ def main_callback(
 @app.command()
 def describe(
     model: Annotated[
-        str, typer.Argument(metavar="MODEL", help="Model file, or - for standard input.")
-    ],
+        str | None, typer.Argument(metavar="MODEL", help="Model file, or - for standard input.")
+    ] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     sets: Annotated[
         list[str] | None, typer.Option("--set", metavar="NAME=VALUE", help="Override a variable.")
@@ -127,11 +127,20 @@ def describe(
             " such as /dev/null is written through, never replaced.",
         ),
     ] = None,
+    example: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="Describe a bundled example instead of MODEL, e.g. resnet50 ('rfcalc examples'"
+            " lists them).",
+        ),
+    ] = None,
 ) -> None:
     """Print every layer's shape, params, MACs and receptive field, and the totals."""
     from rfcalc.api import describe_file as run
 
     try:
+        model = _model_or_example(model, example)
         if output is not None:
             _check_output(output, model)
         report = run(
@@ -174,6 +183,22 @@ def describe(
             fail(InputError(f"--output {output}: cannot write: {exc.strerror}"))
         except RfcalcError as error:
             fail(error)
+
+
+def _model_or_example(model: str | None, example: str | None) -> str:
+    """MODEL, or the file of ``--example NAME``: exactly one of them."""
+    if example is None:
+        if model is None:  # a usage error, as for any missing argument
+            raise typer.BadParameter(
+                "missing: give a model file, - for standard input, or --example NAME",
+                param_hint="'MODEL'",
+            )
+        return model
+    if model is not None:
+        raise InputError(f"--example {example}: give MODEL or --example, not both (got '{model}')")
+    from rfcalc.bundled import example_path
+
+    return example_path(example)
 
 
 def _check_output(output: str, model: str) -> None:
@@ -376,6 +401,17 @@ def schema() -> None:
     from rfcalc.schema import generate
 
     sys.stdout.write(json.dumps(generate(), indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command()
+def examples() -> None:
+    """List the bundled example models ('rfcalc describe --example NAME' describes one)."""
+    from rfcalc.bundled import example_names, examples_dir
+
+    names = example_names()
+    width = max(map(len, names), default=0)
+    folder = examples_dir()
+    emit("".join(f"{n:<{width}}  {folder / n}.yaml\n" for n in names))
 
 
 @app.command()

@@ -40,7 +40,7 @@ class RF:
     uniform: bool
     is_global: bool
     covers_input: bool  # on every axis some unit's field contains the whole input
-    # SPEC §2 "global context": a merge took a global input (an SE gate, an image-pooling
+    # "global context" (docs/numbers.md): a merge took a global input (an SE gate, an image-pooling
     # branch) beside spatial ones, here or upstream; the field is the spatial inputs' field
     global_context: bool = False
 
@@ -316,7 +316,7 @@ def _fields(
         inputs = [m for m in inputs if not _empty(m.field)] or inputs
         spatial = [m for m in inputs if not _global_input(m)]
         if spatial and len(spatial) < len(inputs):
-            # SPEC §2 "global context": the field is the spatial inputs' union; the global
+            # "global context" (docs/numbers.md): the field is the spatial inputs' union; the global
             # ones add every position, which the flag says instead of freezing the field
             inputs, mixed = spatial, True
         merged, axis_notes = rf.merge(inputs, out_shape[k] if k is not None else 1)

@@ -1,8 +1,8 @@
 """Exact receptive-field arithmetic along one spatial axis.
 
 A *field* maps each unit ``y`` of a tensor axis (any integer: units outside ``[0, n)`` are the
-virtual units that padding reads, SPEC §2's "extended index line") to the hull ``[lo, hi]`` of the
-input positions it depends on, or to nothing.
+virtual units that padding reads, docs/numbers.md's index line "extended into the padding") to
+the hull ``[lo, hi]`` of the input positions it depends on, or to nothing.
 
 * :class:`Affine` — uniform fields ``[y·S − P, y·S − P + r − 1]``, composed in O(1).
 * :class:`Table` — fields whose extent varies with ``y`` (after transposed convolution,
@@ -731,7 +731,7 @@ def merge(inputs: Sequence[MergeInput], n_out: int) -> tuple[Field, list[str]]:
     jumps = [f.jump for f in parts]
     if len(set(jumps)) > 1:
         notes.append("strides " + ", ".join(_fmt(j) for j in jumps))
-    # SPEC §2: uniform inputs whose fields are centred differently for the same unit
+    # docs/numbers.md#merges: uniform inputs whose fields are centred differently for the same unit
     uniform = [u for u in (_uniform(f, n_out) for f in parts) if u is not None]
     if len(uniform) == len(parts):
         centres = {Fraction(r - 1, 2) - P for P, r in uniform}
@@ -763,7 +763,7 @@ def _fmt(value: Fraction) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """What SPEC §2 reports for one axis of one layer."""
+    """What docs/numbers.md reports for one axis of one layer."""
 
     size: int
     stride: Fraction | None  # None for global axes

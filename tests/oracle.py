@@ -3,7 +3,7 @@
 Per axis, each layer is described by which input units an output unit reads (straight from
 PyTorch's definitions, as sets, by enumeration). The field of a unit is the union of the fields
 of the units it reads, computed recursively with the input's units as singletons. Summaries are
-then taken exactly as SPEC §2 defines them.
+then taken exactly as docs/numbers.md defines them.
 """
 
 from __future__ import annotations

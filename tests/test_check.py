@@ -1,4 +1,4 @@
-"""rfcalc check, schema and diff (SPEC §4–§6), and the pre-commit hook."""
+"""rfcalc check, schema and diff (docs/check.md, docs/json.md), and the pre-commit hook."""
 
 from __future__ import annotations
 

@@ -49,10 +49,10 @@ def test_describe_json_from_stdin() -> None:
     data = json.loads(result.stdout)
     assert data["model"] == {"name": "textbook-convnet", "source": "<stdin>"}
     first = data["layers"][0]
-    # rfcalc's added key (SPEC §6 allows new keys): r 3 on a 28-wide input does not cover it
+    # docs/json.md's rf.covers_input: r 3 on a 28-wide input does not cover it
     assert first["rf"].pop("covers_input") is False
-    assert first["rf"].pop("global_context") is False  # SPEC §2's key, on every row
-    # SPEC §6's example row, verbatim
+    assert first["rf"].pop("global_context") is False  # docs/json.md's key, on every row
+    # docs/json.md's example row, verbatim (the two keys above taken out)
     assert first == {
         "index": 0,
         "name": "conv2d_0",

@@ -62,7 +62,7 @@ def test_vgg16_matches_torchvision() -> None:
     assert report.totals.params == 138357544
     assert report.totals.macs == 15470264320
     pool5 = next(r for r in report.layers if r.name == "pool5")
-    # SPEC §2 anchor and Araujo et al. Table 1: r = 212, S = 32, P = 90
+    # docs/numbers.md's anchor and Araujo et al. Table 1: r = 212, S = 32, P = 90
     assert pool5.rf.size == (212, 212)
     assert pool5.rf.stride == (Fraction(32), Fraction(32))
     assert pool5.rf.padding == (90, 90)

@@ -1,4 +1,4 @@
-"""Expressions (SPEC §3; issue "Today's CNNs, written as PyTorch writes them"): comparisons,
+"""Expressions (docs/format.md; issue "Today's CNNs, written as PyTorch writes them"): comparisons,
 ``and or not``, ``a if c else b``, booleans, strings and null, beside the arithmetic that
 tests/test_graph.py covers.
 

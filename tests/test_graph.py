@@ -1,4 +1,4 @@
-"""Branches and reuse (SPEC §3): names, from, merges, blocks, repeat, vars, --set, trainable."""
+"""Branches and reuse (docs/format.md): names, from, merges, blocks, repeat, vars, --set, trainable."""
 
 from __future__ import annotations
 
@@ -135,7 +135,7 @@ layers:
     report = report_of(text)
     scaled = report.layers[-1]
     assert scaled.output_shape == (8, 10, 10)
-    # the gate saw the whole padded input (hull −1 … 10 on both axes), which SPEC §2 counts
+    # the gate saw the whole padded input (hull −1 … 10 on both axes), which docs/numbers.md counts
     # as global context: the field is body's, 3×3 with padding 1
     gate = report.layers[-2]
     assert gate.rf.is_global
@@ -259,7 +259,7 @@ def test_expression_errors(source: str, fragment: str) -> None:
     assert time.perf_counter() - start < 1.0
 
 
-# ---------------------------------------------------------------- global context (SPEC §2)
+# ---------------------------------------------------------------- global context (docs/numbers.md)
 
 GATE = """input: [1, 16]
 layers:

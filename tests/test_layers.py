@@ -2,7 +2,7 @@
 
 Every expected number is worked out by hand in the comment beside it, with PyTorch's formulas:
 conv out = floor((n + pl + pr − d(k−1) − 1)/s) + 1; transposed conv out =
-(n−1)s − 2p + d(k−1) + op + 1; MACs as torchvision/fvcore (SPEC §2).
+(n−1)s − 2p + d(k−1) + op + 1; MACs as torchvision/fvcore (docs/numbers.md).
 """
 
 from __future__ import annotations

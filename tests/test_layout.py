@@ -3,7 +3,7 @@
 Whole models, since a layout is what earlier layers leave behind: permute and transpose move
 the fields with the dims; linear, layernorm and softmax act on whatever dim they name; layers
 that read dim 0 as the channels refuse a permuted input. Every number is worked out by hand
-beside it (conv out = floor((n + 2p − k)/s) + 1; MACs as torchvision/fvcore, SPEC §2).
+beside it (conv out = floor((n + 2p − k)/s) + 1; MACs as torchvision/fvcore, docs/numbers.md).
 """
 
 from __future__ import annotations

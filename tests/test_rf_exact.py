@@ -68,7 +68,7 @@ def upsample(mode: str, factor: str | None, size: int | None, align: bool) -> St
     yaml = f"{{type: upsample, {how}, mode: {mode}{corners}}}"
 
     def rule(n: int, n_out: int) -> AxisLayer:
-        # jump (SPEC §2's stride): 1/scale_factor, or n/n_out for an explicit size
+        # jump (the stride of docs/numbers.md): 1/scale_factor, or n/n_out for an explicit size
         jump = 1 / Fraction(factor) if factor is not None else Fraction(n, n_out)
         return AxisLayer(resize_reads(n, n_out, mode, jump, align), jump, n_out)
 

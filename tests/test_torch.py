@@ -125,7 +125,7 @@ def assert_rf_match(
     outs = module(x)
     sizes = graph.input_shape[1:]
     rank = len(sizes)
-    # SPEC §2's fields live on the extended index line. Where a layer crops (negative
+    # docs/numbers.md's fields live on the extended index line. Where a layer crops (negative
     # padding, a transposed convolution's padding) or mirrors (reflection, replication), a
     # virtual unit's field can lie inside the input while the real value is padding: there the
     # gradient box is only checked to lie within the predicted field.
@@ -179,7 +179,7 @@ def assert_rf_match(
                     assert clipped is not None, where
                     assert clipped[0] <= measured[0], where
                     assert measured[1] <= clipped[1], where
-                # an axis flattened into another dim is global by SPEC §2's convention (a
+                # an axis flattened into another dim is global by docs/numbers.md's convention (a
                 # refold that happens to be the identity still counts): bounds only
                 if exact_ok and interior and dims[axis] is not None:
                     assert measured == predicted, where
@@ -383,7 +383,7 @@ def test_resampling_fields_match_gradients(layer_text: str) -> None:
     assert assert_rf_match(graph, report, units_per_layer=200) > 0
 
 
-# ------------------------------------------------------------------ global context (SPEC §2)
+# ------------------------------------------------------------------ global context (docs/numbers.md)
 
 GATED = [
     # the minimal gate: conv, its pooled self, their product, two strided convs
@@ -548,7 +548,7 @@ def layout_model(draw: st.DrawFn) -> str:
             tags[-1] = tags[-1] if tags[-1] == "C" else None
         elif op == "layernorm" and not isinstance(tags[-1], int):
             # over the channels; over a spatial dim it would read that whole dim, which
-            # rfcalc counts as pointwise (SPEC §2: normalisation is pointwise)
+            # rfcalc counts as pointwise (docs/numbers.md: normalisation is pointwise)
             lines.append(f"  - {{type: layernorm, normalized_shape: {sizes[-1]}}}")
         elif op == "refold":
             # unflatten a dim into (a, b) and flatten it back: the dim keeps its meaning
@@ -592,7 +592,7 @@ def test_random_layouts_match_torch(text: str) -> None:
 
 @pytest.mark.parametrize("example", ["efficientnet_b0", "mobilenet_v3_large"])
 def test_gated_fields_keep_growing_and_match_gradients(example: str) -> None:
-    """SPEC §2 "global context" on the real networks: after the first squeeze-excitation
+    """docs/numbers.md's "global context" on the real networks: after the first squeeze-excitation
     gate every field is spatial and marked, and equals the input-gradient box with the
     gates' pooled branches detached, on layers whose field fits in the 160×160 input (so
     it is not clipped)."""

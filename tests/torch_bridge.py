@@ -279,7 +279,7 @@ class GraphModule(nn.Module):
     ):
         super().__init__()
         self.graph = graph
-        # SPEC §2 "global context": a merge's global inputs (an SE gate's pooled branch) are
+        # "global context" (docs/numbers.md): a merge's global inputs (an SE gate's pooled branch) are
         # detached, as `scale.detach() * x`, so that gradients show the spatial field alone
         self.global_nodes = global_nodes
         known = {INPUT: graph.input_shape} | dict(enumerate(shapes))

@@ -25,7 +25,7 @@ __all__ = ["REGISTRY", "Arg", "LayerKind", "T", "canonical", "lookup", "type_nam
 
 
 def canonical(name: str) -> str:
-    """Type names match case-insensitively with '_' ignored (SPEC §1)."""
+    """Type names match case-insensitively with '_' ignored (docs/format.md#layers)."""
     return name.lower().replace("_", "")
 
 

@@ -20,7 +20,7 @@ def resolve_padding(
     if value == "valid":
         return ((0, 0),) * rank
     if value == "same":
-        # TensorFlow's rule, equal to PyTorch's 'same' for stride 1 (SPEC §1).
+        # TensorFlow's rule, equal to PyTorch's 'same' for stride 1 (docs/format.md#arguments).
         pads = []
         for n, k, s, d in zip(sizes, kernel, stride, dilation, strict=True):
             out = -(-n // s)

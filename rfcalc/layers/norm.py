@@ -1,4 +1,4 @@
-"""Normalisation layers (pointwise for receptive fields: inference mode, SPEC §2)."""
+"""Normalisation layers (pointwise for receptive fields: inference mode, docs/numbers.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``describe --format json`` (SPEC §6): exact integers, fractions as JSON numbers."""
+"""``describe --format json`` (docs/json.md): exact integers, fractions as JSON numbers."""
 
 from __future__ import annotations
 
