@@ -40,7 +40,6 @@ from fractions import Fraction
 from itertools import compress, repeat
 from operator import eq, le, sub
 
-MARGIN = 32  # slack: units added on each side when a store grows past its range on demand
 MAX_TABLE = 4_000_000  # units of one per-unit table; a larger non-uniform axis is an error
 MAX_EXTRA = 4_000_000  # units computed beyond one chain of tables' initial ranges (+16 a step)
 BLOCK = 64  # range summaries: block size per level
@@ -501,16 +500,19 @@ class _Job:
 def _ensure(store: _Store, a: int, b: int, slack: bool = False) -> None:
     """Make the store hold units ``[a, b)``, computing the missing ones exactly. Parents' stores
     grow first, as far as these units read: iteratively (a long chain of tables must not
-    recurse), parents exactly as far as needed, the requested store with some slack (half its
-    margin on that side, at least MARGIN), so that a chain of layers each reading a little
-    farther grows it geometrically rather than unit by unit."""
+    recurse), parents exactly as far as needed, the requested store with slack (its virtual
+    units on that side at least doubled), so that a chain of layers each reading a little
+    farther grows it geometrically rather than unit by unit, while a coarse table (whose one
+    virtual unit may read 100,000 units of its parent) grows by no more than twice what is
+    read."""
     if store.holds(a, b):
         return
     if slack and store.stop > store.start:
+        room = store.budget.left // 2
         if a < store.start:
-            a -= min(max(MARGIN, -store.start // 2), store.budget.left // 2)
+            a -= min(max(0, a - 2 * store.start), room)  # store.start <= 0
         if b > store.stop:
-            b += min(max(MARGIN, (store.stop - store.n) // 2), store.budget.left // 2)
+            b += min(max(0, 2 * store.stop - store.n - b), room)  # store.stop >= store.n
     stack = [_Job(store, a, b)]
     while stack:
         job = stack[-1]

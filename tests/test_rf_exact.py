@@ -177,10 +177,10 @@ def test_large_paddings_after_non_uniform_layers(n: int, steps: list[Step]) -> N
 
 @contextmanager
 def tiny_tables() -> Iterator[None]:
-    """rf's sizes shrunk so that small models take every path: one stored virtual unit per side
-    (so nearly every padding read grows a table), growth in steps of 40 units, range queries
-    from 2 units on, blocks of 2."""
-    with mock.patch.multiple(rf, MARGIN=1, CHUNK=40, SMALL=1, BLOCK=2):
+    """rf's sizes shrunk so that small models take every path: growth in steps of 40 units,
+    range queries from 2 units on, blocks of 2 (every padding read grows a table: a table
+    starts with its real units only)."""
+    with mock.patch.multiple(rf, CHUNK=40, SMALL=1, BLOCK=2):
         yield
 
 
@@ -298,7 +298,7 @@ def test_wide_window_over_far_virtual_units() -> None:
     )
     stats, outputs = _stats(text)
     assert outputs == 3999 + 2 * 100_000 - 200_000 + 1
-    assert stats.computed == stats.units <= 3999 + 2 * 100_000 + 4 * rf.MARGIN
+    assert stats.computed == stats.units == 3999 + 2 * 100_000  # each unit read, once
     assert stats.index_builds <= 2
     per_query = 2 * (2 * rf.BLOCK + 2)
     assert stats.scanned <= stats.units + outputs * per_query

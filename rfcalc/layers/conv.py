@@ -75,12 +75,18 @@ def _transposed_reads(k: int, s: int, p: int, d: int) -> AxisRule:
     if s == 1:
         return Window(d * (k - 1) + 1, 1, d * (k - 1) - p, d)
     step = d // gcd(s, d)
+    # which taps j land on an input unit depends only on r = (x + p) mod s: per residue, the
+    # first and last such j (None: x reads nothing); input i = (x + p − j·d) / s
+    taps: list[tuple[int, int] | None] = []
+    for r in range(s):
+        js = [j for j in range(k) if (r - j * d) % s == 0]
+        taps.append((js[0], js[-1]) if js else None)
 
     def reads(x: int) -> tuple[int, int, int] | None:
-        found = [(x + p - j * d) // s for j in range(k) if (x + p - j * d) % s == 0]
-        if not found:
+        t = taps[(x + p) % s]
+        if t is None:
             return None
-        return (min(found), max(found), step)
+        return ((x + p - t[1] * d) // s, (x + p - t[0] * d) // s, step)
 
     return Func(reads, Fraction(1, s), f"transposed k={k} s={s} p={p} d={d}")
 
