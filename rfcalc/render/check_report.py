@@ -4,49 +4,81 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rfcalc.checks import Limit, Violation
+from rfcalc.checks import FILE, Limit, Outcome
 from rfcalc.errors import RfcalcError
 from rfcalc.render.json_out import dumps
+
+STATUSES = ("pass", "fail", "skip", "error")  # skip: the file has no checks (and passes)
 
 
 @dataclass(frozen=True, slots=True)
 class FileResult:
     path: str
-    status: str  # pass | fail | error
-    checks: int
-    violations: tuple[Violation, ...] = ()
+    status: str  # one of STATUSES
+    outcomes: tuple[Outcome, ...] = ()
     error: RfcalcError | None = None
+
+    @classmethod
+    def of(cls, path: str, outcomes: tuple[Outcome, ...]) -> FileResult:
+        if not outcomes:
+            return cls(path, "skip")
+        return cls(path, "pass" if all(o.passed for o in outcomes) else "fail", outcomes)
+
+    @property
+    def violations(self) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if not o.passed)
 
 
 def summary(results: list[FileResult]) -> dict[str, int]:
     return {
         s: sum(r.status == k for r in results)
-        for s, k in (("passed", "pass"), ("failed", "fail"), ("errors", "error"))
+        for s, k in (("passed", "pass"), ("failed", "fail"), ("errors", "error"), ("no_checks", "skip"))
     }
+
+
+def _line(o: Outcome, outcomes: tuple[Outcome, ...]) -> str:
+    """One check: its mark, the measured value beside the limit, and the option that set it
+    when the file sets the same check too."""
+    mark = "ok  " if o.passed else "FAIL"
+    twice = o.source != FILE and any(p.check == o.check and p.source == FILE for p in outcomes)
+    return f"       {mark}  {o.message}" + (f" ({o.source})" if twice else "")
 
 
 def render_text(results: list[FileResult]) -> str:
     lines = []
     for r in results:
-        if r.status == "pass":
-            count = f"{r.checks} check{'s' if r.checks != 1 else ''}"
-            lines.append(f"PASS   {r.path}  ({count})")
-        elif r.status == "fail":
-            lines.append(f"FAIL   {r.path}")
-            lines += [f"       {v.message}" for v in r.violations]
-        else:
+        if r.status == "error":
             assert r.error is not None
             lines.append(f"ERROR  {r.path}: {r.error.message}")
+        elif r.status == "skip":
+            lines.append(f"SKIP   {r.path}  (no checks)")
+        else:
+            lines.append(f"{r.status.upper():<7}{r.path}")
+            lines += [_line(o, r.outcomes) for o in r.outcomes]
     s = summary(results)
-    lines.append(
+    text = (
         f"checked {len(results)} file{'s' if len(results) != 1 else ''}: "
         f"{s['passed']} passed, {s['failed']} failed, {s['errors']} invalid"
     )
+    if s["no_checks"]:
+        text += f", {s['no_checks']} with no checks"
+    lines.append(text)
     return "\n".join(lines) + "\n"
 
 
 def _json_limit(value: Limit) -> object:
     return list(value) if isinstance(value, tuple) else value
+
+
+def _outcome(o: Outcome) -> dict[str, object]:
+    return {
+        "check": o.check,
+        "limit": _json_limit(o.limit),
+        "actual": _json_limit(o.actual),
+        "passed": o.passed,
+        "source": o.source,
+        "message": o.message,
+    }
 
 
 def render_json(results: list[FileResult]) -> str:
@@ -65,15 +97,8 @@ def render_json(results: list[FileResult]) -> str:
             {
                 "path": r.path,
                 "status": r.status,
-                "violations": [
-                    {
-                        "check": v.check,
-                        "limit": _json_limit(v.limit),
-                        "actual": _json_limit(v.actual),
-                        "message": v.message,
-                    }
-                    for v in r.violations
-                ],
+                "checks": [_outcome(o) for o in r.outcomes],
+                "violations": [_outcome(o) for o in r.violations],
                 "error": error,
             }
         )
