@@ -29,9 +29,9 @@ class Diff:
     def identical(self) -> bool:
         """Nothing that the diff reports differs: no layer added, removed or changed, and the
         same totals, input, output and final receptive field (``rfcalc diff --exit-code``)."""
-        return not (self.added or self.removed or self.changed) and _summary(
-            self.old
-        ) == _summary(self.new)
+        return not (self.added or self.removed or self.changed) and _summary(self.old) == _summary(
+            self.new
+        )
 
 
 def _summary(report: Report) -> tuple[object, ...]:

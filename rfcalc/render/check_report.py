@@ -29,11 +29,11 @@ class FileResult:
         return tuple(o for o in self.outcomes if not o.passed)
 
 
+_SUMMARY = (("passed", "pass"), ("failed", "fail"), ("errors", "error"), ("no_checks", "skip"))
+
+
 def summary(results: list[FileResult]) -> dict[str, int]:
-    return {
-        s: sum(r.status == k for r in results)
-        for s, k in (("passed", "pass"), ("failed", "fail"), ("errors", "error"), ("no_checks", "skip"))
-    }
+    return {key: sum(r.status == status for r in results) for key, status in _SUMMARY}
 
 
 def _line(o: Outcome, outcomes: tuple[Outcome, ...]) -> str:
