@@ -43,9 +43,7 @@ def parse_count(text: object, what: str, pos: SourcePos | None) -> int:
             value = Fraction(m.group(1).replace("_", "")) * _SUFFIX[m.group(2).upper()]
             if value.denominator == 1:
                 return int(value)
-    raise InputError(
-        f"{what} takes a count such as 25557032, 30M, 2e7 or 20_000_000; got {text!r}", pos
-    )
+    raise InputError(f"{what} takes a count such as 25557032, 30M or 5G; got {text!r}", pos)
 
 
 def parse_shape(text: object, what: str, pos: SourcePos | None) -> tuple[int, ...]:

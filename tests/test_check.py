@@ -176,8 +176,9 @@ def test_same_limit_twice_is_one_check(files: dict[str, str]) -> None:
 
 
 def test_file_with_no_checks_says_so(tmp_path: Path, files: dict[str, str]) -> None:
-    """Decided: a file with no checks passes (exit 0) and is listed as SKIP (no checks); its
-    JSON status is 'skip' and the summary counts it under no_checks."""
+    """Decided: a file with no checks passes (exit 0) and the text lists it as SKIP (no
+    checks); in JSON its status stays 'pass' (SPEC §6's statuses) with an empty 'checks' list,
+    and the summary counts it under passed and under no_checks."""
     path = tmp_path / "plain.yaml"
     path.write_text(
         GOOD[GOOD.index("layers:") :].replace("layers:", "input: [1, 28, 28]\nlayers:"),
@@ -187,18 +188,18 @@ def test_file_with_no_checks_says_so(tmp_path: Path, files: dict[str, str]) -> N
     assert (result.exit_code, result.stderr) == (0, "")
     assert result.stdout.splitlines()[0] == f"SKIP   {path}  (no checks)"
     assert result.stdout.splitlines()[-1] == (
-        "checked 2 files: 1 passed, 0 failed, 0 invalid, 1 with no checks"
+        "checked 2 files: 1 passed, 0 failed, 0 invalid, 1 skipped (no checks)"
     )
     assert "0 checks" not in result.stdout
     data = json.loads(runner.invoke(app, ["check", str(path), "-f", "json"]).stdout)
     assert data["files"][0] | {"path": ""} == {
         "path": "",
-        "status": "skip",
+        "status": "pass",
         "checks": [],
         "violations": [],
         "error": None,
     }
-    assert data["summary"] == {"passed": 0, "failed": 0, "errors": 0, "no_checks": 1}
+    assert data["summary"] == {"passed": 1, "failed": 0, "errors": 0, "no_checks": 1}
     # an option is a check: the same file, given a limit, passes it
     flagged = runner.invoke(app, ["check", str(path), "--min-rf", "7"])
     assert flagged.stdout.splitlines()[0] == f"PASS   {path}"
@@ -214,7 +215,12 @@ def test_invalid_file_wins_and_others_still_checked(files: dict[str, str]) -> No
     assert [f["status"] for f in data["files"]] == ["pass", "fail", "error"]
     assert data["summary"] == {"passed": 1, "failed": 1, "errors": 1, "no_checks": 0}
     error = data["files"][2]["error"]
-    assert (error["line"], error["column"], error["hint"]) == (2, 17, "did you mean 'conv1d'?")
+    # the input [1, 2] is (C, L): the shorthand 'conv' gets the rank that fits, conv1d
+    assert (error["line"], error["column"], error["hint"]) == (
+        2,
+        17,
+        "did you mean 'conv1d'? (for its (C, L) input)",
+    )
     assert result.stderr.startswith(f"{files['broken']}:2:17: error: unknown layer type 'conv'")
 
 
@@ -243,8 +249,7 @@ def test_bad_limit_option() -> None:
     result = runner.invoke(app, ["check", str(EXAMPLES / "vgg16.yaml"), "--max-params", "lots"])
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == (
-        "rfcalc: error: --max-params takes a count such as 25557032, 30M, 2e7 or 20_000_000;"
-        " got 'lots'\n"
+        "rfcalc: error: --max-params takes a count such as 25557032, 30M or 5G; got 'lots'\n"
     )
 
 

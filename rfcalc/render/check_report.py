@@ -8,32 +8,37 @@ from rfcalc.checks import FILE, Limit, Outcome
 from rfcalc.errors import RfcalcError
 from rfcalc.render.json_out import dumps
 
-STATUSES = ("pass", "fail", "skip", "error")  # skip: the file has no checks (and passes)
-
 
 @dataclass(frozen=True, slots=True)
 class FileResult:
+    """One file's result. A file with no checks passes (nothing failed; the JSON statuses stay
+    pass, fail and error), and the text report says SKIP (no checks)."""
+
     path: str
-    status: str  # one of STATUSES
+    status: str  # pass | fail | error
     outcomes: tuple[Outcome, ...] = ()
     error: RfcalcError | None = None
 
     @classmethod
     def of(cls, path: str, outcomes: tuple[Outcome, ...]) -> FileResult:
-        if not outcomes:
-            return cls(path, "skip")
         return cls(path, "pass" if all(o.passed for o in outcomes) else "fail", outcomes)
+
+    @property
+    def unchecked(self) -> bool:
+        return self.status == "pass" and not self.outcomes
 
     @property
     def violations(self) -> tuple[Outcome, ...]:
         return tuple(o for o in self.outcomes if not o.passed)
 
 
-_SUMMARY = (("passed", "pass"), ("failed", "fail"), ("errors", "error"), ("no_checks", "skip"))
-
-
 def summary(results: list[FileResult]) -> dict[str, int]:
-    return {key: sum(r.status == status for r in results) for key, status in _SUMMARY}
+    """The files per status, and among those passed, the ones with no checks."""
+    counts = {
+        key: sum(r.status == status for r in results)
+        for key, status in (("passed", "pass"), ("failed", "fail"), ("errors", "error"))
+    }
+    return {**counts, "no_checks": sum(r.unchecked for r in results)}
 
 
 def _line(o: Outcome, outcomes: tuple[Outcome, ...]) -> str:
@@ -50,7 +55,7 @@ def render_text(results: list[FileResult]) -> str:
         if r.status == "error":
             assert r.error is not None
             lines.append(f"ERROR  {r.path}: {r.error.message}")
-        elif r.status == "skip":
+        elif r.unchecked:
             lines.append(f"SKIP   {r.path}  (no checks)")
         else:
             lines.append(f"{r.status.upper():<7}{r.path}")
@@ -58,10 +63,10 @@ def render_text(results: list[FileResult]) -> str:
     s = summary(results)
     text = (
         f"checked {len(results)} file{'s' if len(results) != 1 else ''}: "
-        f"{s['passed']} passed, {s['failed']} failed, {s['errors']} invalid"
+        f"{s['passed'] - s['no_checks']} passed, {s['failed']} failed, {s['errors']} invalid"
     )
     if s["no_checks"]:
-        text += f", {s['no_checks']} with no checks"
+        text += f", {s['no_checks']} skipped (no checks)"
     lines.append(text)
     return "\n".join(lines) + "\n"
 
