@@ -286,7 +286,8 @@ def check(
         list[str], typer.Argument(metavar="MODEL...", help="Model files (globs work), - for stdin.")
     ],
     max_params: Annotated[
-        str | None, typer.Option(metavar="N", help="Most parameters allowed (K, M, G suffixes).")
+        str | None,
+        typer.Option(metavar="N", help="Most parameters allowed: 25557032, 30M, 2e7 (K, M, G)."),
     ] = None,
     max_macs: Annotated[
         str | None, typer.Option(metavar="N", help="Most MACs allowed (K, M, G).")
