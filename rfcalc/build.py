@@ -314,7 +314,7 @@ class Builder:
                 given = self.input_override is None
                 option = "input" if given else "--input"
                 pos = self.spec.input.pos if given else None
-                raise batch_dim_error(error, ctx, node.kind.rule, option, pos) from None
+                raise input_shape_error(error, ctx, node.kind.rule, option, pos) from None
         return self.shapes[index]
 
     # -- layers
@@ -783,7 +783,7 @@ def check_input_shape(
     return tuple(sizes)
 
 
-def _written(shape: tuple[object, ...], option: str) -> str:
+def written_shape(shape: tuple[object, ...], option: str) -> str:
     """A shape as the user writes it: ``--input 3,224,224`` or ``input: [3, 224, 224]``."""
     if option.startswith("--"):
         return f"{option} {','.join(map(str, shape))}"
@@ -792,39 +792,69 @@ def _written(shape: tuple[object, ...], option: str) -> str:
 
 def batch_hint(shape: tuple[object, ...], option: str) -> str:
     """``drop the batch dimension: --input 3,224,224`` (and ``--batch N`` for N > 1)."""
-    hint = f"drop the batch dimension: {_written(shape[1:], option)}"
+    hint = f"drop the batch dimension: {written_shape(shape[1:], option)}"
     if shape[0] != 1:
         hint += f" (and give --batch {shape[0]} for the memory figures)"
     return hint
 
 
-def batch_dim_error(
+IMAGE_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA: a last size that looks like channels
+MIN_IMAGE_SIDE = 16  # and every other size at least this: an image, not a feature map
+
+
+def looks_channels_last(shape: tuple[int, ...]) -> bool:
+    """A 2-D or 3-D image written channels last, as TensorFlow and Keras write it:
+    ``[128, 128, 3]``."""
+    return (
+        len(shape) >= 3
+        and shape[-1] in IMAGE_CHANNELS
+        and all(s >= MIN_IMAGE_SIDE for s in shape[:-1])
+    )
+
+
+def input_shape_error(
     error: ShapeError, ctx: Ctx, rule: Callable[[Ctx], object], option: str, pos: SourcePos | None
 ) -> RfcalcError:
-    """A layer reading the model's input fails, and would not with the input's leading 1 left
-    out: that 1 looks like a batch dimension (``--input 1,3,224,224``). The error is then the
-    input's (the option or the key), with the shape to write; otherwise ``error`` itself.
-    (A leading size above 1 is left alone: [3, 28, 28] before a conv1d is no batch of 3.)"""
+    """A layer reading the model's input fails, and would not on the input as PyTorch
+    writes it: without a leading 1 that looks like a batch dimension (``--input 1,3,224,224``)
+    or, for an image written channels last (``[128, 128, 3]``), with its channels first. The
+    error is then the input's (the option or the key), with the shape to write; otherwise
+    ``error`` itself. (A leading size above 1 is left alone: [3, 28, 28] before a conv1d is no
+    batch of 3.)"""
     shape = ctx.in_shapes[0]
-    if len(shape) < 2 or shape[0] != 1 or any(s != shape for s in ctx.in_shapes):
+    if len(shape) < 2 or any(s != shape for s in ctx.in_shapes):
         return error
-    unbatched = shape[1:]
+    if shape[0] == 1 and _works(ctx, rule, shape[1:]):
+        return InputError(
+            f"{written_shape(shape, option)} looks like it starts with a batch dimension, which"
+            f" rfcalc's shapes leave out: {error.message}",
+            pos,
+            batch_hint(shape, option),
+        )
+    first = (shape[-1], *shape[:-1])
+    if looks_channels_last(shape) and _works(ctx, rule, first):
+        return InputError(
+            f"{written_shape(shape, option)} looks channels-last, and rfcalc reads the first"
+            f" size as the channels: {error.message}",
+            pos,
+            f"write it channels first: {written_shape(first, option)}",
+        )
+    return error
+
+
+def _works(ctx: Ctx, rule: Callable[[Ctx], object], shape: tuple[int, ...]) -> bool:
+    """Does the layer's rule accept ``shape`` as its (every) input?"""
     retry = replace(
         ctx,
-        in_shapes=(unbatched,) * len(ctx.in_shapes),
-        in_layouts=(channels_first(len(unbatched)),) * len(ctx.in_layouts),
-        rank=len(unbatched) - 1,
+        in_shapes=(shape,) * len(ctx.in_shapes),
+        in_layouts=(channels_first(len(shape)),) * len(ctx.in_layouts),
+        rank=len(shape) - 1,
     )
     try:
         rule(retry)
     except RfcalcError:
-        return error
-    return InputError(
-        f"{_written(shape, option)} looks like it starts with a batch dimension, which rfcalc's"
-        f" shapes leave out: {error.message}",
-        pos,
-        batch_hint(shape, option),
-    )
+        return False
+    return True
 
 
 def validate_args(

@@ -11,7 +11,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from rfcalc import rf
-from rfcalc.build import INPUT, Graph, batch_dim_error
+from rfcalc.build import INPUT, Graph, input_shape_error, looks_channels_last, written_shape
 from rfcalc.errors import ShapeError, SourcePos
 from rfcalc.layers.base import (
     ALL_GLOBAL,
@@ -138,7 +138,7 @@ def analyze(
             if INPUT not in node.inputs:
                 raise
             option, where = graph.input_option, graph.input_where
-            raise batch_dim_error(error, ctx, node.kind.rule, option, where) from None
+            raise input_shape_error(error, ctx, node.kind.rule, option, where) from None
         shapes[node.index] = out.shape
         layout = _out_layout(ctx, out, rank)
         if layout is not canon and layout == canon:
@@ -207,28 +207,20 @@ def analyze(
     )
 
 
-IMAGE_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA: a last size that looks like channels
-MIN_IMAGE_SIDE = 16  # and every other size at least this: an image, not a feature map
-
-
 def _channels_last(graph: Graph) -> list[Warning]:
     """A 2-D or 3-D input whose last size looks like channels (``[128, 128, 3]``) read as
     channels first by a layer that leaves its ``in_channels`` to rfcalc: a warning, with the
     channels-first shape to write (TensorFlow and Keras are channels last, PyTorch first)."""
     shape = graph.input_shape
-    if not (
-        len(shape) >= 3
-        and shape[-1] in IMAGE_CHANNELS
-        and all(s >= MIN_IMAGE_SIDE for s in shape[:-1])
-    ):
+    if not looks_channels_last(shape):
         return []
-    first = f"[{shape[-1]}, {', '.join(map(str, shape[:-1]))}]"
+    first = written_shape((shape[-1], *shape[:-1]), graph.input_option)
     return [
         Warning(
             node.name,
             "channels-last-input",
             f"the input {list(shape)} looks channels-last; rfcalc reads it channels first, so "
-            f"this layer sees {shape[0]} channels: if it has {shape[-1]}, write input: {first}",
+            f"this layer sees {shape[0]} channels: if it has {shape[-1]}, write {first}",
         )
         for node in graph.nodes
         if INPUT in node.inputs

@@ -144,11 +144,44 @@ def test_channels_last_input_warns(tmp_path: Path) -> None:
     assert table.stdout.endswith(f"warning: conv2d_0: {message}\n")
 
 
+def test_channels_last_input_option_warns() -> None:
+    # resnet50's conv1 leaves in_channels to rfcalc: 224,224,3 is read as 224 channels
+    result = runner.invoke(
+        app, ["describe", str(EXAMPLES / "resnet50.yaml"), "--input", "224,224,3", "-f", "json"]
+    )
+    assert (result.exit_code, result.stderr) == (0, "")
+    (warning,) = json.loads(result.stdout)["warnings"]
+    assert warning == {
+        "layer": "conv1",
+        "code": "channels-last-input",
+        "message": "the input [224, 224, 3] looks channels-last; rfcalc reads it channels"
+        " first, so this layer sees 224 channels: if it has 3, write --input 3,224,224",
+    }
+
+
+def test_channels_last_input_with_in_channels_is_the_inputs_error(tmp_path: Path) -> None:
+    # in_channels: 3 against the 128 "channels" of [128, 128, 3]: the input is at fault
+    path = model(
+        tmp_path,
+        "input: [128, 128, 3]\nlayers:\n"
+        "  - {type: conv2d, in_channels: 3, out_channels: 8, kernel_size: 3}\n",
+    )
+    result = runner.invoke(app, ["describe", path])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"{path}:1:8: error: input: [128, 128, 3] looks channels-last, and rfcalc reads the"
+        " first size as the channels: layer 'conv2d_0' (conv2d): in_channels is 3 but the"
+        " input has 128\n"
+        "hint: write it channels first: input: [3, 128, 128]\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("shape", "layer"),
     [
         ("[3, 128, 128]", CONV),  # channels first
         ("[128, 128, 3]", CONV.replace("{type", "{in_channels: 128, type")),  # said so
+        ("[64, 64, 5]", CONV),  # 5 is no image's channel count
         ("[256, 8, 4]", CONV),  # a small feature map, not an image
         ("[128, 3]", "  - {type: conv1d, out_channels: 8, kernel_size: 3}\n"),  # 1-D
         ("[128, 128, 3]", "  - {type: linear, out_features: 8}\n"),  # reads no channels
