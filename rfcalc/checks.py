@@ -15,6 +15,7 @@ from rfcalc import expr
 from rfcalc.build import sizes_from_text
 from rfcalc.engine import Report
 from rfcalc.errors import InputError, SourcePos, did_you_mean
+from rfcalc.foreign import tuple_hint
 from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, what_node
 
 _SUFFIX = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9}
@@ -56,7 +57,11 @@ def parse_shape(text: object, what: str, pos: SourcePos | None) -> tuple[int, ..
         and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in text)
     ):
         return tuple(int(v) for v in text)
-    raise InputError(f"{what} takes a shape such as [1000] or 2048,7,7; got {text!r}", pos)
+    raise InputError(
+        f"{what} takes a shape such as [1000] or 2048,7,7; got {text!r}",
+        pos,
+        tuple_hint(text, what) if pos is not None else None,  # (1000,) in a file
+    )
 
 
 def parse_bool(value: object, what: str, pos: SourcePos | None) -> bool:

@@ -263,6 +263,17 @@ def test_unknown_check_in_file(tmp_path: Path) -> None:
     )
 
 
+def test_tuple_as_output_shape(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(GOOD.replace("[64, 22, 22]", "(64, 22, 22)"), encoding="utf-8")
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{path}:4:17: error: output_shape takes a shape such as [1000] or 2048,7,7; got"
+        " '(64, 22, 22)'\nhint: write a list: output_shape: [64, 22, 22]\n"
+    )
+
+
 # ------------------------------------------------------------------ schema
 
 
