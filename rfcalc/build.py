@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from types import MappingProxyType
 
@@ -15,14 +15,17 @@ from rfcalc.errors import (
     GroupedError,
     InputError,
     RfcalcError,
+    ShapeError,
     SourcePos,
     did_you_mean,
+    nearest,
     printable,
     what,
 )
+from rfcalc.foreign import arg_hint, tuple_hint, type_hint
 from rfcalc.layers import REGISTRY, canonical, lookup, type_names
 from rfcalc.layers.argtypes import MAX_DIM, Checker, is_int
-from rfcalc.layers.base import Arg, Ctx, LayerKind, Shape, T
+from rfcalc.layers.base import Arg, Ctx, LayerKind, Shape, T, channels_first
 from rfcalc.loader import LAYER_KEYS, ArgSpec, BlockSpec, LayerSpec, ModelSpec
 from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, parse, what_node
 
@@ -57,6 +60,12 @@ class Graph:
     nodes: tuple[Node, ...]
     checks: YMap | None
     variables: Mapping[str, expr.Value]
+    input_option: str = "input"  # '--input' when the command line set the shape
+
+    @property
+    def input_where(self) -> SourcePos | None:
+        """Where an error about the input shape points: the 'input:' key, or the option."""
+        return self.input_pos if self.input_option == "input" else None
 
 
 # ---------------------------------------------------------------- values
@@ -91,7 +100,13 @@ def _coerce(where: str, decl: Arg, pos: SourcePos, value: Resolved) -> object:
         if decl.nullable:
             return None
         raise checker.fail("must not be null")
-    return decl.type.check(checker, value)
+    try:
+        return decl.type.check(checker, value)
+    except InputError as error:
+        hint = tuple_hint(value, decl.name)
+        if hint is None:
+            raise
+        raise InputError(error.message, error.pos, hint) from None
 
 
 # ---------------------------------------------------------------- graph
@@ -235,6 +250,7 @@ class Builder:
             nodes=tuple(self.nodes),
             checks=self.spec.checks,
             variables=MappingProxyType(dict(self.variables)),
+            input_option="input" if self.input_override is None else "--input",
         )
 
     def _input_shape(self) -> tuple[int, ...]:
@@ -290,7 +306,15 @@ class Builder:
                 node.pos,
                 tuple(self.shapes[i] for i in node.inputs),
             )
-            self.shapes[node.index] = node.kind.rule(ctx).shape
+            try:
+                self.shapes[node.index] = node.kind.rule(ctx).shape
+            except ShapeError as error:
+                if INPUT not in node.inputs:
+                    raise
+                given = self.input_override is None
+                option = "input" if given else "--input"
+                pos = self.spec.input.pos if given else None
+                raise input_shape_error(error, ctx, node.kind.rule, option, pos) from None
         return self.shapes[index]
 
     # -- layers
@@ -317,9 +341,10 @@ class Builder:
             scope.local.pop(layer.name, None)
 
     def _type(
-        self, layer: LayerSpec, env: Mapping[str, expr.Value]
+        self, layer: LayerSpec, env: Mapping[str, expr.Value], inputs: tuple[int, ...] = ()
     ) -> tuple[LayerKind | None, BlockSpec | None, str]:
-        """The layer kind or block a layer's ``type`` names (``$activation`` too)."""
+        """The layer kind or block a layer's ``type`` names (``$activation`` too); an unknown
+        name's hint fits the rank of the layer's input (``inputs``)."""
         if layer.layers is not None:
             return None, None, SCOPE_TYPE
         text = layer.type
@@ -336,9 +361,21 @@ class Builder:
             raise InputError(
                 f"unknown layer type '{text}'",
                 layer.type_pos,
-                lambda: did_you_mean(canonical(text), [*type_names(), *self.blocks]),
+                lambda: type_hint(
+                    text,
+                    lambda: self._ndim(inputs),
+                    lambda key: nearest(key, [*type_names(), *self.blocks]),
+                ),
             )
         return kind, block, block.name if block else kind.name  # type: ignore[union-attr]
+
+    def _ndim(self, inputs: tuple[int, ...]) -> int:
+        """How many dims a layer's (first) input has, for a hint; the model input's when its
+        shape cannot be computed."""
+        try:
+            return len(self._shape(inputs[0] if inputs else INPUT))
+        except RfcalcError:
+            return len(self.shapes[INPUT])
 
     def _layer(self, layer: LayerSpec, scope: _Scope, previous: int) -> int:
         first_input = self._inputs(layer, scope, previous)
@@ -351,7 +388,7 @@ class Builder:
             if name is not None:
                 scope.local[name] = self.full[scope.prefix + name] = first_input[0]
             return previous
-        kind, block, type_key = self._type(layer, env)
+        kind, block, type_key = self._type(layer, env, first_input)
         if kind is not None and kind.max_inputs == 0:  # a parameter: reads nothing
             if layer.from_ is not None:
                 raise GraphError(f"a {kind.name} takes no input; remove 'from'", layer.from_.pos)
@@ -726,10 +763,15 @@ def check_input_shape(
 ) -> tuple[int, ...]:
     """The one validation of an input shape, from the file's ``input:`` or from ``--input``."""
     if not isinstance(value, tuple) or not 1 <= len(value) <= MAX_RANK:
+        hint = tuple_hint(value, option)
+        if isinstance(value, tuple) and len(value) == MAX_RANK + 1 and is_int(value[0]):
+            hint = batch_hint(value, option)
+        got = f"{len(value)} sizes" if isinstance(value, tuple) and value else what(value)
         raise InputError(
             f"{option} must be a list of 1 to {MAX_RANK} positive integers "
-            f"(channels first, no batch), got {what(value)}",
+            f"(channels first, no batch), got {got}",
             pos,
+            hint,
         )
     sizes: list[int] = []
     for v in value:
@@ -739,6 +781,80 @@ def check_input_shape(
             raise InputError(f"{option} size {v} is too large (limit {MAX_DIM:,})", pos)
         sizes.append(v)
     return tuple(sizes)
+
+
+def written_shape(shape: tuple[object, ...], option: str) -> str:
+    """A shape as the user writes it: ``--input 3,224,224`` or ``input: [3, 224, 224]``."""
+    if option.startswith("--"):
+        return f"{option} {','.join(map(str, shape))}"
+    return f"{option}: [{', '.join(map(str, shape))}]"
+
+
+def batch_hint(shape: tuple[object, ...], option: str) -> str:
+    """``drop the batch dimension: --input 3,224,224`` (and ``--batch N`` for N > 1)."""
+    hint = f"drop the batch dimension: {written_shape(shape[1:], option)}"
+    if shape[0] != 1:
+        hint += f" (and give --batch {shape[0]} for the memory figures)"
+    return hint
+
+
+IMAGE_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA: a last size that looks like channels
+MIN_IMAGE_SIDE = 16  # and every other size at least this: an image, not a feature map
+
+
+def looks_channels_last(shape: tuple[int, ...]) -> bool:
+    """A 2-D or 3-D image written channels last, as TensorFlow and Keras write it:
+    ``[128, 128, 3]``."""
+    return (
+        len(shape) >= 3
+        and shape[-1] in IMAGE_CHANNELS
+        and all(s >= MIN_IMAGE_SIDE for s in shape[:-1])
+    )
+
+
+def input_shape_error(
+    error: ShapeError, ctx: Ctx, rule: Callable[[Ctx], object], option: str, pos: SourcePos | None
+) -> RfcalcError:
+    """A layer reading the model's input fails, and would not on the input as PyTorch
+    writes it: without a leading 1 that looks like a batch dimension (``--input 1,3,224,224``)
+    or, for an image written channels last (``[128, 128, 3]``), with its channels first. The
+    error is then the input's (the option or the key), with the shape to write; otherwise
+    ``error`` itself. (A leading size above 1 is left alone: [3, 28, 28] before a conv1d is no
+    batch of 3.)"""
+    shape = ctx.in_shapes[0]
+    if len(shape) < 2 or any(s != shape for s in ctx.in_shapes):
+        return error
+    if shape[0] == 1 and _works(ctx, rule, shape[1:]):
+        return InputError(
+            f"{written_shape(shape, option)} looks like it starts with a batch dimension, which"
+            f" rfcalc's shapes leave out: {error.message}",
+            pos,
+            batch_hint(shape, option),
+        )
+    first = (shape[-1], *shape[:-1])
+    if looks_channels_last(shape) and _works(ctx, rule, first):
+        return InputError(
+            f"{written_shape(shape, option)} looks channels-last, and rfcalc reads the first"
+            f" size as the channels: {error.message}",
+            pos,
+            f"write it channels first: {written_shape(first, option)}",
+        )
+    return error
+
+
+def _works(ctx: Ctx, rule: Callable[[Ctx], object], shape: tuple[int, ...]) -> bool:
+    """Does the layer's rule accept ``shape`` as its (every) input?"""
+    retry = replace(
+        ctx,
+        in_shapes=(shape,) * len(ctx.in_shapes),
+        in_layouts=(channels_first(len(shape)),) * len(ctx.in_layouts),
+        rank=len(shape) - 1,
+    )
+    try:
+        rule(retry)
+    except RfcalcError:
+        return False
+    return True
 
 
 def validate_args(
@@ -757,7 +873,8 @@ def validate_args(
             raise InputError(
                 f"{where}unknown argument '{arg.name}'",
                 arg.pos,
-                did_you_mean(arg.name, [*kind.arg_index, "name", "from", "repeat", "trainable"]),
+                arg_hint(arg.name, kind.arg_index)
+                or did_you_mean(arg.name, [*kind.arg_index, "name", "from", "repeat", "trainable"]),
             )
         values[arg.name] = _coerce(where, decl, arg.value.pos, resolve(arg.value, env))
         where_pos[arg.name] = arg.value.pos

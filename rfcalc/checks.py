@@ -15,19 +15,25 @@ from rfcalc import expr
 from rfcalc.build import sizes_from_text
 from rfcalc.engine import Report
 from rfcalc.errors import InputError, SourcePos, did_you_mean
+from rfcalc.foreign import tuple_hint
 from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, what_node
 
 _SUFFIX = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9}
-# 30M, 25557032, 2.5G, 20_000_000, 2e7: ASCII digits only, and never more than 30 of them
+# 30M, 30m, 25557032, 2.5G, 20_000_000, 2e7: ASCII digits only, and never more than 30 of them
 _NUMBER = re.compile(
-    r"\s*([0-9]{1,30}(?:_[0-9]{1,30})*(?:\.[0-9]{1,30})?(?:[eE]\+?[0-9]{1,2})?)\s*([KMG]?)\s*"
+    r"\s*([0-9]{1,30}(?:_[0-9]{1,30})*(?:\.[0-9]{1,30})?(?:[eE]\+?[0-9]{1,2})?)\s*([KMGkmg]?)\s*"
 )
+_EXACT_FLOAT = 2**53  # a float below this that is a whole number is that count exactly
 
 Limit = int | bool | tuple[int, ...]
 
 
 def parse_count(text: object, what: str, pos: SourcePos | None) -> int:
-    """An int, or a string with a decimal K/M/G suffix ('30M' = 30,000,000)."""
+    """A count: an int, a whole number written as a float (YAML reads ``2e7`` as one), or a
+    string with a decimal K/M/G suffix, either case ('30M' = '30m' = 30,000,000), '_' between
+    digits and an exponent ('20_000_000', '2e7')."""
+    if isinstance(text, float) and text.is_integer() and 0 <= text < _EXACT_FLOAT:
+        text = int(text)
     if isinstance(text, int) and not isinstance(text, bool):
         if text < 0:
             raise InputError(f"{what} must not be negative, got {text}", pos)
@@ -35,7 +41,7 @@ def parse_count(text: object, what: str, pos: SourcePos | None) -> int:
     if isinstance(text, str):
         m = _NUMBER.fullmatch(text)
         if m and len(m.group(1)) <= 40:
-            value = Fraction(m.group(1).replace("_", "")) * _SUFFIX[m.group(2)]
+            value = Fraction(m.group(1).replace("_", "")) * _SUFFIX[m.group(2).upper()]
             if value.denominator == 1:
                 return int(value)
     raise InputError(f"{what} takes a count such as 25557032, 30M or 5G; got {text!r}", pos)
@@ -51,7 +57,11 @@ def parse_shape(text: object, what: str, pos: SourcePos | None) -> tuple[int, ..
         and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in text)
     ):
         return tuple(int(v) for v in text)
-    raise InputError(f"{what} takes a shape such as [1000] or 2048,7,7; got {text!r}", pos)
+    raise InputError(
+        f"{what} takes a shape such as [1000] or 2048,7,7; got {text!r}",
+        pos,
+        tuple_hint(text, what) if pos is not None else None,  # (1000,) in a file
+    )
 
 
 def parse_bool(value: object, what: str, pos: SourcePos | None) -> bool:
@@ -60,11 +70,29 @@ def parse_bool(value: object, what: str, pos: SourcePos | None) -> bool:
     raise InputError(f"{what} must be true or false, got {value!r}", pos)
 
 
+FILE = "file"  # the source of a limit set in the model's 'checks:' section
+
+
 @dataclass(frozen=True, slots=True)
-class Violation:
+class Gate:
+    """One limit to hold: a check, its limit, and where it was set (``FILE`` or the
+    command-line option, e.g. ``--max-params``). A check set in both places is two gates, and
+    both must hold, so the stricter decides."""
+
+    check: str
+    limit: Limit
+    source: str = FILE
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A gate's result: the measured value beside the limit, and a sentence saying which."""
+
     check: str
     limit: Limit
     actual: Limit
+    passed: bool
+    source: str
     message: str
 
 
@@ -83,26 +111,31 @@ class Check:
     parse: Callable[[object, str, SourcePos | None], Limit]
     actual: Callable[[Report], Limit]
     ok: Callable[[Limit, Limit], bool]
-    relation: str  # how the actual value must relate to the limit, for messages
-    explain: Callable[[Report], str] | None = None  # replaces the generic message
+    failed: str  # how the measured value relates to the limit when it fails, and when it holds
+    held: str
+    explain: Callable[[Report, Limit, bool], str] | None = None  # replaces the generic message
 
-    def run(self, report: Report, limit: Limit) -> Violation | None:
+    def run(self, report: Report, gate: Gate) -> Outcome:
         actual = self.actual(report)
-        if self.ok(actual, limit):
-            return None
+        passed = self.ok(actual, gate.limit)
         if self.explain is not None:
-            message = f"{self.name}: {self.explain(report)}"
+            text = self.explain(report, gate.limit, passed)
         else:
-            message = f"{self.name}: {_fmt(actual)} {self.relation} {_fmt(limit)}"
-        return Violation(self.name, limit, actual, message)
+            relation = self.held if passed else self.failed
+            text = f"{_fmt(actual)} {relation} {_fmt(gate.limit)}"
+        return Outcome(self.name, gate.limit, actual, passed, gate.source, f"{self.name}: {text}")
 
 
-def _not_covered(report: Report) -> str:
-    rf = _fmt(report.final.rf.size)
-    return (
-        f"no unit of the final layer sees the whole input (receptive field {rf} "
-        f"on a {_fmt(report.input_shape[1:])} input)"
+def _covering(report: Report, wanted: Limit, passed: bool) -> str:
+    if not report.final.rf.size:
+        return "the input has no spatial axis" + ("" if passed else ", so no field to cover it")
+    seen = (
+        f"(receptive field {_fmt(report.final.rf.size)} on a {_fmt(report.input_shape[1:])} input)"
     )
+    if not wanted:
+        return f"not required {seen}"
+    who = "a unit" if passed else "no unit"
+    return f"{who} of the final layer sees the whole input {seen}"
 
 
 def _min_rf(report: Report) -> int:
@@ -136,6 +169,7 @@ CHECKS: dict[str, Check] = {
             lambda r: r.totals.params,
             _le,
             "exceeds the limit",
+            "is within the limit",
         ),
         Check(
             "max_macs",
@@ -144,6 +178,7 @@ CHECKS: dict[str, Check] = {
             lambda r: r.totals.macs,
             _le,
             "exceeds the limit",
+            "is within the limit",
         ),
         Check(
             "params",
@@ -152,6 +187,7 @@ CHECKS: dict[str, Check] = {
             lambda r: r.totals.params,
             lambda a, b: a == b,
             "is not the expected",
+            "is the expected",
         ),
         Check(
             "output_shape",
@@ -160,6 +196,7 @@ CHECKS: dict[str, Check] = {
             lambda r: r.output_shape,
             lambda a, b: a == b,
             "is not the expected",
+            "is the expected",
         ),
         Check(
             "min_rf",
@@ -168,6 +205,7 @@ CHECKS: dict[str, Check] = {
             _min_rf,
             _ge,
             "is below the minimum",
+            "meets the minimum",
         ),
         Check(
             "rf_covers_input",
@@ -176,7 +214,8 @@ CHECKS: dict[str, Check] = {
             lambda r: r.final.rf.covers_input,
             _covers,
             "",
-            _not_covered,
+            "",
+            _covering,
         ),
     )
 }
@@ -196,24 +235,26 @@ def _value(node: YNode, env: Mapping[str, expr.Value]) -> object:
     )
 
 
-def from_file(checks: YMap | None, env: Mapping[str, expr.Value]) -> dict[str, Limit]:
+def from_file(checks: YMap | None, env: Mapping[str, expr.Value]) -> list[Gate]:
     """The limits a model file sets in its ``checks:`` section."""
-    limits: dict[str, Limit] = {}
+    gates: list[Gate] = []
     if checks is None:
-        return limits
+        return gates
     for key, node in checks.items:
         name = str(key.value)
         check = CHECKS.get(name)
         if check is None:
             raise InputError(f"unknown check '{name}'", key.pos, did_you_mean(name, CHECKS))
-        limits[name] = check.parse(_value(node, env), name, node.pos)
-    return limits
+        gates.append(Gate(name, check.parse(_value(node, env), name, node.pos)))
+    return gates
 
 
-def run(report: Report, limits: Mapping[str, Limit]) -> list[Violation]:
+def run(report: Report, gates: list[Gate]) -> list[Outcome]:
+    """Every gate's outcome, in order; a gate set twice with the same limit is run once."""
+    seen: set[tuple[str, Limit]] = set()
     out = []
-    for name, limit in limits.items():
-        violation = CHECKS[name].run(report, limit)
-        if violation is not None:
-            out.append(violation)
+    for gate in gates:
+        if (gate.check, gate.limit) not in seen:
+            seen.add((gate.check, gate.limit))
+            out.append(CHECKS[gate.check].run(report, gate))
     return out

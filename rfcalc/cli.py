@@ -18,7 +18,10 @@ from rfcalc.errors import InputError, RfcalcError, printable
 app = typer.Typer(
     name="rfcalc",
     help="Shapes, parameters, MACs and receptive fields of neural networks described in YAML.",
-    add_completion=False,
+    # typer's own --install-completion / --show-completion: measured free (typer imports its
+    # completion module either way), so offered
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -308,7 +311,8 @@ def check(
         list[str], typer.Argument(metavar="MODEL...", help="Model files (globs work), - for stdin.")
     ],
     max_params: Annotated[
-        str | None, typer.Option(metavar="N", help="Most parameters allowed (K, M, G suffixes).")
+        str | None,
+        typer.Option(metavar="N", help="Most parameters allowed: 25557032, 30M, 2e7 (K, M, G)."),
     ] = None,
     max_macs: Annotated[
         str | None, typer.Option(metavar="N", help="Most MACs allowed (K, M, G).")
@@ -333,21 +337,24 @@ def check(
 ) -> None:
     """Check models against limits from their 'checks:' section and these options.
 
-    Exit 0 when every check passes, 1 when one fails, 2 when a file is invalid."""
+    A limit set in the file and by an option must both hold. Exit 0 when every check passes
+    (or a file has none), 1 when one fails, 2 when a file is invalid."""
     from rfcalc import checks
     from rfcalc.api import analyze_graph, load_file
     from rfcalc.render.check_report import FileResult, render_json, render_text
 
     try:
         overrides = parse_sets(sets)
-        flags: dict[str, checks.Limit] = {}
+        flags: list[checks.Gate] = []
         for name, value in (("max_params", max_params), ("max_macs", max_macs), ("min_rf", min_rf)):
             if value is not None:
-                flags[name] = checks.parse_count(value, f"--{name.replace('_', '-')}", None)
+                option = f"--{name.replace('_', '-')}"
+                flags.append(checks.Gate(name, checks.parse_count(value, option, None), option))
         if output_shape is not None:
-            flags["output_shape"] = checks.parse_shape(output_shape, "--output-shape", None)
+            shape = checks.parse_shape(output_shape, "--output-shape", None)
+            flags.append(checks.Gate("output_shape", shape, "--output-shape"))
         if rf_covers_input:
-            flags["rf_covers_input"] = True
+            flags.append(checks.Gate("rf_covers_input", True, "--rf-covers-input"))
     except RfcalcError as error:
         fail(error)
     results: list[FileResult] = []
@@ -355,14 +362,14 @@ def check(
         try:
             graph = load_file(path, overrides)
             report = analyze_graph(graph)
-            limits = {**checks.from_file(graph.checks, graph.variables), **flags}
-            violations = tuple(checks.run(report, limits))
+            # the file's limits and the command line's: all must hold (a flag never loosens)
+            gates = [*checks.from_file(graph.checks, graph.variables), *flags]
+            outcomes = tuple(checks.run(report, gates))
         except RfcalcError as error:
             sys.stderr.write(error.render() + "\n")
-            results.append(FileResult(path, "error", 0, error=error))
+            results.append(FileResult(path, "error", error=error))
             continue
-        status = "fail" if violations else "pass"
-        results.append(FileResult(path, status, len(limits), violations))
+        results.append(FileResult.of(path, outcomes))
     emit(render_json(results) if fmt is CheckFormat.json else render_text(results))
     if any(r.status == "error" for r in results):
         raise typer.Exit(EXIT_INVALID)
@@ -379,8 +386,14 @@ def diff(
         list[str] | None,
         typer.Option("--set", metavar="NAME=VALUE", help="Override a variable in both."),
     ] = None,
+    exit_code: Annotated[
+        bool,
+        typer.Option("--exit-code", help="Exit 1 when anything changed, 0 when nothing did."),
+    ] = False,
 ) -> None:
-    """Show what changed between two model files: totals, output, receptive field, layers."""
+    """Show what changed between two model files: totals, output, receptive field, layers.
+
+    Exit 0, or with --exit-code 1 when anything changed; 2 when a file is invalid."""
     from rfcalc.api import describe_file as run
     from rfcalc.diff import compare
     from rfcalc.render.diff_out import render_json, render_text
@@ -391,6 +404,8 @@ def diff(
     except RfcalcError as error:
         fail(error)
     emit(render_json(result) if fmt is CheckFormat.json else render_text(result))
+    if exit_code and not result.identical:
+        raise typer.Exit(1)
 
 
 @app.command()

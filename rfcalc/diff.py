@@ -25,6 +25,24 @@ class Diff:
     removed: tuple[LayerChange, ...]
     changed: tuple[LayerChange, ...]
 
+    @property
+    def identical(self) -> bool:
+        """Nothing that the diff reports differs: no layer added, removed or changed, and the
+        same totals, input, output and final receptive field (``rfcalc diff --exit-code``)."""
+        return not (self.added or self.removed or self.changed) and _summary(self.old) == _summary(
+            self.new
+        )
+
+
+def _summary(report: Report) -> tuple[object, ...]:
+    return (
+        report.totals,
+        report.input_shape,
+        report.output_shape,
+        len(report.layers),
+        report.final.rf,
+    )
+
 
 def compare(old: Report, new: Report) -> Diff:
     before = {r.name: r for r in old.layers}

@@ -11,7 +11,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from rfcalc import rf
-from rfcalc.build import INPUT, Graph
+from rfcalc.build import INPUT, Graph, input_shape_error, looks_channels_last, written_shape
 from rfcalc.errors import ShapeError, SourcePos
 from rfcalc.layers.base import (
     ALL_GLOBAL,
@@ -115,7 +115,7 @@ def analyze(
     names = {INPUT: "input"}
     contexts: dict[int, bool] = {INPUT: False}
     rows: list[LayerRow] = []
-    warnings: list[Warning] = []
+    warnings: list[Warning] = _channels_last(graph)
     for node in graph.nodes:
         names[node.index] = node.name
         in_shapes = tuple(shapes[i] for i in node.inputs)
@@ -132,7 +132,13 @@ def analyze(
         )
         if node.kind.channels_first and in_layouts and in_layouts[0] is not canon:
             need_channels_first(ctx)
-        out = node.kind.rule(ctx)
+        try:
+            out = node.kind.rule(ctx)
+        except ShapeError as error:
+            if INPUT not in node.inputs:
+                raise
+            option, where = graph.input_option, graph.input_where
+            raise input_shape_error(error, ctx, node.kind.rule, option, where) from None
         shapes[node.index] = out.shape
         layout = _out_layout(ctx, out, rank)
         if layout is not canon and layout == canon:
@@ -199,6 +205,28 @@ def analyze(
         fields=tuple(fields[n.index] for n in graph.nodes) if keep_fields else None,
         layouts=tuple(layouts[n.index] for n in graph.nodes) if keep_fields else None,
     )
+
+
+def _channels_last(graph: Graph) -> list[Warning]:
+    """A 2-D or 3-D input whose last size looks like channels (``[128, 128, 3]``) read as
+    channels first by a layer that leaves its ``in_channels`` to rfcalc: a warning, with the
+    channels-first shape to write (TensorFlow and Keras are channels last, PyTorch first)."""
+    shape = graph.input_shape
+    if not looks_channels_last(shape):
+        return []
+    first = written_shape((shape[-1], *shape[:-1]), graph.input_option)
+    return [
+        Warning(
+            node.name,
+            "channels-last-input",
+            f"the input {list(shape)} looks channels-last; rfcalc reads it channels first, so "
+            f"this layer sees {shape[0]} channels: if it has {shape[-1]}, write {first}",
+        )
+        for node in graph.nodes
+        if INPUT in node.inputs
+        and "in_channels" in node.kind.arg_index
+        and node.args.get("in_channels") is None
+    ]
 
 
 def _out_layout(ctx: Ctx, out: Out, rank: int) -> Layout:

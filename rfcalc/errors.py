@@ -146,7 +146,13 @@ class GroupedError(RfcalcError):
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
-    """``did you mean 'x'?`` for the nearest candidate, or None (difflib, as sqlglot does).
+    """``did you mean 'x'?`` for the nearest candidate, or None (difflib, as sqlglot does)."""
+    best = nearest(word, candidates)
+    return f"did you mean '{best}'?" if best else None
+
+
+def nearest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate nearest to ``word``, or None when none is near enough.
 
     Case is ignored when comparing; ties go to the alphabetically first candidate."""
     best: tuple[float, str] | None = None
@@ -157,4 +163,4 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
         score = matcher.ratio()
         if score >= 0.6 and (best is None or score > best[0]):
             best = (score, candidate)
-    return f"did you mean '{best[1]}'?" if best else None
+    return best[1] if best else None

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from rfcalc.errors import InputError, SourcePos, did_you_mean, printable
+from rfcalc.foreign import tuple_hint
 from rfcalc.yamltree import MAX_FILE_BYTES, YMap, YNode, YScalar, YSeq, parse, read_text, what_node
 
 TOP_KEYS = ("name", "description", "include", "input", "vars", "blocks", "layers", "checks")
@@ -116,6 +117,7 @@ def parse_layer(node: YNode) -> LayerSpec:
         raise InputError(
             f"a layer must be a mapping with 'type' or a type name, got {what_node(node)}", node.pos
         )
+    _split_tuple(node)
     for k, _ in node.items:
         if not isinstance(k.value, str):
             raise InputError(f"argument names must be strings, got {what_node(k)}", k.pos)
@@ -150,6 +152,30 @@ def parse_layer(node: YNode) -> LayerSpec:
         ArgSpec(str(k.value), v, k.pos) for k, v in node.items if k.value not in LAYER_KEYS
     )
     return LayerSpec(kind, type_node.pos, args=args, **common)  # type: ignore[arg-type]
+
+
+def _split_tuple(node: YMap) -> None:
+    """``{kernel_size: (3, 3)}``: inside a flow mapping YAML splits a Python tuple at its
+    commas, into the value '(3' and a key '3)'. Said as such, with the list to write."""
+    items = node.items
+    for i, (key, value) in enumerate(items):
+        text = value.value if isinstance(value, YScalar) else None
+        if not isinstance(text, str) or not text.startswith("(") or ")" in text:
+            continue
+        parts = [text[1:]]
+        for k, v in items[i + 1 :]:
+            if not (isinstance(v, YScalar) and v.value is None):
+                break
+            parts.append(str(k.value))
+            if parts[-1].endswith(")"):
+                parts[-1] = parts[-1][:-1]
+                tuple_text = "(" + ", ".join(p.strip() for p in parts if p.strip()) + ")"
+                raise InputError(
+                    f"{key.value}: {tuple_text} is not a list: inside {{…}} YAML splits it at"
+                    " its commas",
+                    value.pos,
+                    tuple_hint(tuple_text, str(key.value)),
+                )
 
 
 def parse_layers(node: YNode, what: str) -> tuple[LayerSpec, ...]:

@@ -12,14 +12,38 @@ from rfcalc.render.rows import fraction, per_axis, shape, si, thousands
 MAX_LISTED = 12
 
 
-def _final_rf(report: Report) -> str:
+def _field(report: Report) -> str:
+    """The final receptive field in words: '7 (stride 1)', '627 (global)'."""
     rf = report.final.rf
-    if not rf.size:
-        return "–"
     size = per_axis(tuple(str(v) for v in rf.size))
     if rf.is_global:
         return f"{size} (global)"
-    return f"{size} / {per_axis(tuple(fraction(s) for s in rf.stride))}"
+    stride = per_axis(tuple(fraction(s) for s in rf.stride))
+    context = ", with global context" if rf.global_context else ""
+    return f"{size} (stride {stride}{context})"
+
+
+def _rf_sentence(old: Report, new: Report) -> str:
+    """The final receptive field as a sentence: the same in both, or how it changes."""
+    a, b = old.final.rf, new.final.rf
+    if not a.size and not b.size:
+        return "Neither model has a spatial axis, so neither has a receptive field."
+    if not a.size or not b.size:
+        which, other = ("new", "old") if not b.size else ("old", "new")
+        return (
+            f"The {which} model has no spatial axis; the {other} model's final receptive "
+            f"field is {_field(new if which == 'old' else old)}."
+        )
+    if _field(old) == _field(new):
+        return f"The final receptive field is the same in both: {_field(old)}."
+    pairs = list(zip(a.size, b.size, strict=False))
+    if len(a.size) == len(b.size) and all(x <= y for x, y in pairs) and a.size != b.size:
+        verb = "grows"
+    elif len(a.size) == len(b.size) and all(x >= y for x, y in pairs) and a.size != b.size:
+        verb = "shrinks"
+    else:
+        verb = "changes"
+    return f"The final receptive field {verb} from {_field(old)} to {_field(new)}."
 
 
 def _change(old: int, new: int, fmt: Callable[[int], str] = thousands) -> str:
@@ -63,10 +87,19 @@ def _layer_line(c: LayerChange) -> str:
     return f"  ~ {c.name}  " + "; ".join(parts)
 
 
+def _headers(old: Report, new: Report) -> tuple[list[str], str, str]:
+    """The two columns' headers: the models' names when they differ, else 'old' and 'new'
+    with their paths on lines above the table."""
+    if old.name and new.name and old.name != new.name:
+        return [], old.name, new.name
+    return [f"old: {old.source}", f"new: {new.source}", ""], "old", "new"
+
+
 def render_text(diff: Diff) -> str:
     old, new = diff.old, diff.new
+    above, old_header, new_header = _headers(old, new)
     rows = [
-        ("", old.name or old.source, new.name or new.source, "change"),
+        ("", old_header, new_header, "change"),
         (
             "Params",
             thousands(old.totals.params),
@@ -97,22 +130,16 @@ def render_text(diff: Diff) -> str:
             shape(new.output_shape),
             "=" if old.output_shape == new.output_shape else "changed",
         ),
-        (
-            "Final RF",
-            _final_rf(old),
-            _final_rf(new),
-            "=" if _final_rf(old) == _final_rf(new) else "changed",
-        ),
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = [
+    lines = above + [
         "  ".join(
             (v.ljust(w) if i == 0 else v.rjust(w))
             for i, (v, w) in enumerate(zip(r, widths, strict=True))
         ).rstrip()
         for r in rows
     ]
-    lines.append("")
+    lines += ["", _rf_sentence(old, new)]
     lines.append(
         f"Layers by name: {len(diff.added)} added, {len(diff.removed)} removed, "
         f"{len(diff.changed)} changed"
@@ -144,6 +171,7 @@ def _summary(report: Report) -> dict[str, object]:
 def render_json(diff: Diff) -> str:
     doc = {
         "schema_version": SCHEMA_VERSION,
+        "identical": diff.identical,
         "old": _summary(diff.old),
         "new": _summary(diff.new),
         "layers": {
