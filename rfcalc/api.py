@@ -400,12 +400,18 @@ class Report(engine.Report):
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     """The outcome of :func:`check`: the report, the limits that were checked (the model
-    file's ``checks:`` and those given, by check name) and the violations."""
+    file's ``checks:`` and those given, by check name), every check's outcome (the measured
+    value beside the limit) and the violations among them."""
 
     report: Report
     file_limits: Mapping[str, checks.Limit]
     given_limits: Mapping[str, checks.Limit]
-    violations: tuple[checks.Violation, ...]
+    outcomes: tuple[checks.Outcome, ...]
+
+    @property
+    def violations(self) -> tuple[checks.Outcome, ...]:
+        """The outcomes that failed."""
+        return tuple(o for o in self.outcomes if not o.passed)
 
     @property
     def passed(self) -> bool:
@@ -414,8 +420,9 @@ class CheckResult:
 
     @property
     def count(self) -> int:
-        """How many limits were checked (a limit set in the file and given counts twice)."""
-        return len(self.file_limits) + len(self.given_limits)
+        """How many limits were checked (a limit set in the file and given twice over, with the
+        same value, counts once)."""
+        return len(self.outcomes)
 
     def __repr__(self) -> str:
         name = self.report.name or self.report.source
@@ -458,7 +465,7 @@ def check(
                 + (f"; {hint}" if (hint := did_you_mean(name, checks.CHECKS)) else "")
             )
         given[name] = entry.parse(tuple(value) if isinstance(value, list) else value, name, None)
-    file_limits = checks.from_file(graph.checks, graph.variables)
-    violations = checks.run(report, file_limits)
-    violations += [v for v in checks.run(report, given) if v not in violations]
-    return CheckResult(report, file_limits, given, tuple(violations))
+    gates = checks.from_file(graph.checks, graph.variables)
+    file_limits = {gate.check: gate.limit for gate in gates}
+    gates += [checks.Gate(name, limit, "given") for name, limit in given.items()]
+    return CheckResult(report, file_limits, given, tuple(checks.run(report, gates)))
