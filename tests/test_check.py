@@ -1,4 +1,4 @@
-"""rfcalc check, schema and diff (SPEC §4–§6), and the pre-commit hook."""
+"""rfcalc check and diff (SPEC §4–§6), and the pre-commit hook (the schema: test_schema.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jsonschema
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from rfcalc.checks import parse_count
@@ -141,49 +139,6 @@ def test_unknown_check_in_file(tmp_path: Path) -> None:
     assert (
         f"{path}:5:3: error: unknown check 'min_fr'\nhint: did you mean 'min_rf'?" in result.stderr
     )
-
-
-# ------------------------------------------------------------------ schema
-
-
-@pytest.fixture(scope="module")
-def validator() -> jsonschema.Draft202012Validator:
-    result = runner.invoke(app, ["schema"])
-    assert result.exit_code == 0
-    schema = json.loads(result.stdout)
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
-
-
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
-def test_examples_validate(validator: jsonschema.Draft202012Validator, path: Path) -> None:
-    errors = list(validator.iter_errors(yaml.safe_load(path.read_text(encoding="utf-8"))))
-    assert errors == []
-
-
-@pytest.mark.parametrize(
-    "layer",
-    [
-        "{type: conv2, out_channels: 3, kernel_size: 3}",  # unknown type
-        "{type: conv2d, out_chanels: 3, kernel_size: 3}",  # misspelt argument
-        "{type: conv2d, kernel_size: 3}",  # missing required argument
-        "{type: upsample, scale_factor: 2, mode: bilinar}",  # not a choice
-        "rleu",  # misspelt bare type
-    ],
-)
-def test_schema_rejects(validator: jsonschema.Draft202012Validator, layer: str) -> None:
-    doc = yaml.safe_load(f"input: [1, 28, 28]\nlayers:\n  - {layer}\n")
-    assert list(validator.iter_errors(doc)) != []
-
-
-@pytest.mark.parametrize("spelling", ["conv2d", "Conv2d", "conv_2d", "CONV2D"])
-def test_schema_accepts_spellings(
-    validator: jsonschema.Draft202012Validator, spelling: str
-) -> None:
-    doc = yaml.safe_load(
-        f"input: [1, 28, 28]\nlayers:\n  - {{type: {spelling}, out_channels: 3, kernel_size: 3}}\n"
-    )
-    assert list(validator.iter_errors(doc)) == []
 
 
 # ------------------------------------------------------------------ diff
