@@ -20,6 +20,7 @@ arguments, and an unknown type is an error.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 
@@ -35,12 +36,12 @@ from rfcalc.layers.argtypes import (
     or_expression,
 )
 from rfcalc.layers.base import Arg, LayerKind, T
-from rfcalc.loader import LIBRARY_KEYS, TOP_KEYS, BlockSpec
+from rfcalc.loader import LAYER_KEYS, LIBRARY_KEYS, TOP_KEYS, BlockSpec
 from rfcalc.yamltree import YScalar
 
 SCHEMA_ID = "https://github.com/rfcalc/rfcalc/schema/v1/model.json"
 
-COMMON_KEYS = ("name", "from", "repeat", "trainable", "if")
+COMMON_KEYS = tuple(k for k in LAYER_KEYS if k != "type")  # name, from, repeat, trainable, if
 _TEMPLATE_OR_NO_DOT = r"^(?:[^.]+|.*\$\{.*)$"  # a '.' separates levels, except in ${…}
 
 
@@ -57,7 +58,7 @@ def _arg_schema(arg: Arg, values: Schema) -> Schema:
     plain = arg.type.schema(arg.minimum, arg.choices)
     if arg.nullable:
         plain = nullable(plain)
-    default = "required" if arg.required else f"default {arg.default!r}"
+    default = "required" if arg.required else f"default {json.dumps(arg.default, default=str)}"
     description = f"{description} ({default})"
     if arg.choices:
         return {**or_expression(plain), "description": description}
@@ -113,8 +114,8 @@ def _block_schema(block: BlockSpec) -> Schema:
             required.append(param.name)
             props[param.name] = {"description": "required"}
         else:
-            shown = default if isinstance(param.value, YScalar) else "a list"
-            props[param.name] = {"description": f"default {shown!r}"}
+            shown = json.dumps(default) if isinstance(param.value, YScalar) else "a list"
+            props[param.name] = {"description": f"default {shown}"}
     return _closed(f"block '{block.name}'", props, required)
 
 
@@ -268,6 +269,7 @@ def generate(blocks: Sequence[BlockSpec] | None = None) -> Schema:
         "checks": {"type": "object", "properties": checks, "additionalProperties": False},
     }
     assert set(properties) == set(TOP_KEYS)  # the loader's keys, and no other
+    assert set(COMMON) == set(COMMON_KEYS)
     if blocks is None:  # without blocks every type must be a layer type: a misspelt one is caught
         layers: Schema = {
             "if": {"anyOf": [{"required": ["blocks"]}, {"required": ["include"]}]},
