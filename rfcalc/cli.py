@@ -409,13 +409,26 @@ def diff(
 
 
 @app.command()
-def schema() -> None:
+def schema(
+    model: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[MODEL]",
+            help="Also know this model's blocks (own and included) and their arguments.",
+        ),
+    ] = None,
+) -> None:
     """Print the JSON Schema of the model file (for editors and validators)."""
     import json
 
+    from rfcalc.loader import load_path
     from rfcalc.schema import generate
 
-    sys.stdout.write(json.dumps(generate(), indent=2, ensure_ascii=False) + "\n")
+    try:
+        result = generate(load_path(model).blocks if model is not None else None)
+    except RfcalcError as error:
+        fail(error)
+    sys.stdout.write(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""rfcalc check, schema and diff (docs/check.md, docs/json.md), and the pre-commit hook."""
+"""rfcalc check and diff (docs/check.md, docs/json.md), and the pre-commit hook (the schema:
+test_schema.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jsonschema
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from rfcalc.checks import parse_count
@@ -177,7 +176,7 @@ def test_same_limit_twice_is_one_check(files: dict[str, str]) -> None:
 
 def test_file_with_no_checks_says_so(tmp_path: Path, files: dict[str, str]) -> None:
     """Decided: a file with no checks passes (exit 0) and the text lists it as SKIP (no
-    checks); in JSON its status stays 'pass' (SPEC §6's statuses) with an empty 'checks' list,
+    checks); in JSON its status stays 'pass' (docs/json.md's statuses) with an empty 'checks' list,
     and the summary counts it under passed and under no_checks."""
     path = tmp_path / "plain.yaml"
     path.write_text(
@@ -274,49 +273,6 @@ def test_tuple_as_output_shape(tmp_path: Path) -> None:
     )
 
 
-# ------------------------------------------------------------------ schema
-
-
-@pytest.fixture(scope="module")
-def validator() -> jsonschema.Draft202012Validator:
-    result = runner.invoke(app, ["schema"])
-    assert result.exit_code == 0
-    schema = json.loads(result.stdout)
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
-
-
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
-def test_examples_validate(validator: jsonschema.Draft202012Validator, path: Path) -> None:
-    errors = list(validator.iter_errors(yaml.safe_load(path.read_text(encoding="utf-8"))))
-    assert errors == []
-
-
-@pytest.mark.parametrize(
-    "layer",
-    [
-        "{type: conv2, out_channels: 3, kernel_size: 3}",  # unknown type
-        "{type: conv2d, out_chanels: 3, kernel_size: 3}",  # misspelt argument
-        "{type: conv2d, kernel_size: 3}",  # missing required argument
-        "{type: upsample, scale_factor: 2, mode: bilinar}",  # not a choice
-        "rleu",  # misspelt bare type
-    ],
-)
-def test_schema_rejects(validator: jsonschema.Draft202012Validator, layer: str) -> None:
-    doc = yaml.safe_load(f"input: [1, 28, 28]\nlayers:\n  - {layer}\n")
-    assert list(validator.iter_errors(doc)) != []
-
-
-@pytest.mark.parametrize("spelling", ["conv2d", "Conv2d", "conv_2d", "CONV2D"])
-def test_schema_accepts_spellings(
-    validator: jsonschema.Draft202012Validator, spelling: str
-) -> None:
-    doc = yaml.safe_load(
-        f"input: [1, 28, 28]\nlayers:\n  - {{type: {spelling}, out_channels: 3, kernel_size: 3}}\n"
-    )
-    assert list(validator.iter_errors(doc)) == []
-
-
 # ------------------------------------------------------------------ diff
 
 
@@ -362,7 +318,7 @@ def test_diff_same_file() -> None:
     # the same name on both sides: the columns say old and new, the paths are above
     assert lines[:3] == [f"old: {path}", f"new: {path}", ""]
     assert lines[3].split() == ["old", "new", "change"]
-    # VGG-16's features: r = 212, S = 32 (SPEC's anchor); its classifier makes the field
+    # VGG-16's features: r = 212, S = 32 (docs/numbers.md's anchor); its classifier makes the field
     # global, the hull over the 7 units per axis before flatten: 212 + 32·6 = 404
     assert "The final receptive field is the same in both: 404 (global)." in lines
     assert "Layers by name: 0 added, 0 removed, 0 changed" in lines

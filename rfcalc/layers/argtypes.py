@@ -14,19 +14,40 @@ MAX_DIM = 2**31  # any single size or argument beyond this is an error, not slow
 MAX_ENTRIES = 64
 
 Schema = dict[str, Any]
-EXPR: Schema = {"type": "string", "pattern": r"^\$", "description": "a $name or ${expression}"}
-NUMBER: Schema = {"anyOf": [{"type": "number"}, EXPR]}
+# A value may be an expression wherever a value is read ($name or ${…}: expr.is_expression).
+# The schema (rfcalc/schema.py) defines it once, under $defs.
+EXPRESSION: Schema = {
+    "type": "string",
+    "pattern": r"^\$",
+    "description": "a $name or ${expression}",
+}
 
 
-def int_schema(minimum: int | None = None) -> Schema:
-    number: Schema = {"type": "integer"}
-    if minimum is not None:
-        number["minimum"] = minimum
-    return {"anyOf": [number, EXPR]}
+def or_expression(plain: Schema) -> Schema:
+    """``plain``, or an expression. The expression is the ``if``, so a value that is none is
+    checked against ``plain`` alone and an editor reports plain's own error ("'five' is not of
+    type 'integer'"), never one "is not valid under any of the given schemas"."""
+    return {"if": {"$ref": "#/$defs/expression"}, "else": plain}
 
 
-def list_schema(item: Schema) -> Schema:
-    return {"anyOf": [{"type": "array", "minItems": 1, "items": item}, EXPR]}
+def integer(minimum: int | None = None) -> Schema:
+    return {"type": "integer"} | ({} if minimum is None else {"minimum": minimum})
+
+
+def nullable(plain: Schema) -> Schema:
+    """``plain`` or null (PyTorch's None), for a plain schema with a ``type`` or an ``enum``."""
+    if "enum" in plain:
+        return {**plain, "enum": [*plain["enum"], None]}
+    types = plain["type"] if isinstance(plain["type"], list) else [plain["type"]]
+    return {**plain, "type": [*types, "null"]}
+
+
+def one_or_list(item: Schema) -> Schema:
+    """A value, or a non-empty list of values (each may be an expression), as one plain schema
+    with one ``type`` list (``minimum`` applies to numbers only, ``minItems`` to lists only), so
+    that a wrong value gets one message: "'x' is not of type 'integer', 'array'"."""
+    types = item["type"] if isinstance(item["type"], list) else [item["type"]]
+    return {**item, "type": [*types, "array"], "minItems": 1, "items": or_expression(item)}
 
 
 def is_int(value: object) -> TypeGuard[int]:
@@ -83,7 +104,8 @@ class ArgType:
 
     doc: str
     check: Callable[[Checker, object], object]
-    schema: Callable[[int | None, tuple[str, ...]], Schema]  # (minimum, choices) → fragment
+    # (minimum, choices) → the fragment for a plain value; rfcalc/schema.py adds the expression
+    schema: Callable[[int | None, tuple[str, ...]], Schema]
 
     @property
     def value(self) -> str:  # the description, as the former enum's value
@@ -135,26 +157,34 @@ def _padding(c: Checker, value: object) -> object:
 
 
 def _padding_schema(_minimum: int | None, _choices: tuple[str, ...]) -> Schema:
-    pair = {"type": "array", "minItems": 2, "maxItems": 2, "items": int_schema(0)}
+    pair = {"type": "array", "minItems": 2, "maxItems": 2, "items": or_expression(integer(0))}
+    entry = {**integer(0), **pair, "type": ["integer", "array"]}  # an int or [before, after]
     return {
-        "anyOf": [
-            int_schema(0),
-            {"enum": ["same", "valid"]},
-            list_schema({"anyOf": [int_schema(0), pair]}),
-        ]
+        **integer(0),
+        "type": ["integer", "string", "array"],
+        "pattern": "^(same|valid)$",
+        "minItems": 1,
+        "items": or_expression(entry),
     }
 
 
 def _ints(m: int | None, _c: tuple[str, ...]) -> Schema:
-    return {"anyOf": [int_schema(m), list_schema(int_schema(m))]}
+    return one_or_list(integer(m))
+
+
+def _sizes(m: int | None, _c: tuple[str, ...]) -> Schema:
+    return {**one_or_list(integer(m)), "items": or_expression(nullable(integer(m)))}
+
+
+POSITIVE: Schema = {"type": "number", "exclusiveMinimum": 0}
 
 
 class T:
     """The argument types a layer declaration uses (``Arg("stride", T.PER_AXIS, 1)``)."""
 
-    INT = ArgType("int", lambda c, v: c.integer(v, c.minimum), lambda m, _: int_schema(m))
-    BOOL = ArgType("bool", _bool, lambda m, _: {"anyOf": [{"type": "boolean"}, EXPR]})
-    FLOAT = ArgType("number", lambda c, v: c.number(v), lambda m, _: NUMBER)
+    INT = ArgType("int", lambda c, v: c.integer(v, c.minimum), lambda m, _: integer(m))
+    BOOL = ArgType("bool", _bool, lambda m, _: {"type": "boolean"})
+    FLOAT = ArgType("number", lambda c, v: c.number(v), lambda m, _: POSITIVE)
     CHOICE = ArgType("choice", _choice, lambda m, choices: {"enum": list(choices)})
     PER_AXIS = ArgType("int | [int per spatial axis]", lambda c, v: c.int_list(v, c.minimum), _ints)
     PADDING = ArgType(
@@ -164,14 +194,12 @@ class T:
     SIZE_LIST = ArgType(
         "int | [int or null per spatial axis]",
         lambda c, v: c.int_list(v, c.minimum, allow_null=True),
-        lambda m, _: {
-            "anyOf": [int_schema(m), list_schema({"anyOf": [int_schema(m), {"type": "null"}]})]
-        },
+        _sizes,
     )
     SCALE = ArgType(
         "number | [number per spatial axis]",
         _scale,
-        lambda m, _: {"anyOf": [NUMBER, list_schema(NUMBER)]},
+        lambda m, _: one_or_list(POSITIVE),
     )
     PAD_LIST = ArgType(
         "int | [int, ...] (last axis first)",
