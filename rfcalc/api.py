@@ -42,10 +42,14 @@ def describe(
     input_shape: tuple[int, ...] | None = None,
     batch: int = 1,
     dtype: str = "float32",
+    ignore: frozenset[str] = frozenset(),
 ) -> Report:
-    return analyze_graph(load(path, overrides, input_shape), batch, dtype)
+    """``ignore``: warning codes to leave out (see rfcalc.lint.CODES)."""
+    return analyze_graph(load(path, overrides, input_shape), batch, dtype, ignore)
 
 
-def analyze_graph(graph: Graph, batch: int = 1, dtype: str = "float32") -> Report:
+def analyze_graph(
+    graph: Graph, batch: int = 1, dtype: str = "float32", ignore: frozenset[str] = frozenset()
+) -> Report:
     with _no_cyclic_gc():
-        return analyze(graph, batch, dtype)
+        return analyze(graph, batch, dtype, ignore=ignore)

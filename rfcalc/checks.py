@@ -126,6 +126,33 @@ def _covers(actual: Limit, wanted: Limit) -> bool:
     return bool(actual) or not wanted
 
 
+def _warned(report: Report) -> str:
+    """strict: the warnings, by code and layer."""
+    shown = ", ".join(f"{w.code} ({w.layer})" for w in report.warnings[:5])
+    more = f" and {len(report.warnings) - 5} more" if len(report.warnings) > 5 else ""
+    count = len(report.warnings)
+    return f"{count} warning{'' if count == 1 else 's'}: {shown}{more}"
+
+
+def _looks_ahead(report: Report) -> str:
+    """causal: the first layer that reads ahead, per axis."""
+    from rfcalc.layers.base import axis_name
+
+    rank = len(report.lookahead)
+    parts = [
+        f"layer '{found.layer}' reads up to {found.positions} position"
+        f"{'' if found.positions == 1 else 's'} ahead on axis {axis_name(rank, a)}"
+        for a, found in enumerate(report.lookahead)
+        if found is not None
+    ]
+    return "; ".join(parts) or "the model has no spatial axis"
+
+
+def _wanted(actual: Limit, wanted: Limit) -> bool:
+    """A true/false check: it holds, or it is not asked for."""
+    return bool(actual) or not wanted
+
+
 CHECKS: dict[str, Check] = {
     c.name: c
     for c in (
@@ -177,6 +204,24 @@ CHECKS: dict[str, Check] = {
             _covers,
             "",
             _not_covered,
+        ),
+        Check(
+            "strict",
+            "no warning (after the layers' and --ignore's ignores)",
+            parse_bool,
+            lambda r: not r.warnings,
+            _wanted,
+            "",
+            _warned,
+        ),
+        Check(
+            "causal",
+            "no unit reads past the input position it stands for, on every axis",
+            parse_bool,
+            lambda r: bool(r.causal) and all(r.causal),
+            _wanted,
+            "",
+            _looks_ahead,
         ),
     )
 }

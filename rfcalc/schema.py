@@ -11,6 +11,7 @@ from rfcalc.checks import CHECKS
 from rfcalc.layers import REGISTRY
 from rfcalc.layers.argtypes import EXPR, Schema, int_schema
 from rfcalc.layers.base import Arg, LayerKind, T
+from rfcalc.lint import CODES
 
 SCHEMA_ID = "https://github.com/rfcalc/rfcalc/schema/v1/model.json"
 
@@ -52,6 +53,20 @@ COMMON: Schema = {
     },
     "trainable": BOOL,
     "if": {**BOOL, "description": "false: the layer does not exist, its name means its input"},
+    "lint": {
+        "type": "object",
+        "description": "the architecture lint on this layer (on a block: all its layers)",
+        "properties": {
+            "ignore": {
+                "anyOf": [
+                    {"enum": sorted(CODES)},
+                    {"type": "array", "items": {"enum": sorted(CODES)}},
+                ],
+                "description": "warning codes not reported (docs/lint.md)",
+            }
+        },
+        "additionalProperties": False,
+    },
 }
 
 
