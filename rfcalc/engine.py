@@ -192,7 +192,7 @@ def analyze(
                 pos=node.pos,
             )
         )
-    warnings += lint.rf_smaller_than_input(rows, graph.input_shape)
+    warnings += lint.rf_smaller_than_input(rows, graph.input_shape, causality.result())
     warnings += lint.unused_outputs(graph.nodes)
     per_layer = {n.name: n.lint_ignore for n in graph.nodes if n.lint_ignore}
     params = sum(r.params for r in rows)

@@ -142,9 +142,11 @@ def layer_warnings(
                 pools.append((" and ".join(faults), name))
         if same and w.span % 2 == 0 and w.pad != w.after:
             evens.append((f"span {w.span} pads {w.pad} before and {w.after} after", name))
+        if w.stride == 1:
+            continue  # every position is read (a crop, which drops positions, is explicit)
         n, m = in_shape[i + 1], out_shape[i + 1]
         last = (m - 1) * w.stride - w.pad + w.span - 1  # the last position a unit reads
-        unread = n - 1 + w.after - last
+        unread = n - 1 + w.after - last  # (n + pad − span) mod stride, or less in ceil mode
         if unread <= max(0, w.stride - w.span):
             continue  # none, or no more than the gap every window leaves (stride > span)
         # the layer's own padding after the input, then its input's units whose field lies
@@ -224,13 +226,18 @@ def unused_outputs(nodes: Sequence[Node]) -> list[Warning]:
     ]
 
 
-def rf_smaller_than_input(rows: Sequence[LayerRow], input_shape: Shape) -> list[Warning]:
+def rf_smaller_than_input(
+    rows: Sequence[LayerRow], input_shape: Shape, lookahead: Sequence[Lookahead | None]
+) -> list[Warning]:
     """Per axis, the last layer whose field on it is spatial (not global): a warning when its
-    field is smaller than the input there."""
+    field is smaller than the input there. A causal axis is left out: there each unit sees a
+    window of the past by design (time in a streaming model)."""
     rank = len(input_shape) - 1
     found: dict[int, list[str]] = {}
     names: dict[int, str] = {}
     for a in range(rank):
+        if lookahead[a] is None:
+            continue
         row = next(
             (r for r in reversed(rows) if r.rf.stride[a] is not None and r.rf.size[a] > 0), None
         )
