@@ -159,7 +159,6 @@ def analyze(
                 out.rf,
                 in_shapes[0] if in_shapes else None,
                 out.shape,
-                in_fields[0] if in_fields else None,
                 in_layouts[0] if in_layouts else None,
                 graph.input_shape,
             )

@@ -107,7 +107,6 @@ def layer_warnings(
     rule: RfRule,
     in_shape: Shape | None,
     out_shape: Shape,
-    in_fields: tuple[rf.Field, ...] | None,
     in_layout: tuple[object, ...] | None,
     input_shape: Shape,
 ) -> list[Warning]:
@@ -116,7 +115,6 @@ def layer_warnings(
     (convolution, pooling) can raise them."""
     if not isinstance(rule, PerInput) or len(rule.axes) != 1 or in_shape is None:
         return []
-    assert in_fields is not None
     assert in_layout is not None
     rank = len(input_shape) - 1
     pooling = node.kind.family == "pooling"
@@ -149,17 +147,10 @@ def layer_warnings(
         unread = n - 1 + w.after - last  # (n + pad − span) mod stride, or less in ceil mode
         if unread <= max(0, w.stride - w.span):
             continue  # none, or no more than the gap every window leaves (stride > span)
-        # the layer's own padding after the input, then its input's units whose field lies
-        # wholly outside the model input (padding added by an earlier layer)
+        # the layer's own padding after the input first, then its input's last positions (an
+        # explicit padding layer's positions are its input too: the rule is the layer's own)
         padding = min(unread, w.after)
-        field = in_fields[tag]
-        inputs: list[int] = []  # the units of the layer's input that no unit reads
-        for y in range(last + 1, n):
-            span = None if isinstance(field, rf.Global) else field.span(y)
-            if span is None or span[0] > input_shape[tag + 1] - 1 or span[1] < 0:
-                padding += 1
-            else:
-                inputs.append(y)
+        inputs = list(range(last + 1, n))
         pads = f" + {w.pad + w.after}" if w.pad + w.after else ""
         sums = f"({n}{pads} − {w.span}) mod {w.stride} = {unread}"
         if inputs:
