@@ -41,10 +41,12 @@ BOOL: Schema = {"anyOf": [{"type": "boolean"}, EXPR]}
 NAME: Schema = {
     "anyOf": [{"type": "string", "pattern": r"^[^.]+$"}, {"type": "integer", "minimum": 0}]
 }
+# a name in 'from' may be a full name ('layer1.0.conv1', SPEC §3), dots and all
+REF: Schema = {"anyOf": [{"type": "string", "minLength": 1}, {"type": "integer", "minimum": 0}]}
 COMMON: Schema = {
     "name": {**NAME, "description": "unique within its scope; digits only are valid"},
     "from": {
-        "anyOf": [NAME, {"type": "array", "minItems": 1, "items": NAME}],
+        "anyOf": [REF, {"type": "array", "minItems": 1, "items": REF}],
         "description": "input layer name(s); 'input' is the model's or block's input",
     },
     "repeat": {
