@@ -97,10 +97,16 @@ def load_file(
         return build.build(load_path(path), overrides, input_shape)
 
 
-def analyze_graph(graph: build.Graph, batch: int = 1, dtype: str = "float32") -> engine.Report:
-    """The engine's report on a graph (the CLI's analysis)."""
+def analyze_graph(
+    graph: build.Graph,
+    batch: int = 1,
+    dtype: str = "float32",
+    ignore: frozenset[str] = frozenset(),
+) -> engine.Report:
+    """The engine's report on a graph (the CLI's analysis); ``ignore``: warning codes to
+    leave out (rfcalc.lint.CODES)."""
     with _no_cyclic_gc():
-        return engine.analyze(graph, batch, dtype)
+        return engine.analyze(graph, batch, dtype, ignore=ignore)
 
 
 def describe_file(
@@ -109,9 +115,10 @@ def describe_file(
     input_shape: tuple[int, ...] | None = None,
     batch: int = 1,
     dtype: str = "float32",
+    ignore: frozenset[str] = frozenset(),
 ) -> engine.Report:
     """:func:`load_file` then :func:`analyze_graph` (what ``rfcalc describe`` computes)."""
-    return analyze_graph(load_file(path, overrides, input_shape), batch, dtype)
+    return analyze_graph(load_file(path, overrides, input_shape), batch, dtype, ignore)
 
 
 # ---------------------------------------------------------------- models given from Python

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from itertools import islice
 from types import MappingProxyType
 
-from rfcalc import expr
+from rfcalc import expr, lint
 from rfcalc.errors import (
     GraphError,
     GroupedError,
@@ -48,6 +48,7 @@ class Node:
     trainable: bool
     pos: SourcePos
     groups: tuple[str, ...]  # enclosing block instances / repeats, outermost first
+    lint_ignore: frozenset[str] = frozenset()  # warning codes silenced (its own and its scopes')
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,7 @@ class _Scope:
     stack: tuple[str, ...]  # block names being expanded, for cycle detection
     parent: _Scope | None = None  # the scope a nested 'layers:' list is written in
     positional: bool = False  # unnamed layers are named 0, 1, … (as nn.Sequential's)
+    ignore: frozenset[str] = frozenset()  # warning codes silenced on every layer inside
     local: dict[str, int] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
 
@@ -395,6 +397,7 @@ class Builder:
             first_input = ()
         name, instances = self._naming(layer, scope, type_key, repeat, env)
         trainable = scope.trainable and self._trainable(layer, env)
+        ignore = scope.ignore | _lint_ignore(layer)
         # instances whose expressions read i, or their own input's shape, are evaluated each
         by_index = layer.repeat is not None and not self._names(layer)[1].isdisjoint(_PER_INSTANCE)
         block_env = None
@@ -423,6 +426,7 @@ class Builder:
                     trainable=trainable,
                     stack=(*scope.stack, block.name),
                     positional=block.sequential,
+                    ignore=ignore,
                 )
                 out = self._sequence(block.layers, inner)
             elif layer.layers is not None:
@@ -439,11 +443,12 @@ class Builder:
                     stack=scope.stack,
                     parent=scope,
                     positional=True,
+                    ignore=ignore,
                 )
                 out = self._sequence(layer.layers, inner)
             else:
                 assert kind is not None
-                out = self._leaf(layer, kind, full, inst_env, inputs, trainable, groups)
+                out = self._leaf(layer, kind, full, inst_env, inputs, trainable, groups, ignore)
             scope.local[inst] = self.full[full] = out
         if name is not None:
             scope.local[name] = self.full[scope.prefix + name] = out
@@ -598,6 +603,7 @@ class Builder:
         inputs: tuple[int, ...],
         trainable: bool,
         groups: tuple[str, ...],
+        ignore: frozenset[str],
     ) -> int:
         if len(self.nodes) >= MAX_LAYERS:
             raise InputError(f"the model expands to more than {MAX_LAYERS:,} layers", layer.pos)
@@ -626,7 +632,7 @@ class Builder:
         args, arg_pos = cached[1]
         index = len(self.nodes)
         self.nodes.append(
-            Node(index, full, kind, args, arg_pos, inputs, trainable, layer.pos, groups)
+            Node(index, full, kind, args, arg_pos, inputs, trainable, layer.pos, groups, ignore)
         )
         return index
 
@@ -701,6 +707,31 @@ class Builder:
                 where = layer.repeat.pos if layer.repeat is not None else layer.pos
                 raise InputError(f"the model expands to more than {MAX_LAYERS:,} layers", where)
         return total
+
+
+def _lint_ignore(layer: LayerSpec) -> frozenset[str]:
+    """The warning codes a layer's ``lint: {ignore: [code, ...]}`` silences (checked)."""
+    node = layer.lint
+    if node is None:
+        return frozenset()
+    if not isinstance(node, YMap):
+        raise InputError(
+            f"lint takes a mapping {{ignore: [code, ...]}}, got {what_node(node)}", node.pos
+        )
+    codes: set[str] = set()
+    for key, value in node.items:
+        if key.value != "ignore":
+            raise InputError(
+                f"unknown lint key '{key.value}'", key.pos, did_you_mean(str(key.value), ["ignore"])
+            )
+        items = value.items if isinstance(value, YSeq) else (value,)
+        for item in items:
+            if not isinstance(item, YScalar) or not isinstance(item.value, str):
+                raise InputError(
+                    f"lint ignore takes warning codes, got {what_node(item)}", item.pos
+                )
+            codes.add(lint.check_code(item.value, "lint ignore", item.pos))
+    return frozenset(codes)
 
 
 def _number(value: Resolved) -> bool:
@@ -874,7 +905,7 @@ def validate_args(
                 f"{where}unknown argument '{arg.name}'",
                 arg.pos,
                 arg_hint(arg.name, kind.arg_index)
-                or did_you_mean(arg.name, [*kind.arg_index, "name", "from", "repeat", "trainable"]),
+                or did_you_mean(arg.name, [*kind.arg_index, *LAYER_KEYS[1:]]),
             )
         values[arg.name] = _coerce(where, decl, arg.value.pos, resolve(arg.value, env))
         where_pos[arg.name] = arg.value.pos

@@ -155,7 +155,38 @@ def _ge(a: Limit, b: Limit) -> bool:
     return a >= b
 
 
-def _covers(actual: Limit, wanted: Limit) -> bool:
+def _warned(report: Report, wanted: Limit, passed: bool) -> str:
+    """strict: the warnings, by code and layer."""
+    if not report.warnings:
+        return "no warnings"
+    if not wanted:
+        return f"not required ({len(report.warnings)} warnings)"
+    shown = ", ".join(f"{w.code} ({w.layer})" for w in report.warnings[:5])
+    more = f" and {len(report.warnings) - 5} more" if len(report.warnings) > 5 else ""
+    count = len(report.warnings)
+    return f"{count} warning{'' if count == 1 else 's'}: {shown}{more}"
+
+
+def _looks_ahead(report: Report, wanted: Limit, passed: bool) -> str:
+    """causal: the first layer that reads ahead, per axis."""
+    if report.causal and all(report.causal):
+        return "no unit reads ahead of its input position"
+    if not wanted:
+        return "not required"
+    from rfcalc.layers.base import axis_name
+
+    rank = len(report.lookahead)
+    parts = [
+        f"layer '{found.layer}' reads up to {found.positions} position"
+        f"{'' if found.positions == 1 else 's'} ahead on axis {axis_name(rank, a)}"
+        for a, found in enumerate(report.lookahead)
+        if found is not None
+    ]
+    return "; ".join(parts) or "the model has no spatial axis"
+
+
+def _wanted(actual: Limit, wanted: Limit) -> bool:
+    """A true/false check: it holds, or it is not asked for."""
     return bool(actual) or not wanted
 
 
@@ -212,10 +243,30 @@ CHECKS: dict[str, Check] = {
             "some final unit sees the whole input on every axis",
             parse_bool,
             lambda r: r.final.rf.covers_input,
-            _covers,
+            _wanted,
             "",
             "",
             _covering,
+        ),
+        Check(
+            "strict",
+            "no warning (after the layers' and --ignore's ignores)",
+            parse_bool,
+            lambda r: not r.warnings,
+            _wanted,
+            "",
+            "",
+            _warned,
+        ),
+        Check(
+            "causal",
+            "no unit reads past the input position it stands for, on every axis",
+            parse_bool,
+            lambda r: bool(r.causal) and all(r.causal),
+            _wanted,
+            "",
+            "",
+            _looks_ahead,
         ),
     )
 }

@@ -73,6 +73,20 @@ def parse_shape(text: str | None, option: str) -> tuple[int, ...] | None:
     return None if text is None else sizes_from_text(text, option)
 
 
+def parse_ignores(values: list[str] | None) -> frozenset[str]:
+    """--ignore CODE (repeatable, or comma-separated): known warning codes only."""
+    from rfcalc.lint import check_code
+
+    codes = (c.strip() for v in values or [] for c in v.split(","))
+    return frozenset(check_code(c, "--ignore", None) for c in codes if c)
+
+
+IgnoreOption = Annotated[
+    list[str] | None,
+    typer.Option("--ignore", metavar="CODE", help="Leave out warnings with this code (repeatable)"),
+]
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"rfcalc {__version__}")
@@ -119,6 +133,7 @@ def describe(
             help="Fold block instances at nesting level N (1: top-level blocks).",
         ),
     ] = None,
+    ignore: IgnoreOption = None,
     output: Annotated[
         str | None,
         typer.Option(
@@ -147,7 +162,12 @@ def describe(
         if output is not None:
             _check_output(output, model)
         report = run(
-            model, parse_sets(sets), parse_shape(input_shape, "--input"), batch, dtype.value
+            model,
+            parse_sets(sets),
+            parse_shape(input_shape, "--input"),
+            batch,
+            dtype.value,
+            parse_ignores(ignore),
         )
     except RfcalcError as error:
         fail(error)
@@ -327,6 +347,13 @@ def check(
         str | None,
         typer.Option(metavar="C,H,W", help="Required output shape, e.g. 1000 or 2048,7,7."),
     ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail on any warning (see docs/lint.md).")
+    ] = False,
+    causal: Annotated[
+        bool, typer.Option("--causal", help="Require that no unit reads ahead of its position.")
+    ] = False,
+    ignore: IgnoreOption = None,
     fmt: Annotated[CheckFormat, typer.Option("--format", "-f")] = CheckFormat.text,
     sets: Annotated[
         list[str] | None, typer.Option("--set", metavar="NAME=VALUE", help="Override a variable.")
@@ -355,13 +382,18 @@ def check(
             flags.append(checks.Gate("output_shape", shape, "--output-shape"))
         if rf_covers_input:
             flags.append(checks.Gate("rf_covers_input", True, "--rf-covers-input"))
+        if strict:
+            flags.append(checks.Gate("strict", True, "--strict"))
+        if causal:
+            flags.append(checks.Gate("causal", True, "--causal"))
+        ignored = parse_ignores(ignore)
     except RfcalcError as error:
         fail(error)
     results: list[FileResult] = []
     for path in _expand(models):
         try:
             graph = load_file(path, overrides)
-            report = analyze_graph(graph)
+            report = analyze_graph(graph, ignore=ignored)
             # the file's limits and the command line's: all must hold (a flag never loosens)
             gates = [*checks.from_file(graph.checks, graph.variables), *flags]
             outcomes = tuple(checks.run(report, gates))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from rfcalc import rf
+from rfcalc import lint, rf
 from rfcalc.build import INPUT, Graph, input_shape_error, looks_channels_last, written_shape
 from rfcalc.errors import ShapeError, SourcePos
 from rfcalc.layers.base import (
@@ -28,6 +28,7 @@ from rfcalc.layers.base import (
     need_channels_first,
     prod,
 )
+from rfcalc.lint import Lookahead, Warning
 
 DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
@@ -63,13 +64,6 @@ class LayerRow:
 
 
 @dataclass(frozen=True, slots=True)
-class Warning:
-    layer: str
-    code: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
 class Totals:
     params: int
     trainable_params: int
@@ -97,14 +91,26 @@ class Report:
     fields: tuple[tuple[rf.Field, ...], ...] | None = None
     # per layer: what each output dim is (only with keep_fields=True; see layers.base.Layout)
     layouts: tuple[Layout, ...] | None = None
+    # per spatial axis: the first layer whose units read past their own position (issue 12)
+    lookahead: tuple[Lookahead | None, ...] = ()
 
     @property
     def final(self) -> LayerRow:
         return self.layers[-1]
 
+    @property
+    def causal(self) -> tuple[bool, ...]:
+        """Per spatial axis: does no unit of any layer read past the input position it stands
+        for (``x·S``)?"""
+        return tuple(found is None for found in self.lookahead)
+
 
 def analyze(
-    graph: Graph, batch: int = 1, dtype: str = "float32", keep_fields: bool = False
+    graph: Graph,
+    batch: int = 1,
+    dtype: str = "float32",
+    keep_fields: bool = False,
+    ignore: frozenset[str] = frozenset(),
 ) -> Report:
     size = DTYPES[dtype]
     rank = len(graph.input_shape) - 1
@@ -116,6 +122,7 @@ def analyze(
     contexts: dict[int, bool] = {INPUT: False}
     rows: list[LayerRow] = []
     warnings: list[Warning] = _channels_last(graph)
+    causality = lint.Causality(rank)
     for node in graph.nodes:
         names[node.index] = node.name
         in_shapes = tuple(shapes[i] for i in node.inputs)
@@ -152,6 +159,19 @@ def analyze(
         except rf.TableTooLargeError as exc:
             raise ShapeError(f"layer '{node.name}' ({node.kind.name}): {exc}", node.pos) from None
         fields[node.index] = new_fields
+        warnings.extend(
+            lint.layer_warnings(
+                node,
+                out.rf,
+                in_shapes[0] if in_shapes else None,
+                out.shape,
+                in_layouts[0] if in_layouts else None,
+                graph.input_shape,
+            )
+        )
+        if causality.open:
+            sizes = [out.shape[j] if j is not None else 1 for j in _positions(layout, rank)]
+            causality.see(node.name, new_fields, sizes)
         context = mixed or any(contexts[i] for i in node.inputs)
         contexts[node.index] = context
         for note in notes:
@@ -177,6 +197,9 @@ def analyze(
                 pos=node.pos,
             )
         )
+    warnings += lint.rf_smaller_than_input(rows, graph.input_shape, causality.result())
+    warnings += lint.unused_outputs(graph.nodes)
+    per_layer = {n.name: n.lint_ignore for n in graph.nodes if n.lint_ignore}
     params = sum(r.params for r in rows)
     trainable = sum(r.trainable_params for r in rows)
     buffers = sum(r.buffers for r in rows)
@@ -201,9 +224,10 @@ def analyze(
         layers=tuple(rows),
         output_shape=rows[-1].output_shape,
         totals=totals,
-        warnings=tuple(warnings),
+        warnings=lint.apply_ignores(warnings, per_layer, ignore),
         fields=tuple(fields[n.index] for n in graph.nodes) if keep_fields else None,
         layouts=tuple(layouts[n.index] for n in graph.nodes) if keep_fields else None,
+        lookahead=causality.result(),
     )
 
 

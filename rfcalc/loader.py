@@ -18,8 +18,8 @@ from rfcalc.foreign import tuple_hint
 from rfcalc.yamltree import MAX_FILE_BYTES, YMap, YNode, YScalar, YSeq, parse, read_text, what_node
 
 TOP_KEYS = ("name", "description", "include", "input", "vars", "blocks", "layers", "checks")
-LAYER_KEYS = ("type", "name", "from", "repeat", "trainable", "if")
-SCOPE_KEYS = ("name", "from", "repeat", "trainable", "if", "layers")
+LAYER_KEYS = ("type", "name", "from", "repeat", "trainable", "if", "lint")
+SCOPE_KEYS = ("name", "from", "repeat", "trainable", "if", "lint", "layers")
 BLOCK_KEYS = ("args", "sequential", "layers")
 LIBRARY_KEYS = ("description", "include", "blocks")
 MAX_INCLUDES = 64
@@ -48,6 +48,7 @@ class LayerSpec:
     pos: SourcePos
     if_: YNode | None = None
     layers: tuple[LayerSpec, ...] | None = None
+    lint: YNode | None = None  # {ignore: [code, ...]}: warnings silenced on this layer
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,7 @@ def parse_layer(node: YNode) -> LayerSpec:
         "repeat": node.get("repeat"),
         "trainable": node.get("trainable"),
         "if_": node.get("if"),
+        "lint": node.get("lint"),
         "pos": node.pos,
     }
     if layers_node is not None:

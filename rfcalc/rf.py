@@ -63,6 +63,9 @@ class Window:
     stride: int
     pad: int  # units before 0 read by unit 0
     step: int = 1  # distance between the units read (dilation)
+    # units after the input's last one that the window may slide over (a convolution's or
+    # pooling's right padding); changes no field, read by the architecture lint
+    after: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -733,11 +736,13 @@ def merge(inputs: Sequence[MergeInput], n_out: int) -> tuple[Field, list[str]]:
     jumps = [f.jump for f in parts]
     if len(set(jumps)) > 1:
         notes.append("strides " + ", ".join(_fmt(j) for j in jumps))
-    # docs/numbers.md#merges: uniform inputs whose fields are centred differently for the same unit
+    # docs/numbers.md#merges: uniform inputs whose fields are centred differently for the same unit;
+    # inputs whose fields all end at the unit's own position (x·S) are causally aligned
     uniform = [u for u in (_uniform(f, n_out) for f in parts) if u is not None]
     if len(uniform) == len(parts):
         centres = {Fraction(r - 1, 2) - P for P, r in uniform}
-        if len(centres) > 1:
+        causal = all(r - 1 - P == 0 for P, r in uniform)
+        if len(centres) > 1 and not causal:
             notes.append("centres of unit 0 at " + ", ".join(_fmt(c) for c in sorted(centres)))
     affine = [f for f in parts if isinstance(f, Affine)]
     if len(affine) == len(parts) and len({f.S for f in affine}) == 1:
@@ -796,6 +801,12 @@ def summarize(field: Field, n: int) -> Summary:
                 list(range(-padding, -padding + n * step, step)) if step else [-padding] * n
             )
     return Summary(size, jump, padding, uniform, False)
+
+
+def highest_ends(table: Table, n: int) -> list[float]:
+    """The highest input position each unit ``0 … n−1`` reads (``−inf`` when it reads
+    nothing): for the architecture lint's look-ahead, in one pass at C speed."""
+    return list(_bulk(table, 0, n)[1])
 
 
 def covers(field: Field, n: int, n_input: int) -> bool:

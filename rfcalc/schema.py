@@ -36,6 +36,7 @@ from rfcalc.layers.argtypes import (
     or_expression,
 )
 from rfcalc.layers.base import Arg, LayerKind, T
+from rfcalc.lint import CODES
 from rfcalc.loader import LAYER_KEYS, LIBRARY_KEYS, TOP_KEYS, BlockSpec
 from rfcalc.yamltree import YScalar
 
@@ -201,6 +202,20 @@ COMMON: Schema = {
     },
     "trainable": {**BOOL, "description": "false freezes the layer's parameters"},
     "if": {**BOOL, "description": "false: the layer does not exist, its name means its input"},
+    "lint": {
+        "type": "object",
+        "description": "the architecture lint on this layer (on a block: all its layers)",
+        "properties": {
+            "ignore": {
+                "anyOf": [
+                    {"enum": sorted(CODES)},
+                    {"type": "array", "items": {"enum": sorted(CODES)}},
+                ],
+                "description": "warning codes not reported (docs/lint.md)",
+            }
+        },
+        "additionalProperties": False,
+    },
 }
 
 

@@ -59,7 +59,8 @@ def test_torchvision_totals(example: str, params: int, macs: int, buffers: int) 
     assert (report.totals.params, report.totals.macs) == (params, macs)
     assert report.totals.buffers == buffers
     assert report.output_shape == (1000,)
-    assert report.warnings == ()
+    # every merge aligned (the lint's other warnings, e.g. unused-padding, are docs/lint.md's)
+    assert [w for w in report.warnings if w.code == "misaligned-merge"] == []
 
 
 def test_resnet_names_and_inputs() -> None:
@@ -104,20 +105,23 @@ def test_merge_union_by_hand() -> None:
     # Both are centred at x+1, so no warning.
     row = report_of(TWO_BRANCHES).layers[2]
     assert (row.rf.size, row.rf.padding, row.rf.uniform) == ((5,), (1,), True)
-    assert report_of(TWO_BRANCHES).warnings == ()
+    assert [w.code for w in report_of(TWO_BRANCHES).warnings] == ["rf-smaller-than-input"]
 
 
 def test_misaligned_merge_warns() -> None:
     # b with padding [2, 0] reads x−2 … x+2 (centre x, length 16+2−5+1 = 14); a centres at x+1
     text = TWO_BRANCHES.replace("padding: 1", "padding: [[2, 0]]")
     report = report_of(text)
-    assert [w.code for w in report.warnings] == ["misaligned-merge"]
+    assert [w.code for w in report.warnings] == ["misaligned-merge", "rf-smaller-than-input"]
     assert report.warnings[0].layer == "sum"
     assert "'a', 'b'" in report.warnings[0].message
     stride_text = TWO_BRANCHES.replace("padding: 1}", "padding: 1, stride: 2}").replace(
         "kernel_size: 3}", "kernel_size: 3, stride: 2}"
     )
-    assert report_of(stride_text).warnings == ()
+    # no misaligned-merge; the lint: a (k3 s2) leaves (16 − 3) mod 2 = 1 input position unread,
+    # b (k5 s2 p1) (16 + 2 − 5) mod 2 = 1 of its padding; the field 7 < 16
+    codes = [w.code for w in report_of(stride_text).warnings]
+    assert codes == ["dropped-input", "unused-padding", "rf-smaller-than-input"]
 
 
 def test_squeeze_excitation_gate_broadcasts_and_is_context() -> None:

@@ -249,6 +249,8 @@ def test_example_numbers_match_torch(path: Path) -> None:
         ("convnext_tiny", (3, 64, 64)),
         ("densenet121", (3, 64, 64)),
         ("shufflenet_v2_x1_0", (3, 64, 64)),
+        ("wavenet", (1, 1100)),  # every unit's field (1024 wide, causal) against autograd
+        ("tcn", None),
     ],
 )
 def test_example_receptive_fields_match_gradients(

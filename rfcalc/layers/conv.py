@@ -46,7 +46,9 @@ def _conv_rule(rank: int) -> LayerKind:
         weights = cout * (cin // groups) * prod(k)
         params = weights + (cout if ctx.flag("bias") else 0)
         macs = prod(shape) * (cin // groups) * prod(k)
-        rules = tuple(Window(d[i] * (k[i] - 1) + 1, s[i], pads[i][0], d[i]) for i in range(rank))
+        rules = tuple(
+            Window(d[i] * (k[i] - 1) + 1, s[i], pads[i][0], d[i], pads[i][1]) for i in range(rank)
+        )
         return Out(shape, params=params, macs=macs, rf=spatial_rule(rules))
 
     name = f"conv{rank}d"

@@ -42,7 +42,9 @@ def _window_pool(prefix: str, torch_prefix: str, rank: int, what: str) -> LayerK
             for i in range(rank)
         )
         shape = check_size(ctx, (ctx.shape[0], *out))
-        rules = tuple(Window(d[i] * (k[i] - 1) + 1, s[i], pads[i][0], d[i]) for i in range(rank))
+        rules = tuple(
+            Window(d[i] * (k[i] - 1) + 1, s[i], pads[i][0], d[i], pads[i][1]) for i in range(rank)
+        )
         return Out(shape, rf=spatial_rule(rules))
 
     args = [

@@ -63,6 +63,7 @@ def report_dict(report: Report) -> dict[str, object]:
             "activation_bytes": t.activation_bytes,
         },
         "macs_convention": "torchvision/fvcore: multiply-accumulates per sample, bias excluded",
+        "causal": list(report.causal),
         "warnings": [
             {"layer": w.layer, "code": w.code, "message": w.message} for w in report.warnings
         ],

@@ -145,7 +145,23 @@ def footer(report: Report) -> list[tuple[str, str]]:
     final = report.final.rf
     if final.size:
         lines.append(("Final RF", _final_rf(report)))
+    if report.lookahead:
+        lines.append(("Causal", _causal(report)))
     return lines
+
+
+def _causal(report: Report) -> str:
+    """Per axis: causal, or the first layer whose units read ahead (docs/lint.md)."""
+    from rfcalc.layers.base import axis_name
+
+    if all(report.causal):
+        return "yes (no unit reads past the input position it stands for)"
+    rank = len(report.lookahead)
+    axes: dict[str, list[str]] = {}
+    for a, found in enumerate(report.lookahead):
+        text = "yes" if found is None else f"no ('{found.layer}' reads {found.positions} ahead)"
+        axes.setdefault(text, []).append(axis_name(rank, a))
+    return ", ".join(f"{' and '.join(names)} {text}" for text, names in axes.items())
 
 
 def _final_rf(report: Report) -> str:
