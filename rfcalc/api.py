@@ -455,8 +455,9 @@ def check(
 
     The limits (docs/check.md) are ``max_params``, ``max_macs``, ``params`` (counts: an int
     or a str such as ``"25M"``), ``output_shape`` (a tuple or ``"1000"``), ``min_rf`` (a
-    count) and ``rf_covers_input`` (a bool). ``model``, ``vars`` and ``input_shape`` as for
-    :func:`load`.
+    count), ``rf_covers_input``, ``strict`` (no warning) and ``causal`` (no unit reads ahead
+    of its input position; docs/lint.md) (bools). ``model``, ``vars`` and ``input_shape`` as
+    for :func:`load`.
 
     >>> rfcalc.check("examples/resnet50.yaml", max_params="20M").passed
     False
