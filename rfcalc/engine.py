@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from rfcalc import rf
+from rfcalc import gridding, rf
 from rfcalc.build import INPUT, Graph
 from rfcalc.errors import ShapeError, SourcePos
 from rfcalc.layers.base import (
@@ -22,6 +22,7 @@ from rfcalc.layers.base import (
     Out,
     PerDim,
     PerInput,
+    RfRule,
     Shape,
     channels_first,
     fmt_layout,
@@ -116,6 +117,7 @@ def analyze(
     contexts: dict[int, bool] = {INPUT: False}
     rows: list[LayerRow] = []
     warnings: list[Warning] = []
+    rules: list[RfRule] = []
     for node in graph.nodes:
         names[node.index] = node.name
         in_shapes = tuple(shapes[i] for i in node.inputs)
@@ -133,6 +135,7 @@ def analyze(
         if node.kind.channels_first and in_layouts and in_layouts[0] is not canon:
             need_channels_first(ctx)
         out = node.kind.rule(ctx)
+        rules.append(out.rf)
         shapes[node.index] = out.shape
         layout = _out_layout(ctx, out, rank)
         if layout is not canon and layout == canon:
@@ -171,6 +174,8 @@ def analyze(
                 pos=node.pos,
             )
         )
+    for layer, message in gridding.hole_warnings(graph.nodes, rules, layouts, fields, rank):
+        warnings.append(Warning(layer, gridding.HOLES, message))
     params = sum(r.params for r in rows)
     trainable = sum(r.trainable_params for r in rows)
     buffers = sum(r.buffers for r in rows)
