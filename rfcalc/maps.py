@@ -405,12 +405,10 @@ def _paths(
             spans = [r for r in reads if r is not None]
             if known is None:
                 domains[edge.source] = spans
-            elif edge.source != INPUT:
+            elif edge.source != INPUT:  # the input's box is given (what lies outside: 0)
                 domains[edge.source] = [
                     (min(x[0], y[0]), max(x[1], y[1])) for x, y in zip(known, spans, strict=True)
                 ]
-            else:
-                assert all(x[0] <= y[0] and y[1] <= x[1] for x, y in zip(known, spans, strict=True))
     arrays: dict[int, list[int]] = {index: [1]}
     for k in range(index, -1, -1):
         data = arrays.pop(k, None)
@@ -491,12 +489,14 @@ def _inside(units: range, n: int) -> range:
 def _pairs(
     rule: rf.AxisRule, dom: Span, target: Span, n: int, clip: bool
 ) -> Iterator[tuple[int, int]]:
-    """(unit, read) index pairs within the two domains, one per path step."""
+    """(unit, read) index pairs within the two domains, one per path step. A domain is a
+    hull, so it may hold units that the unit of the map does not read (holding 0): what they
+    read may lie outside the target's domain, and is left out."""
+    lo, hi = (max(target[0], 0), min(target[1], n - 1)) if clip else target
     for x in range(dom[0], dom[1] + 1):
         for i in _progression(rule, x, n):
-            if clip and not 0 <= i < n:
-                continue
-            yield (x - dom[0], i - target[0])
+            if lo <= i <= hi:
+                yield (x - dom[0], i - target[0])
 
 
 def _apply(
