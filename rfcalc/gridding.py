@@ -183,14 +183,26 @@ def hole_warnings(
 ) -> list[tuple[str, str]]:
     """``(layer, message)`` for each layer whose uniform field gains holes: positions inside a
     unit's field that no path reaches. Cheap: nothing is tracked unless some window's taps
-    can be farther apart than what they read (dilation, or a stride above the window)."""
+    can be farther apart than what they read (a dilation, or a stride above the window, which
+    makes a field's jump larger than its size), and a layer is only looked at when it dilates
+    or reads a field with holes or with a jump above its size."""
     if rank == 0 or not any(_may_gap(r) for r in rules):
         return []
-    reaches: dict[int, tuple[Known, ...]] = {INPUT: ((0, 1, FULL),) * rank}
-    product: dict[int, bool] = {INPUT: True}
+    # reaches that are not the interval the field's (P, r) gives; absent: that interval
+    reaches: dict[int, tuple[Known, ...]] = {}
+    not_product: set[int] = set()
     out: list[tuple[str, str]] = []
+
+    def reach(k: int) -> tuple[Known, ...]:
+        found = reaches.get(k)
+        return found if found is not None else _interval(fields[k])
+
     for node, rule in zip(nodes, rules, strict=True):
         index, inputs = node.index, node.inputs
+        if not _dilated(rule) and all(i not in reaches and _dense(fields[i]) for i in inputs):
+            if not not_product.isdisjoint(inputs):
+                not_product.add(index)
+            continue  # windows of step 1 on intervals at least a jump long: an interval
         found, _ = edges(
             rule,
             inputs,
@@ -202,15 +214,16 @@ def hole_warnings(
         boxes: list[tuple[Known, ...]] = []
         for edge in found:
             box: list[Known] = []
-            for a, axis_rule in enumerate(edge.rules):
-                source = reaches[edge.source][a]
-                field = fields[edge.source][a]
-                ok = isinstance(axis_rule, rf.Window) and isinstance(field, rf.Affine)
-                if source is None or not ok:
+            for axis_rule, source, field in zip(
+                edge.rules, reach(edge.source), fields[edge.source], strict=True
+            ):
+                if (
+                    source is None
+                    or not isinstance(axis_rule, rf.Window)
+                    or not isinstance(field, rf.Affine)
+                ):
                     box.append(None)
                 else:
-                    assert isinstance(axis_rule, rf.Window)
-                    assert isinstance(field, rf.Affine)
                     box.append(through(source, axis_rule, field.S))
             boxes.append(tuple(box))
         own = fields[index]
@@ -221,27 +234,48 @@ def hole_warnings(
             ok = bool(known) and len(known) == len(column) and isinstance(own[a], rf.Affine)
             result = union(known) if ok else None
             axes.append(result if result is None or result[1] <= MAX_BITS else None)
-        reaches[index] = tuple(axes)
+        mine = tuple(axes)
+        if mine != _interval(own):
+            reaches[index] = mine
         checked = [a for a in range(rank) if axes[a] is not None]
-        product[index] = all(product[e.source] for e in found) and (
-            len(boxes) < 2
-            or _product_union([tuple(r for a in checked if (r := b[a])) for b in boxes])
-        )
+        if not not_product.isdisjoint(e.source for e in found) or (
+            len(boxes) > 1
+            and not _product_union([tuple(r for a in checked if (r := b[a])) for b in boxes])
+        ):
+            not_product.add(index)
         holey = [r for r in axes if r is not None and r[2] != FULL]
-        if not holey or any(reaches[e.source] == reaches[index] for e in found):
+        if not holey or any(reach(e.source) == mine for e in found):
             continue
-        out.append((node.name, _message(axes, product[index])))
+        out.append((node.name, _message(axes, index not in not_product)))
     return out
 
 
-def _may_gap(rule: RfRule) -> bool:
-    """Can this layer's windows read positions farther apart than what each reads?"""
+def _interval(field: tuple[rf.Field, ...]) -> tuple[Known, ...]:
+    """Unit 0's reach when it is its whole hull: ``−P … r − 1 − P`` of a uniform field."""
+    return tuple((-f.P, f.r, FULL) if isinstance(f, rf.Affine) else None for f in field)
+
+
+def _dense(field: tuple[rf.Field, ...]) -> bool:
+    """Is every uniform axis's jump at most its size (so a step-1 window leaves no gap)?"""
+    return all(f.r >= f.S for f in field if isinstance(f, rf.Affine))
+
+
+def _windows(rule: RfRule) -> list[rf.Window]:
     if not isinstance(rule, PerInput | PerDim):
-        return False
+        return []
     groups = rule.axes if isinstance(rule, PerInput) else rule.dims
-    return any(
-        isinstance(r, rf.Window) and (r.step > 1 or r.stride > r.span) for g in groups for r in g
-    )
+    return [r for g in groups for r in g if isinstance(r, rf.Window)]
+
+
+def _dilated(rule: RfRule) -> bool:
+    return any(r.step > 1 for r in _windows(rule))
+
+
+def _may_gap(rule: RfRule) -> bool:
+    """Can this layer's windows read positions farther apart than what each reads? Without a
+    dilation or a stride above the window, a field's jump never exceeds its size (``S ≤ r``
+    holds for the input and is kept: ``S·s ≤ S·span ≤ r + (span − 1)·S``)."""
+    return any(r.step > 1 or r.stride > r.span for r in _windows(rule))
 
 
 def _message(axes: Sequence[Known], exact: bool) -> str:

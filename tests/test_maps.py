@@ -543,3 +543,70 @@ def test_cross_shaped_merge_against_brute_force() -> None:
     # a cross: 1 path from each arm of the cross, 2 at the centre (through both branches)
     assert erf.grid.at((4, 4)) == 2
     assert (erf.grid.at((4, 2)), erf.grid.at((2, 4)), erf.grid.at((2, 2))) == (1, 1, 0)
+
+
+# ---------------------------------------------------------------- against PyTorch
+
+
+@pytest.mark.torch
+@settings(
+    max_examples=60 * SCALE, deadline=None, suppress_health_check=[HealthCheck.filter_too_much]
+)
+@given(st.integers(5, 11), st.integers(5, 11), dag_2d(), st.data())
+def test_erf_equals_the_torch_input_gradient(
+    h: int, w: int, ops: list[tuple[str, list[int], object]], pick: st.DataObject
+) -> None:
+    """Every weight 1, no bias, average pooling as a sum (``divisor_override=1``): the input
+    gradient of one output unit counts the paths from each input position to it."""
+    torch = pytest.importorskip("torch")
+    from tests.torch_bridge import GraphModule
+
+    model, _ = _build(lambda: dag_model(h, w, ops))
+    shapes = [row.output_shape for row in model.report.layers]
+    module = GraphModule(model.graph, shapes).double().eval()
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, torch.nn.AvgPool2d):
+                m.divisor_override = 1
+            for name, p in m.named_parameters(recurse=False):
+                p.fill_(0.0 if name == "bias" else 1.0)
+    x = torch.ones(1, 1, h, w, dtype=torch.float64, requires_grad=True)
+    outputs = module(x)
+    k = len(ops) - 1
+    for unit in some_units(model, k, pick):
+        (grad,) = torch.autograd.grad(outputs[k][(0, 0, *unit)], x, retain_graph=True)
+        erf = maps.erf(model, k, unit)
+        counts = [[erf.grid.at((i, j)) for j in range(w)] for i in range(h)]
+        assert grad[0, 0].tolist() == counts
+
+
+@pytest.mark.torch
+def test_erf_of_a_residual_stack_equals_the_torch_input_gradient() -> None:
+    torch = pytest.importorskip("torch")
+    from tests.torch_bridge import GraphModule
+
+    text = """input: [1, 24, 24]
+layers:
+  - {type: conv2d, out_channels: 1, kernel_size: 3, padding: 1, name: stem}
+  - {type: conv2d, out_channels: 1, kernel_size: 3, padding: 2, dilation: 2, name: a}
+  - {type: add, from: [stem, a], name: s1}
+  - {type: avgpool2d, kernel_size: 2, name: pool}
+  - {type: conv2d, out_channels: 1, kernel_size: [1, 5], padding: [0, 2], name: b}
+  - {type: conv2d, out_channels: 1, kernel_size: [5, 1], padding: [2, 0], name: c, from: pool}
+  - {type: add, from: [b, c, pool], name: s2}
+"""
+    model = model_of(text)
+    graph = model.graph
+    module = GraphModule(graph, [r.output_shape for r in model.report.layers]).double().eval()
+    with torch.no_grad():
+        for m in module.modules():
+            for p in m.parameters(recurse=False):
+                p.fill_(1.0)
+    x = torch.ones(1, 1, 24, 24, dtype=torch.float64, requires_grad=True)
+    out = module(x)[-1]
+    for unit in [(0, 0), (5, 6), (11, 11)]:
+        (grad,) = torch.autograd.grad(out[(0, 0, *unit)], x, retain_graph=True)
+        erf = maps.erf(model, 6, unit)
+        # the average pool divides by its 2×2 window: the paths are 4 × the gradient
+        expected = [[erf.grid.at((i, j)) for j in range(24)] for i in range(24)]
+        assert (grad[0, 0] * 4).tolist() == expected
