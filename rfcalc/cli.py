@@ -461,7 +461,8 @@ def rf(
     size = shutil.get_terminal_size()
     colour = tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
     height = max(size.lines - 12, 8) if tty else None
-    emit(rf_out.text(shown, max(size.columns - 1, 20), height, colour))
+    # the text escapes the model's own names; its colour codes must reach the terminal
+    sys.stdout.write(rf_out.text(shown, max(size.columns - 1, 20), height, colour))
 
 
 def _write_image(output: str, suffix: str, shown: object) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rfcalc import __version__
+from rfcalc.errors import printable
 from rfcalc.maps import AxisField, Coverage, Erf, Grid, Holes, Model, UnitField
 from rfcalc.render.heatmap import Picture, legend, shrink, terminal
 
@@ -83,11 +84,14 @@ def _plane(shown: Shown, grid: Grid) -> int:
 def _header(shown: Shown) -> list[str]:
     model, field = shown.model, shown.field
     graph = model.graph
-    name = f"{graph.name} ({graph.path})" if graph.name else graph.path
+    # the user's names and paths, inert: the text is written as is to colour a terminal
+    path = printable(graph.path, newlines=False)
+    name = f"{printable(graph.name, newlines=False)} ({path})" if graph.name else path
     units = _dims(model.units[field.index])
+    layer = printable(field.layer, newlines=False)
     lines = [
         f"model   {name}, input {_dims(graph.input_shape)}",
-        f"layer   {field.layer} ({field.type}, output {_dims(field.output_shape)})",
+        f"layer   {layer} ({field.type}, output {_dims(field.output_shape)})",
         f"unit    ({', '.join(map(str, field.unit))}) of {units}",
     ]
     for i, axis in enumerate(field.axes):
