@@ -440,6 +440,123 @@ def diff(
         raise typer.Exit(1)
 
 
+class MapKind(StrEnum):
+    coverage = "coverage"
+    erf = "erf"
+    holes = "holes"
+
+
+class RfFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def parse_unit(text: str | None) -> tuple[int, ...] | None:
+    """``--unit 3,4``: one index per spatial axis."""
+    if text is None:
+        return None
+    import re
+
+    parts = text.split(",")
+    if not all(re.fullmatch(r"\s*[0-9]{1,9}\s*", p) for p in parts):
+        raise InputError(f"--unit takes one index per spatial axis, such as 3,4; got '{text}'")
+    return tuple(int(p) for p in parts)
+
+
+@app.command()
+def rf(
+    model: Annotated[
+        str, typer.Argument(metavar="MODEL", help="Model file, or - for standard input.")
+    ],
+    layer: Annotated[
+        str | None,
+        typer.Argument(metavar="[LAYER]", help="Layer (or block) name; default: the last spatial."),
+    ] = None,
+    unit: Annotated[
+        str | None,
+        typer.Option(metavar="I,J", help="The unit: one index per spatial axis (default: centre)."),
+    ] = None,
+    kind: Annotated[MapKind, typer.Option("--map", help="Which map to show.")] = MapKind.erf,
+    fmt: Annotated[RfFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        RfFormat.text
+    ),
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the map as FILE.svg or .png."),
+    ] = None,
+    sets: Annotated[
+        list[str] | None, typer.Option("--set", metavar="NAME=VALUE", help="Override a variable.")
+    ] = None,
+    input_shape: Annotated[
+        str | None,
+        typer.Option("--input", metavar="C,H,W", help="Override the input shape, e.g. 3,224,224."),
+    ] = None,
+) -> None:
+    """Show which input positions a unit sees: its field, and a map of coverage, ERF or holes."""
+    from rfcalc import maps
+    from rfcalc.api import load
+    from rfcalc.render import rf_out
+
+    try:
+        suffix = os.path.splitext(output)[1].lower() if output is not None else ""
+        if output is not None:
+            if suffix not in (".svg", ".png"):
+                raise InputError(
+                    f"--output {output}: the image format comes from the name: .svg or .png"
+                )
+            _check_output(output, model)
+        wanted = parse_unit(unit)
+        graph = load(model, parse_sets(sets), parse_shape(input_shape, "--input"))
+        prepared = maps.prepare(graph)
+        index = maps.find_layer(prepared, layer)
+        chosen = maps.centre(prepared, index) if wanted is None else wanted
+        chosen = maps.check_unit(prepared, index, chosen)
+        field = maps.unit_field(prepared, index, chosen)
+        result: rf_out.Result
+        if kind is MapKind.coverage:
+            result = maps.coverage(prepared, index)
+        elif kind is MapKind.erf:
+            result = maps.erf(prepared, index, chosen)
+        else:
+            result = maps.holes(prepared, index, chosen)
+        shown = rf_out.Shown(prepared, field, kind.value, result)
+        if output is not None:
+            _write_image(output, suffix, shown)
+    except RfcalcError as error:
+        fail(error)
+    if fmt is RfFormat.json:
+        emit(rf_out.to_json(shown))
+        return
+    import shutil
+
+    tty = sys.stdout.isatty()
+    size = shutil.get_terminal_size()
+    colour = tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    height = max(size.lines - 12, 8) if tty else None
+    # the text escapes the model's own names; its colour codes must reach the terminal
+    sys.stdout.write(rf_out.text(shown, max(size.columns - 1, 20), height, colour))
+
+
+def _write_image(output: str, suffix: str, shown: object) -> None:
+    from rfcalc.render import image, rf_out
+
+    assert isinstance(shown, rf_out.Shown)
+    picture = rf_out.picture(shown)
+    if suffix == ".svg":
+        title = f"{shown.kind} of {shown.field.layer} unit {shown.field.unit}"
+        try:
+            write_atomically(output, image.svg(picture, title))
+        except OSError as exc:
+            raise InputError(f"--output {output}: cannot write: {exc.strerror}") from None
+        return
+    data = image.png(picture)
+    try:
+        with open(output, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        raise InputError(f"--output {output}: cannot write: {exc.strerror}") from None
+
+
 @app.command()
 def schema(
     model: Annotated[

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from rfcalc import lint, rf
+from rfcalc import gridding, lint, rf
 from rfcalc.build import INPUT, Graph, input_shape_error, looks_channels_last, written_shape
 from rfcalc.errors import ShapeError, SourcePos
 from rfcalc.layers.base import (
@@ -22,6 +22,7 @@ from rfcalc.layers.base import (
     Out,
     PerDim,
     PerInput,
+    RfRule,
     Shape,
     channels_first,
     fmt_layout,
@@ -123,6 +124,7 @@ def analyze(
     rows: list[LayerRow] = []
     warnings: list[Warning] = _channels_last(graph)
     causality = lint.Causality(rank)
+    rules: list[RfRule] = []
     for node in graph.nodes:
         names[node.index] = node.name
         in_shapes = tuple(shapes[i] for i in node.inputs)
@@ -146,6 +148,7 @@ def analyze(
                 raise
             option, where = graph.input_option, graph.input_where
             raise input_shape_error(error, ctx, node.kind.rule, option, where) from None
+        rules.append(out.rf)
         shapes[node.index] = out.shape
         layout = _out_layout(ctx, out, rank)
         if layout is not canon and layout == canon:
@@ -197,6 +200,8 @@ def analyze(
                 pos=node.pos,
             )
         )
+    for layer, message in gridding.hole_warnings(graph.nodes, rules, layouts, fields, rank):
+        warnings.append(Warning(layer, gridding.HOLES, message))
     warnings += lint.rf_smaller_than_input(rows, graph.input_shape, causality.result())
     warnings += lint.unused_outputs(graph.nodes)
     per_layer = {n.name: n.lint_ignore for n in graph.nodes if n.lint_ignore}

@@ -71,6 +71,15 @@ CODES: dict[str, Code] = {
             "misaligned-merge",
             "a merge whose inputs' fields have different strides or centres for the same unit",
         ),
+        Code(
+            "rf-holes",
+            "positions inside a unit's field that no path reaches (dilation gridding, a kernel "
+            "smaller than its input's stride); docs/rf.md",
+        ),
+        Code(
+            "channels-last-input",
+            "the input looks channels-last ([128, 128, 3]) before a layer that reads channels",
+        ),
     )
 }
 
