@@ -68,7 +68,7 @@ def test_check_causal_cli() -> None:
     assert failed.exit_code == 1
     assert failed.stdout == (
         f"FAIL   {TCN}\n"
-        "       causal: layer 'network.0.conv1' reads up to 3 positions ahead on axis L\n"
+        "       FAIL  causal: layer 'network.0.conv1' reads up to 3 positions ahead on axis L\n"
         "checked 1 file: 0 passed, 1 failed, 0 invalid\n"
     )
 
