@@ -6,6 +6,7 @@ once here so that every renderer shows the same numbers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -60,6 +61,7 @@ class LayerRow:
     rf: RF
     groups: tuple[str, ...]
     pos: SourcePos
+    args: Mapping[str, object]  # the layer's arguments, defaults filled in (kernel_size, …)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +171,7 @@ def analyze(
                 rf=_summary(new_fields, out.shape, layout, graph.input_shape, context),
                 groups=node.groups,
                 pos=node.pos,
+                args=node.args,
             )
         )
     params = sum(r.params for r in rows)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from rfcalc.api import describe
+from rfcalc.render import View
 from rfcalc.render.rows import thousands
 from rfcalc.render.text import render
 from tests.helpers import EXAMPLES, ROOT
@@ -30,7 +31,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 @pytest.mark.parametrize("example", WIDE)
 def test_fitted_table_cuts_no_number(example: str, width: int) -> None:
     report = describe(str(EXAMPLES / f"{example}.yaml"))
-    text = render(report, width=width)
+    text = render(report, View(width=width))
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= width
     rows = lines[lines.index(next(x for x in lines if x.startswith("---"))) + 1 :]
@@ -49,12 +50,12 @@ def test_fitted_table_cuts_no_number(example: str, width: int) -> None:
 
 def test_wide_terminals_get_the_plain_table() -> None:
     report = describe(str(EXAMPLES / "textbook.yaml"))
-    assert render(report, width=200) == render(report)
+    assert render(report, View(width=200)) == render(report)
 
 
 @pytest.mark.parametrize("example", WIDE)
 def test_golden_at_80_columns(example: str, update_golden: bool) -> None:
-    text = render(describe(f"examples/{example}.yaml"), width=80)
+    text = render(describe(f"examples/{example}.yaml"), View(width=80))
     path = GOLDEN / f"{example}.80.txt"
     if update_golden:
         path.write_text(text, encoding="utf-8")
