@@ -97,22 +97,34 @@ class RowMaker:
         layers = self.report.layers
         members = layers[lo:hi]
         if len(members) == 1:
-            outside = list(members[0].inputs)
+            one = members[0]
+            outside = list(one.inputs)
+            params, trainable, macs, size = (
+                one.params,
+                one.trainable_params,
+                one.macs,
+                one.output_bytes,
+            )
         else:
             inside = {m.name for m in members}
             outside = list(dict.fromkeys(x for m in members for x in m.inputs if x not in inside))
-        sources = list(dict.fromkeys(self.where.get(x, x) for x in outside))
-        previous = self.where[layers[lo - 1].name] if lo > 0 else "input"
+            params = sum(m.params for m in members)
+            trainable = sum(m.trainable_params for m in members)
+            macs = sum(m.macs for m in members)
+            size = sum(m.output_bytes for m in members)
+        where = self.where
+        sources = list(dict.fromkeys(where.get(x, x) for x in outside))
+        previous = where[layers[lo - 1].name] if lo > 0 else "input"
         return Row(
             name=name,
             layers=members,
             block=block,
             inputs="" if sources == [previous] else ", ".join(sources),
             input_shapes=tuple(self.shapes[x] for x in outside),
-            params=sum(m.params for m in members),
-            trainable_params=sum(m.trainable_params for m in members),
-            macs=sum(m.macs for m in members),
-            output_bytes=sum(m.output_bytes for m in members),
+            params=params,
+            trainable_params=trainable,
+            macs=macs,
+            output_bytes=size,
             art=art,
             depth_idx=depth_idx,
         )

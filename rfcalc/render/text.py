@@ -51,14 +51,14 @@ def lay_out(report: Report, rows: list[Row], view: View, first: tuple[Column, ..
     colour = view.colour
     warned = {w.layer for w in report.warnings}
 
+    justify = [str.rjust if c.numeric else str.ljust for c in cols]
+
     def line(values: list[str], row: Row | None = None) -> str:
-        parts = []
-        for i, (value, width, column) in enumerate(zip(values, widths, cols, strict=True)):
-            text = value.rjust(width) if column.numeric else value.ljust(width)
-            if i == len(cols) - 1:
-                text = text.rstrip()
-            style = _style(column, row, warned) if colour and row is not None else ""
-            parts.append(style + text + RESET if style else text)
+        parts = [j(v, w) for j, v, w in zip(justify, values, widths, strict=True)]
+        styles = _styles(cols, row, warned) if colour and row is not None else None
+        if styles is not None:
+            parts[-1] = parts[-1].rstrip()
+            parts = [s + p + RESET if s else p for s, p in zip(styles, parts, strict=True)]
         return GAP.join(parts).rstrip()
 
     rule = GAP.join("-" * w for w in widths)
@@ -97,14 +97,22 @@ def _wrap(text: str, width: int | None, indent: str) -> str:
     return textwrap.fill(text, width, subsequent_indent=indent, break_on_hyphens=False)
 
 
-def _style(column: Column, row: Row, warned: set[str]) -> str:
-    if column.id == "name" and any(m.name in warned for m in row.layers):
-        return YELLOW
-    if column.id in PARAM_CELLS and row.params and not row.trainable_params:
-        return DIM
-    if column.id in RF_CELLS and row.last.rf.covers_input:
-        return GREEN
-    return ""
+def _styles(cols: list[Column], row: Row, warned: set[str]) -> list[str] | None:
+    """Each cell's style in a row, or None when it has none."""
+    warn = bool(warned) and any(m.name in warned for m in row.layers)
+    frozen = row.params > 0 and not row.trainable_params
+    covers = row.last.rf.covers_input
+    if not (warn or frozen or covers):
+        return None
+
+    def style(column: Column) -> str:
+        if warn and column.id == "name":
+            return YELLOW
+        if frozen and column.id in PARAM_CELLS:
+            return DIM
+        return GREEN if covers and column.id in RF_CELLS else ""
+
+    return [style(c) for c in cols]
 
 
 def _legend(cols: list[Column], rows: list[Row], warned: set[str]) -> list[str]:
@@ -151,7 +159,8 @@ def _elide(name: str, width: int) -> str:
 
 
 def _widths(cols: list[Column], body: list[list[str]]) -> list[int]:
-    return [max(len(c.header), *(len(row[i]) for row in body)) for i, c in enumerate(cols)]
+    cells = zip(*body, strict=True) if body else ((),) * len(cols)
+    return [max([len(c.header), *map(len, column)]) for c, column in zip(cols, cells, strict=True)]
 
 
 def _fit(
