@@ -272,7 +272,33 @@ def test_json_blocks_by_hand(tiny: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("example", sorted(p.stem for p in EXAMPLES.glob("*.yaml")))
+def test_top_level_blocks_and_loose_layers_add_up_to_the_totals(example: str) -> None:
+    report = describe(str(EXAMPLES / f"{example}.yaml"))
+    top = [b for b in blocks(report) if b.parent is None]
+    loose = [r for r in report.layers if not r.groups]
+    assert sum(b.params for b in top) + sum(r.params for r in loose) == report.totals.params
+    assert sum(b.macs for b in top) + sum(r.macs for r in loose) == report.totals.macs
+    # each block's range holds exactly the layers whose names start with its own
+    for b in blocks(report):
+        inside = [i for i, r in enumerate(report.layers) if r.name.startswith(b.name + ".")]
+        assert (inside[0], inside[-1], len(inside)) == (b.first, b.last, b.last - b.first + 1)
+
+
 # ---------------------------------------------------------------- --columns
+
+
+def test_the_documented_columns_are_the_columns() -> None:
+    """--help and docs/cli.md list the formats and the columns there are, in their order."""
+    from rfcalc.render.rows import COLUMNS
+
+    help_text = " ".join(runner.invoke(app, ["describe", "--help"]).stdout.split())
+    assert ", ".join(COLUMNS) + "." in help_text
+    doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    formats, columns = doc.split("### Formats")[1], doc.split("### Columns")[1]
+    listed = re.compile(r"^\| `([a-z_%]+)` \|", re.MULTILINE)
+    assert listed.findall(formats.split("###")[0]) == list(FORMATS)
+    assert listed.findall(columns.split("###")[0]) == list(COLUMNS)
 
 
 def test_every_column_by_hand(tiny: Path) -> None:
