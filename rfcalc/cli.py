@@ -146,7 +146,7 @@ def describe(
     ] = None,
 ) -> None:
     """Print every layer's shape, params, MACs and receptive field, and the totals."""
-    from rfcalc.api import describe as run
+    from rfcalc import api
     from rfcalc.render import View, choose, renderer
 
     try:
@@ -158,7 +158,7 @@ def describe(
             chosen = parse_columns(columns)
         if output is not None:
             _check_output(output, model)
-        report = run(
+        report = api.describe(
             model, parse_sets(sets), parse_shape(input_shape, "--input"), batch, dtype.value
         )
     except RfcalcError as error:
