@@ -352,9 +352,10 @@ class Report(engine.Report):
         return text + ">"
 
     def __str__(self) -> str:
+        from rfcalc.render import View
         from rfcalc.render.text import render
 
-        return render(self, self.depth)
+        return render(self, View(depth=self.depth))
 
     def to_dict(self) -> dict[str, object]:
         """The JSON document of ``rfcalc describe --format json`` (docs/json.md), as Python
@@ -391,14 +392,16 @@ class Report(engine.Report):
         return pandas.DataFrame.from_records(records, index="name")
 
     def _repr_markdown_(self) -> str:
-        from rfcalc.render.markdown import render_markdown
+        from rfcalc.render import View
+        from rfcalc.render.markdown import render
 
-        return render_markdown(self, self.depth)
+        return render(self, View(depth=self.depth))
 
     def _repr_html_(self) -> str:
-        from rfcalc.render.html_table import render_html
+        from rfcalc.render import View
+        from rfcalc.render.html_table import render
 
-        return render_html(self, self.depth)
+        return render(self, View(depth=self.depth))
 
 
 # ---------------------------------------------------------------- checks

@@ -14,6 +14,7 @@ import typer
 
 from rfcalc import __version__
 from rfcalc.errors import InputError, RfcalcError, printable
+from rfcalc.render import FORMATS
 
 app = typer.Typer(
     name="rfcalc",
@@ -29,13 +30,6 @@ app = typer.Typer(
 
 EXIT_INVALID = 2
 MAX_BATCH = 2**31  # as any size (rfcalc.layers.base.MAX_DIM): memory figures stay finite floats
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-    csv = "csv"
 
 
 class Dtype(StrEnum):
@@ -107,7 +101,16 @@ def describe(
     model: Annotated[
         str | None, typer.Argument(metavar="MODEL", help="Model file, or - for standard input.")
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help=f"{', '.join(FORMATS)}. Default: from --output's extension (.json, .md, .csv),"
+            " else the tree with --depth, else the table.",
+        ),
+    ] = None,
     sets: Annotated[
         list[str] | None, typer.Option("--set", metavar="NAME=VALUE", help="Override a variable.")
     ] = None,
@@ -130,10 +133,24 @@ def describe(
         typer.Option(
             min=1,
             metavar="N",
-            help="Fold block instances at nesting level N (1: top-level blocks).",
+            help="Show N levels of blocks: the tree down to level N, or the table with the"
+            " blocks at level N folded into one row each (1: the model's own layers).",
         ),
     ] = None,
     ignore: IgnoreOption = None,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            metavar="NAMES",
+            help="The table's columns, comma-separated, or +NAME to add to the default ones:"
+            " type, from, input, output, params, params%, trainable, macs, macs%, output_bytes,"
+            " kernel, stride, padding, dilation, rf, rf_stride, rf_padding, rf_axes.",
+        ),
+    ] = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Never narrow the table to fit the terminal.")
+    ] = False,
     output: Annotated[
         str | None,
         typer.Option(
@@ -156,9 +173,16 @@ def describe(
 ) -> None:
     """Print every layer's shape, params, MACs and receptive field, and the totals."""
     from rfcalc.api import describe_file as run
+    from rfcalc.render import View, choose, renderer
 
     try:
         model = _model_or_example(model, example)
+        name = choose(fmt, output, depth)
+        chosen: tuple[str, ...] = ()
+        if columns is not None:
+            from rfcalc.render.rows import parse_columns
+
+            chosen = parse_columns(columns)
         if output is not None:
             _check_output(output, model)
         report = run(
@@ -171,33 +195,18 @@ def describe(
         )
     except RfcalcError as error:
         fail(error)
-    if fmt is Format.table and output is None and sys.stdout.isatty():
-        # a terminal: the same text table, fitted to its width, coloured unless NO_COLOR
+    view = View(depth=depth, columns=chosen)
+    if output is None and sys.stdout.isatty():
+        # a terminal: the table fitted to its width, coloured unless NO_COLOR
         import shutil
 
-        from rfcalc.render.text import render as render_text
-
-        width = max(shutil.get_terminal_size().columns, 40)
-        colour = "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
-        sys.stdout.write(render_text(report, depth, width, colour))
-        return
-    if fmt is Format.json:
-        from rfcalc.render.json_out import render as render_json
-
-        text = render_json(report)
-    elif fmt is Format.markdown:
-        from rfcalc.render.markdown import render_markdown
-
-        text = render_markdown(report, depth)
-    elif fmt is Format.csv:
-        from rfcalc.render.markdown import render_csv
-
-        text = render_csv(report)
-    else:
-        from rfcalc.render.text import render as render_text
-
-        text = render_text(report, depth)
-    if output is None:
+        width = None if wide else max(shutil.get_terminal_size().columns, 40)
+        colour = not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+        view = View(depth, width, colour, chosen)
+    text = renderer(name)(report, view)
+    if view.colour:
+        sys.stdout.write(text)  # inert already (see rfcalc.render); emit would escape the styles
+    elif output is None:
         emit(text)
     else:
         try:

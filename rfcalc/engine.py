@@ -6,6 +6,7 @@ once here so that every renderer shows the same numbers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -62,6 +63,7 @@ class LayerRow:
     rf: RF
     groups: tuple[str, ...]
     pos: SourcePos
+    args: Mapping[str, object]  # the layer's arguments, defaults filled in (kernel_size, …)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +200,7 @@ def analyze(
                 rf=_summary(new_fields, out.shape, layout, graph.input_shape, context),
                 groups=node.groups,
                 pos=node.pos,
+                args=node.args,
             )
         )
     for layer, message in gridding.hole_warnings(graph.nodes, rules, layouts, fields, rank):

@@ -207,7 +207,7 @@ layers:
 def test_depth_folds_display_not_totals() -> None:
     path = str(EXAMPLES / "resnet50.yaml")
     full = runner.invoke(app, ["describe", path]).stdout
-    folded = runner.invoke(app, ["describe", path, "--depth", "1"]).stdout
+    folded = runner.invoke(app, ["describe", path, "--depth", "1", "--format", "table"]).stdout
     assert "layer3     (62 layers)" in folded
     assert "layer3.0.conv1" in full
     assert "layer3.0.conv1" not in folded

@@ -1,7 +1,9 @@
 """HTML: the table and the totals as one self-contained fragment, for notebooks.
 
-The rows, headers and footer are the markdown table's (:mod:`rfcalc.render.rows`); every
-text is escaped, and the only styling is each numeric column's right alignment, inline.
+The rows, columns and footer are the markdown table's (:mod:`rfcalc.render.rows`); every
+text is escaped, and the only styling is each numeric column's right alignment, inline. Its
+``render`` has every renderer's signature (:mod:`rfcalc.render`); it is not a ``--format``:
+that name is kept for the full HTML report.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from html import escape
 
 from rfcalc.engine import Report
 from rfcalc.errors import printable
-from rfcalc.render.rows import NUMERIC, cells, display_rows, footer, headers
+from rfcalc.render import PLAIN, View
+from rfcalc.render.rows import columns, footer, table_rows
 
 
 def _text(value: str) -> str:
@@ -22,11 +25,11 @@ def _cell(tag: str, value: str, numeric: bool) -> str:
     return f"<{tag}{style}>{_text(value)}</{tag}>"
 
 
-def render_html(report: Report, depth: int | None = None) -> str:
-    rows = display_rows(report, depth)
-    branched = any(r.inputs for r in rows)
-    head = headers(branched)
-    numeric = [h in NUMERIC for h in head]
+def render(report: Report, view: View = PLAIN) -> str:
+    rows = table_rows(report, view.depth)
+    cols = columns(report, rows, view.columns)
+    head = ["Layer", *(c.header for c in cols)]
+    numeric = [False, *(c.numeric for c in cols)]
     out = ['<div class="rfcalc-report">', f"<strong>{_text(report.name or report.source)}</strong>"]
     out.append('<table class="rfcalc-layers">')
     out.append(
@@ -34,7 +37,7 @@ def render_html(report: Report, depth: int | None = None) -> str:
     )
     out.append("<tbody>")
     for row in rows:
-        values = cells(row, branched)
+        values = [row.name, *(c.value(row, report) for c in cols)]
         out.append("<tr>" + "".join(map(_cell, ["td"] * len(values), values, numeric)) + "</tr>")
     out.append("</tbody>")
     out.append("</table>")

@@ -8,6 +8,8 @@ from fractions import Fraction
 
 from rfcalc import __version__
 from rfcalc.engine import LayerRow, Report
+from rfcalc.render import PLAIN, View
+from rfcalc.render.blocks import block_dicts
 
 SCHEMA_VERSION = 1
 
@@ -50,6 +52,7 @@ def report_dict(report: Report) -> dict[str, object]:
         "model": {"name": report.name, "source": report.source},
         "input": {"shape": list(report.input_shape), "batch": report.batch, "dtype": report.dtype},
         "layers": [layer_dict(r) for r in report.layers],
+        "blocks": block_dicts(report),
         "output_shape": list(report.output_shape),
         "totals": {
             "params": t.params,
@@ -155,5 +158,6 @@ def dumps(doc: object) -> str:
     return text
 
 
-def render(report: Report) -> str:
+def render(report: Report, view: View = PLAIN) -> str:
+    """The whole report; ``view`` changes nothing (the ``blocks`` key is --depth's data)."""
     return dumps(report_dict(report))

@@ -1,14 +1,16 @@
-"""Display rows shared by the table and markdown renderers, with readable numbers.
+"""Rows and columns shared by the table, the tree and markdown, with readable numbers.
 
 Folding (``--depth``) happens here: it changes what is shown, never the totals.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from rfcalc.engine import LayerRow, Report
+from rfcalc.errors import InputError, did_you_mean
 
 MACS_CONVENTION = "multiply-accumulates, torchvision/fvcore convention, bias excluded"
 
@@ -57,72 +59,294 @@ def per_axis(values: tuple[str, ...]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class DisplayRow:
-    name: str
-    type: str
-    inputs: str
-    output: str
-    params: str
-    macs: str
-    rf: str
-    stride: str
-    padding: str
+class Row:
+    """One line of the table or the tree: a leaf layer, or a block standing for its leaves."""
+
+    name: str  # the Layer cell: the full name (the tree: the name within its parent)
+    layers: tuple[LayerRow, ...]  # the leaves it stands for, in order
+    block: bool  # a block, shown with its subtotals and '(N layers)'
+    inputs: str  # the From cell: the rows it reads, '' when only the row before
+    input_shapes: tuple[tuple[int, ...], ...]
+    params: int
+    trainable_params: int
+    macs: int
+    output_bytes: int
+    art: str = ""  # the tree's branches before the name: '│  ├─ '
+    depth_idx: str = ""  # the tree's 'depth-index', as torchinfo's: '2-3'
+
+    @property
+    def last(self) -> LayerRow:
+        """The leaf whose output is the row's output."""
+        return self.layers[-1]
 
 
-def _cells(row: LayerRow, name: str, type_: str, params: int, macs: int) -> DisplayRow:
-    rf = row.rf
+class RowMaker:
+    """Rows for a report at a ``--depth``: folded blocks stand for their leaves, and a row's
+    From names what it reads by the names the rows show."""
+
+    def __init__(self, report: Report, depth: int | None) -> None:
+        self.report = report
+        self.where = {r.name: shown(r, depth) for r in report.layers}
+        self.shapes = {r.name: r.output_shape for r in report.layers}
+        self.shapes["input"] = report.input_shape
+
+    def row(
+        self, lo: int, hi: int, name: str, block: bool, art: str = "", depth_idx: str = ""
+    ) -> Row:
+        """The row standing for the leaves ``report.layers[lo:hi]``."""
+        layers = self.report.layers
+        members = layers[lo:hi]
+        if len(members) == 1:
+            one = members[0]
+            outside = list(one.inputs)
+            params, trainable, macs, size = (
+                one.params,
+                one.trainable_params,
+                one.macs,
+                one.output_bytes,
+            )
+        else:
+            inside = {m.name for m in members}
+            outside = list(dict.fromkeys(x for m in members for x in m.inputs if x not in inside))
+            params = sum(m.params for m in members)
+            trainable = sum(m.trainable_params for m in members)
+            macs = sum(m.macs for m in members)
+            size = sum(m.output_bytes for m in members)
+        where = self.where
+        sources = list(dict.fromkeys(where.get(x, x) for x in outside))
+        previous = where[layers[lo - 1].name] if lo > 0 else "input"
+        return Row(
+            name=name,
+            layers=members,
+            block=block,
+            inputs="" if sources == [previous] else ", ".join(sources),
+            input_shapes=tuple(self.shapes[x] for x in outside),
+            params=params,
+            trainable_params=trainable,
+            macs=macs,
+            output_bytes=size,
+            art=art,
+            depth_idx=depth_idx,
+        )
+
+
+def shown(layer: LayerRow, depth: int | None) -> str:
+    """The name a leaf is shown by at ``depth``: its own, or its folded block's."""
+    groups = layer.groups
+    return groups[depth - 1] if depth is not None and len(groups) >= depth else layer.name
+
+
+def table_rows(report: Report, depth: int | None = None) -> list[Row]:
+    """One row per leaf layer; with ``depth`` N, block instances nested N levels deep or more
+    are folded into one row each (depth 1: only the model's own layers and blocks)."""
+    maker = RowMaker(report, depth)
+    layers = report.layers
+    out: list[Row] = []
+    i = 0
+    while i < len(layers):
+        name = maker.where[layers[i].name]
+        j = i + 1
+        while j < len(layers) and maker.where[layers[j].name] == name:
+            j += 1
+        out.append(maker.row(i, j, name, block=j - i > 1))
+        i = j
+    return out
+
+
+# ---------------------------------------------------------------- columns
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    id: str  # what --columns calls it
+    header: str
+    value: Callable[[Row, Report], str]
+    numeric: bool = True  # right-aligned
+    doc: str = ""
+
+
+def _type(row: Row, _: Report) -> str:
+    n = len(row.layers)
+    return f"({n} layer{'s' if n > 1 else ''})" if row.block else row.last.type
+
+
+def _percent(part: int, whole: int) -> str:
+    if whole == 0:
+        return "–"
+    if part == 0:
+        return "0%"
+    share = 100 * part / whole
+    return "<0.01%" if share < 0.005 else f"{share:.2f}%"
+
+
+def _trainable(row: Row, _: Report) -> str:
+    if row.params == 0:
+        return "–"
+    if row.trainable_params == row.params:
+        return "yes"
+    return "no" if row.trainable_params == 0 else "partly"
+
+
+def _setting(value: object) -> str:
+    """3 → '3'; (3, 3) → '3'; (1, 7) → '1×7'; ((1, 2), (0, 3)) → '(1,2)×(0,3)'."""
+    if value is None:
+        return "–"
+    if isinstance(value, tuple):
+        return per_axis(
+            tuple(
+                "(" + ",".join(map(str, v)) + ")" if isinstance(v, tuple) else str(v) for v in value
+            )
+        )
+    return str(value)
+
+
+def _argument(key: str) -> Callable[[Row, Report], str]:
+    """A leaf's setting as PyTorch takes it; blank for a block or a layer without it."""
+
+    def value(row: Row, _: Report) -> str:
+        args = row.last.args
+        if row.block or key not in args:
+            return ""
+        setting = args[key]
+        if setting is None and key == "stride":  # pooling: PyTorch's default is the kernel
+            setting = args.get("kernel_size")
+        return _setting(setting)
+
+    return value
+
+
+def _rf_size(row: Row, _: Report) -> str:
+    rf = row.last.rf
     size = per_axis(tuple(str(v) for v in rf.size))
-    stride = "global" if rf.is_global else per_axis(tuple(fraction(v) for v in rf.stride))
     if rf.size and not rf.uniform and not rf.is_global:
         size += "*"
     if rf.global_context and not rf.is_global:
         size += " +g"
-    return DisplayRow(
-        name=name,
-        type=type_,
-        inputs=", ".join(row.inputs),
-        output=shape(row.output_shape),
-        params=thousands(params),
-        macs=si(macs),
-        rf=size,
-        stride=stride,
-        padding=per_axis(tuple(str(v) for v in rf.padding)),
+    return size
+
+
+def _rf_stride(row: Row, _: Report) -> str:
+    rf = row.last.rf
+    return "global" if rf.is_global else per_axis(tuple(fraction(v) for v in rf.stride))
+
+
+def _rf_padding(row: Row, _: Report) -> str:
+    return per_axis(tuple(str(v) for v in row.last.rf.padding))
+
+
+def _rf_axis(axis: int) -> Callable[[Row, Report], str]:
+    def value(row: Row, _: Report) -> str:
+        rf = row.last.rf
+        if axis >= len(rf.size):
+            return "–"
+        stride = "g" if rf.is_global else fraction(rf.stride[axis])
+        return f"{rf.size[axis]}/{stride}/{rf.padding[axis]}"
+
+    return value
+
+
+COLUMNS: dict[str, Column] = {
+    c.id: c
+    for c in (
+        Column("type", "Type", _type, False, "the layer type; a block: how many layers"),
+        Column(
+            "from", "From", lambda r, _: r.inputs, False, "what it reads, when not the row above"
+        ),
+        Column(
+            "input",
+            "Input",
+            lambda r, _: ", ".join(shape(s) for s in r.input_shapes),
+            False,
+            "input shape(s)",
+        ),
+        Column("output", "Output", lambda r, _: shape(r.last.output_shape), False, "output shape"),
+        Column("params", "Params", lambda r, _: thousands(r.params), doc="parameters"),
+        Column(
+            "params%",
+            "Params %",
+            lambda r, rep: _percent(r.params, rep.totals.params),
+            doc="share of all parameters",
+        ),
+        Column("trainable", "Trainable", _trainable, False, "yes, no (frozen), partly, – (none)"),
+        Column("macs", "MACs", lambda r, _: si(r.macs), doc="multiply-accumulates"),
+        Column(
+            "macs%",
+            "MACs %",
+            lambda r, rep: _percent(r.macs, rep.totals.macs),
+            doc="share of all MACs",
+        ),
+        Column(
+            "output_bytes",
+            "Out bytes",
+            lambda r, _: binary(r.output_bytes),
+            doc="bytes of its output (--batch, --dtype)",
+        ),
+        Column("kernel", "Kernel", _argument("kernel_size"), doc="kernel_size setting"),
+        Column("stride", "Stride", _argument("stride"), doc="stride setting"),
+        Column("padding", "Padding", _argument("padding"), doc="padding setting"),
+        Column("dilation", "Dilation", _argument("dilation"), doc="dilation setting"),
+        Column("rf", "RF", _rf_size, doc="receptive field size"),
+        Column("rf_stride", "Stride", _rf_stride, doc="receptive field stride (jump)"),
+        Column("rf_padding", "Padding", _rf_padding, doc="receptive field padding"),
+        Column(
+            "rf_axes",
+            "RF per axis",
+            _rf_axis(0),
+            doc="one column per spatial axis: size/stride/padding",
+        ),
     )
+}
+"""The columns of the table, the tree and markdown, in their documented order (docs/cli.md)."""
+
+DEFAULT = ("type", "from", "output", "params", "macs", "rf", "rf_stride", "rf_padding")
+AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
-def display_rows(report: Report, depth: int | None = None) -> list[DisplayRow]:
-    """One row per leaf layer; with ``depth`` N, block instances nested N levels deep or more
-    are folded into one row each (depth 1: only the model's own layers and blocks)."""
+def parse_columns(text: str) -> tuple[str, ...]:
+    """``--columns``: names from :data:`COLUMNS`, comma-separated; or ``+NAME``s, added to the
+    default columns. An unknown name is an error that suggests the nearest."""
+    tokens = tuple(t.strip() for t in text.split(",") if t.strip())
+    if not tokens:
+        raise InputError("--columns names no column", hint=f"the columns: {', '.join(COLUMNS)}")
+    for token in tokens:
+        name = token.removeprefix("+")
+        if name not in COLUMNS:
+            raise InputError(
+                f"--columns: unknown column '{name}'",
+                hint=did_you_mean(name, COLUMNS) or f"the columns: {', '.join(COLUMNS)}",
+            )
+    if len({t.startswith("+") for t in tokens}) > 1:
+        added = ",".join("+" + t.removeprefix("+") for t in tokens)
+        raise InputError(
+            "--columns: either name every column, or add to the default ones with +NAME",
+            hint=f"to add them all: --columns {added}",
+        )
+    return tokens
 
-    def shown(name: str, groups: tuple[str, ...]) -> str:
-        return groups[depth - 1] if depth is not None and len(groups) >= depth else name
 
-    where = {r.name: shown(r.name, r.groups) for r in report.layers}
-    out: list[DisplayRow] = []
-    layers = report.layers
-    previous = "input"
-    i = 0
-    while i < len(layers):
-        row = layers[i]
-        name = shown(row.name, row.groups)
-        j = i + 1
-        while j < len(layers) and shown(layers[j].name, layers[j].groups) == name:
-            j += 1
-        members = layers[i:j]
-        last = members[-1]
-        # inputs from outside the folded group, by their displayed names
-        inside = {m.name for m in members}
-        sources = [where.get(x, x) for m in members for x in m.inputs if x not in inside]
-        sources = list(dict.fromkeys(sources))
-        if len(members) == 1:
-            cells = _cells(row, name, row.type, row.params, row.macs)
+def columns(report: Report, rows: list[Row], chosen: tuple[str, ...]) -> list[Column]:
+    """The columns to show, after the Layer column: the defaults, the chosen ones, or the
+    defaults and the added ones (+NAME). From shows only when some row reads other than the
+    row before it; a setting shown beside the receptive field's stride or padding renames
+    those to 'RF stride' and 'RF padding'."""
+    if chosen and not chosen[0].startswith("+"):
+        ids = list(dict.fromkeys(chosen))
+    else:
+        ids = list(dict.fromkeys((*DEFAULT, *(c.removeprefix("+") for c in chosen))))
+    if not any(r.inputs for r in rows):
+        ids = [i for i in ids if i != "from"]
+    out: list[Column] = []
+    for i in ids:
+        column = COLUMNS[i]
+        if i in ("rf_stride", "rf_padding") and i.removeprefix("rf_") in ids:
+            column = replace(column, header="RF " + column.header.lower())
+        if i == "rf_axes":
+            names = AXES.get(len(report.input_shape) - 1, ())
+            out += [
+                replace(column, header=f"RF {n}", value=_rf_axis(a)) for a, n in enumerate(names)
+            ]
         else:
-            params, macs = sum(m.params for m in members), sum(m.macs for m in members)
-            cells = _cells(last, name, f"({len(members)} layers)", params, macs)
-        inputs = "" if sources == [previous] else ", ".join(sources)
-        out.append(replace(cells, inputs=inputs))
-        previous = name
-        i = j
+            out.append(column)
     return out
 
 
@@ -175,18 +399,3 @@ def _final_rf(report: Report) -> str:
     if rf.global_context:
         note += "; +g: every unit also sees the whole input through a pooled branch"
     return f"{size}, stride {stride}, padding {padding}{note}"
-
-
-def headers(branched: bool) -> list[str]:
-    cols = ["Layer", "Type"]
-    if branched:
-        cols.append("From")
-    return [*cols, "Output", "Params", "MACs", "RF", "Stride", "Padding"]
-
-
-def cells(row: DisplayRow, branched: bool) -> list[str]:
-    first = [row.name, row.type] + ([row.inputs] if branched else [])
-    return [*first, row.output, row.params, row.macs, row.rf, row.stride, row.padding]
-
-
-NUMERIC = {"Params", "MACs", "RF", "Stride", "Padding"}
