@@ -107,6 +107,7 @@ def describe(
             "--format",
             "-f",
             metavar="FORMAT",
+            autocompletion=lambda: list(FORMATS),
             help=f"{', '.join(FORMATS)}. Default: from --output's extension (.json, .md, .csv),"
             " else the tree with --depth, else the table.",
         ),

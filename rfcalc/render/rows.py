@@ -369,7 +369,7 @@ def footer(report: Report) -> list[tuple[str, str]]:
     final = report.final.rf
     if final.size:
         lines.append(("Final RF", _final_rf(report)))
-    if report.lookahead:
+    if any(report.causal) or len(report.causal) == 1:  # sequences, or a causal axis
         lines.append(("Causal", _causal(report)))
     return lines
 
