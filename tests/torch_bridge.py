@@ -83,6 +83,89 @@ class StochasticDepth(nn.Module):
         return x
 
 
+class Measured(Lambda):
+    """A layer whose MACs torch's own FlopCounterMode measures (see :func:`measured_macs`):
+    the attention layers, whose matrix products are no single module's."""
+
+
+def measured_macs(module: nn.Module, inputs: list[torch.Tensor]) -> int:
+    """MACs of one sample: FlopCounterMode counts the matrix products (linear layers without
+    their bias, attention's Q·Kᵀ and A·V) at two flops per multiply-add. Grad enabled, so
+    that nn.MultiheadAttention takes its documented path, not the fused inference kernel."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter, torch.enable_grad():
+        module(*inputs)
+    return int(counter.get_total_flops()) // 2 // inputs[0].shape[0]
+
+
+def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mha: nn.Module) -> torch.Tensor:
+    """nn.MultiheadAttention's output, through its bmm path (need_weights); a learned key or
+    value (a ``parameter``: batch 1) broadcast to the query's batch."""
+    n = q.shape[0]
+    out: torch.Tensor = mha(q, k.expand(n, -1, -1), v.expand(n, -1, -1), need_weights=True)[0]
+    return out
+
+
+def _mixed(q: torch.Tensor, *memory: torch.Tensor) -> torch.Tensor:
+    """Attention's structure for the gradients: each query token reads itself and, through a
+    uniform average in place of the softmax, every key and value token."""
+    return q + sum((m.mean(dim=(1, 2), keepdim=True) for m in memory), torch.zeros_like(q))
+
+
+def _attention_layer(
+    k: str, a: dict[str, Any], shapes: list[tuple[int, ...]], mode: str
+) -> nn.Module:
+    """The attention layers: PyTorch's own modules (their parameters), run through their
+    parts with need_weights so that FlopCounterMode sees every product; in "rf" mode the
+    stand-in :func:`_mixed`."""
+    if k == "multiheadattention":
+        mha = nn.MultiheadAttention(
+            a["embed_dim"],
+            a["num_heads"],
+            bias=a["bias"],
+            add_bias_kv=a["add_bias_kv"],
+            add_zero_attn=a["add_zero_attn"],
+            kdim=a["kdim"],
+            vdim=a["vdim"],
+            batch_first=True,
+        )
+        if mode == "rf":
+            return Measured(lambda q, *kv: _mixed(q, *(kv or (q,))), mha)
+
+        def attend(
+            q: torch.Tensor, k: torch.Tensor | None = None, v: torch.Tensor | None = None
+        ) -> torch.Tensor:
+            key = q if k is None else k
+            return _attention(q, key, key if v is None else v, mha)
+
+        return Measured(attend, mha)
+    d = shapes[0][-1]
+    common = {"dim_feedforward": a["dim_feedforward"], "bias": a["bias"], "batch_first": True}
+    if k == "transformerencoderlayer":
+        enc = nn.TransformerEncoderLayer(d, a["nhead"], dropout=0.0, **common)
+        if mode == "rf":
+            return Measured(_mixed, enc)
+
+        def encode(x: torch.Tensor) -> torch.Tensor:  # norm_first False: post-norm
+            x = enc.norm1(x + _attention(x, x, x, enc.self_attn))
+            out: torch.Tensor = enc.norm2(x + enc.linear2(F.relu(enc.linear1(x))))
+            return out
+
+        return Measured(encode, enc)
+    dec = nn.TransformerDecoderLayer(d, a["nhead"], dropout=0.0, **common)
+    if mode == "rf":
+        return Measured(lambda t, m: _mixed(t, t, m), dec)
+
+    def decode(x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
+        x = dec.norm1(x + _attention(x, x, x, dec.self_attn))
+        x = dec.norm2(x + _attention(x, memory, memory, dec.multihead_attn))
+        out: torch.Tensor = dec.norm3(x + dec.linear2(F.relu(dec.linear1(x))))
+        return out
+
+    return Measured(decode, dec)
+
+
 def _make(name: str, *args: Any, **kwargs: Any) -> nn.Module:
     """``nn.<name>(...)``, typed."""
     module: nn.Module = getattr(nn, name)(*args, **kwargs)
@@ -102,6 +185,11 @@ def build_layer(node: Node, in_shapes: list[tuple[int, ...]], mode: str) -> nn.M
         size = a["shape"] if isinstance(a["shape"], (list, tuple)) else (a["shape"],)
         tensor = nn.Parameter(torch.ones(1, *size))
         return Lambda(lambda: tensor, nn.ParameterList([tensor]))
+    if k in ("multiheadattention", "transformerencoderlayer", "transformerdecoderlayer"):
+        return _attention_layer(k, a, in_shapes, mode)
+    if k == "embedding":
+        table = nn.Embedding(a["num_embeddings"], a["embedding_dim"])
+        return Lambda(lambda x: table(x.long().clamp(0, a["num_embeddings"] - 1)), table)
     shape = in_shapes[0]
     rank = len(shape) - 1
     cin = shape[0]
@@ -241,7 +329,12 @@ def build_layer(node: Node, in_shapes: list[tuple[int, ...]], mode: str) -> nn.M
     if k == "mul":
         return Lambda(lambda *xs: math.prod(xs[1:], start=xs[0]))
     if k == "concat":
-        return Lambda(lambda *xs: torch.cat(xs, dim=a["dim"]))
+        # a learned tensor (batch 1) concatenated to a batch: broadcast, as .expand in ViT
+        return Lambda(
+            lambda *xs: torch.cat(
+                [x.expand(max(y.shape[0] for y in xs), *x.shape[1:]) for x in xs], dim=a["dim"]
+            )
+        )
     simple = {
         "relu": "ReLU",
         "relu6": "ReLU6",
@@ -296,7 +389,9 @@ class GraphModule(nn.Module):
         result = []
         for node, layer in zip(self.graph.nodes, self.layers, strict=True):
             glob = [i in self.global_nodes for i in node.inputs]
-            mixed = any(glob) and not all(glob)
+            # (a merge that is itself global, as a residual add of attention over tokens,
+            # keeps every input)
+            mixed = any(glob) and not all(glob) and node.index not in self.global_nodes
             y = layer(
                 *(
                     outs[i].detach() if mixed and g else outs[i]
