@@ -370,3 +370,34 @@ def test_vit_b_16_macs_equal_pytorchs_flop_counter() -> None:
         model(torch.zeros(1, 3, 224, 224))
     report = describe(str(EXAMPLES / "vit_b_16.yaml"))
     assert counter.get_total_flops() == 2 * report.totals.macs == 2 * 17_563_828_224
+
+
+# ------------------------------------------------------------------ a hybrid
+
+
+def test_r50_vit_hybrid_field_grows_then_turns_global() -> None:
+    rows = {r.name: r for r in describe(str(EXAMPLES / "r50_vit.yaml")).layers}
+
+    def last(prefix: str) -> str:
+        return [n for n in rows if n.startswith(prefix)][-1]
+
+    # by hand, per axis (r, S, P): conv1 7×7 s2 p3 → (7, 2, 3); maxpool 3 s2 p1 → (11, 4, 5);
+    # layer1: three 3×3 convs at S 4, +8 each → (35, 4, 17); layer2: the first 3×3 has stride
+    # 2 (+2·4) → (43, 8, 21), three more +16 each → (91, 8, 45); layer3: (107, 16, 53), eight
+    # more +32 each → (363, 16, 181) — the downsampling shortcuts' fields lie inside
+    expected = {
+        "conv1": (7, 2, 3),
+        "maxpool": (11, 4, 5),
+        last("layer1."): (35, 4, 17),
+        last("layer2."): (91, 8, 45),
+        last("layer3."): (363, 16, 181),
+        "conv_proj": (363, 16, 181),
+        "concat_0": (363, 16, 181),  # the tokens keep it
+    }
+    for name, (r, s, p) in expected.items():
+        assert rf_triple(rows[name]) == ((r, r), (Fraction(s), Fraction(s)), (p, p)), name
+    # then global: the hull of the 14 tokens per axis, −181 … 13·16 − 181 + 362 = 389: 571
+    block = rows[last("encoder.layers.encoder_layer_0.")]
+    assert block.rf.is_global
+    assert (block.rf.size, block.rf.padding) == ((571, 571), (181, 181))
+    assert rows["heads.head"].rf.is_global
