@@ -15,6 +15,8 @@ projections, which changes no spatial field.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from rfcalc.layers.base import (
     Arg,
     Ctx,
@@ -27,7 +29,7 @@ from rfcalc.layers.base import (
     fmt_shape,
     ignored,
 )
-from rfcalc.rf import GLOBAL_AXIS
+from rfcalc.rf import GLOBAL_AXIS, IDENTITY_AXIS, AxisRule, Func, Window
 
 
 def _sequence(ctx: Ctx, i: int, what: str, features: int | None, arg: str) -> Shape:
@@ -164,6 +166,79 @@ def _embedding(ctx: Ctx) -> Out:
     return Out(shape, params=num * dim, layout=(*ctx.layout, None))
 
 
+def _windows(n: int, window: int, shift: int) -> Func:
+    """Swin's window attention along one axis of ``n`` units: the padded axis (a multiple of
+    the window) cut into windows; with a shift s, cyclically shifted, and torchvision's mask
+    keeping each window's parts apart, the parts are [0, s), then windows of w from s, and the
+    last [P − w + s, P). A unit reads its part, exactly; units beyond the edges (read by a
+    later layer's padding) continue in windows of w."""
+    padded = -(-n // window) * window
+    if window >= padded:
+        shift = 0  # torchvision: no shift where the window covers the axis
+
+    def reads(x: int) -> tuple[int, int, int]:
+        if shift and 0 <= x < padded:
+            if x < shift:
+                return (0, shift - 1, 1)
+            if x >= padded - window + shift:
+                return (padded - window + shift, padded - 1, 1)
+            first = shift + (x - shift) // window * window
+            return (first, first + window - 1, 1)
+        first = x // window * window
+        return (first, first + window - 1, 1)
+
+    return Func(reads, Fraction(1), f"windows {window} shift {shift}")
+
+
+def _pair(ctx: Ctx, name: str) -> tuple[int, int]:
+    value = ctx.per_axis(name, 2)
+    return value[0], value[1]
+
+
+def _window_attention(ctx: Ctx) -> Out:
+    ctx.need_rank(3)
+    h, w, c = ctx.shape
+    ctx.check_inferred("dim", c)
+    heads = ctx.get_int("num_heads")
+    _check_heads(ctx, c, "dim", "num_heads")
+    window, shift = _pair(ctx, "window_size"), _pair(ctx, "shift_size")
+    for size, s, axis in zip(window, shift, "HW", strict=True):
+        if size < 1 or not 0 <= s < size:
+            raise ctx.fail(
+                f"the shift {s} on axis {axis} must be at least 0 and less than the window {size}",
+                "shift_size",
+            )
+    table = (2 * window[0] - 1) * (2 * window[1] - 1) * heads  # relative_position_bias_table
+    params = (
+        c * 3 * c
+        + (3 * c if ctx.flag("qkv_bias") else 0)
+        + c * c
+        + (c if ctx.flag("proj_bias") else 0)
+        + table
+    )
+    # torchvision pads H and W to multiples of the window; every padded token is computed
+    tokens = -(-h // window[0]) * window[0] * (-(-w // window[1]) * window[1])
+    area = window[0] * window[1]
+    macs = tokens * c * 3 * c + 2 * tokens * area * c + tokens * c * c  # qkv, QKᵀ and AV, proj
+    rules: tuple[AxisRule, ...] = (
+        _windows(h, window[0], shift[0]),
+        _windows(w, window[1], shift[1]),
+        GLOBAL_AXIS,
+    )
+    return Out(ctx.shape, params=params, macs=macs, rf=PerDim((rules,)))
+
+
+def _patch_merging_pad(ctx: Ctx) -> Out:
+    ctx.need_min_rank(3)
+    *rest, h, w, c = ctx.shape
+    # padded to even sizes, then x[0::2, 0::2], x[1::2, 0::2], x[0::2, 1::2], x[1::2, 1::2]
+    # concatenated along the channels: each unit reads a 2×2 patch
+    shape = (*rest, -(-h // 2), -(-w // 2), 4 * c)
+    pair = Window(2, 2, 0)
+    rules = (*(IDENTITY_AXIS,) * len(rest), pair, pair, IDENTITY_AXIS)
+    return Out(shape, rf=PerDim((rules,)))
+
+
 _ATTENTION_IGNORED = ignored("dropout", "batch_first", "device", "dtype")
 _TRANSFORMER_ARGS = (
     Arg("d_model", T.INT, None, "checked against the input's features", 1, nullable=True),
@@ -226,6 +301,43 @@ KINDS = (
         rule=_decoder_layer,
         min_inputs=2,
         max_inputs=2,
+        channels_first=False,
+    ),
+    LayerKind(
+        name="shiftedwindowattention",
+        torch_name="ShiftedWindowAttention",
+        family="attention",
+        doc=(
+            "Swin's window attention (torchvision.models.swin_transformer."
+            "ShiftedWindowAttention) on a channels-last map (H, W, C): attention within "
+            "windows of window_size, cyclically shifted by shift_size with torchvision's mask; "
+            "each unit's field is its window (its part of one, at the edges of a shifted "
+            "one). Parameters: qkv, proj and the relative position bias table "
+            "(2·w−1)²·num_heads."
+        ),
+        args=(
+            Arg("dim", T.INT, None, "C, checked against the input", 1, nullable=True),
+            Arg("window_size", T.PER_AXIS, doc="[Wh, Ww] (or one int for both)", minimum=1),
+            Arg("shift_size", T.PER_AXIS, doc="[Sh, Sw], each less than the window", minimum=0),
+            Arg("num_heads", T.INT, minimum=1),
+            Arg("qkv_bias", T.BOOL, True),
+            Arg("proj_bias", T.BOOL, True),
+            *ignored("attention_dropout", "dropout"),
+        ),
+        rule=_window_attention,
+        channels_first=False,
+    ),
+    LayerKind(
+        name="patchmergingpad",
+        torch_name="_patch_merging_pad",
+        family="attention",
+        doc=(
+            "Swin's patch merging gather (torchvision.models.swin_transformer."
+            "_patch_merging_pad) on a channels-last map (…, H, W, C): pads H and W to even "
+            "sizes and stacks each 2×2 patch into the channels, (⌈H/2⌉, ⌈W/2⌉, 4C)."
+        ),
+        args=(),
+        rule=_patch_merging_pad,
         channels_first=False,
     ),
     LayerKind(
