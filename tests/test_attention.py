@@ -401,3 +401,144 @@ def test_r50_vit_hybrid_field_grows_then_turns_global() -> None:
     assert block.rf.is_global
     assert (block.rf.size, block.rf.padding) == ((571, 571), (181, 181))
     assert rows["heads.head"].rf.is_global
+
+
+# ------------------------------------------------------------------ Swin
+
+
+def _fields_of(text: str, name: str) -> list[list[tuple[int, int] | None]]:
+    """Per axis, every unit's field (hull) of the named layer's output."""
+    from rfcalc.build import build
+    from rfcalc.engine import analyze
+    from rfcalc.loader import load_text
+
+    report = analyze(build(load_text(text, "model.yaml")), keep_fields=True)
+    assert report.fields is not None
+    i = [r.name for r in report.layers].index(name)
+    n = report.layers[i].output_shape[0]
+    return [[f.span(x) for x in range(n)] for f in report.fields[i]]
+
+
+WINDOWS = """input: [4, 10, 10]
+layers:
+  - {type: permute, dims: [0, 2, 3, 1]}
+  - {type: shiftedwindowattention, name: attn, window_size: 4, shift_size: SHIFT, num_heads: 2}
+"""
+
+
+def test_window_attention_reads_its_window() -> None:
+    # 10 units padded to 12 = 3 windows of 4: [0, 3], [4, 7], [8, 11] (units 8, 9 reach into
+    # the padding, as a convolution's field does)
+    plain = [(0, 3)] * 4 + [(4, 7)] * 4 + [(8, 11)] * 2
+    assert _fields_of(WINDOWS.replace("SHIFT", "0"), "attn") == [plain, plain]
+    # shifted by 2: rolled windows [2, 5], [6, 9], and torchvision's mask keeps the two parts
+    # of the last one apart: [10, 11] (padding) and [0, 1]
+    shifted = [(0, 1)] * 2 + [(2, 5)] * 4 + [(6, 9)] * 4
+    assert _fields_of(WINDOWS.replace("SHIFT", "2"), "attn") == [shifted, shifted]
+    # shifted on H only: W keeps plain windows
+    assert _fields_of(WINDOWS.replace("SHIFT", "[2, 0]"), "attn") == [shifted, plain]
+
+
+def test_window_attention_counts() -> None:
+    row = report_of(WINDOWS.replace("SHIFT", "2")).final
+    # C = 4, two heads, window 4×4: qkv 4·12 + 12 = 60, proj 16 + 4 = 20, the bias table
+    # (2·4 − 1)² · 2 = 98 → 178; MACs on the 12×12 padded tokens (144): qkv 144·4·12 = 6912,
+    # Q·Kᵀ and A·V 2·144·16·4 = 18,432, proj 144·4·4 = 2304 → 27,648
+    assert (row.output_shape, row.params, row.macs) == ((10, 10, 4), 178, 27_648)
+    # a field of 4 at most, different per unit
+    assert row.rf.size == (4, 4)
+    assert not row.rf.uniform
+
+
+def test_window_shift_must_be_less_than_the_window() -> None:
+    with pytest.raises(RfcalcError, match="less than the window 4"):
+        report_of(WINDOWS.replace("SHIFT", "4"))
+
+
+def test_swin_t_matches_torchvisions_published_figures() -> None:
+    report = describe(str(EXAMPLES / "swin_t.yaml"))
+    # torchvision's docs for Swin_T_Weights: 28,288,354 params, 4.49 GFLOPS (MACs); the exact
+    # MACs are PyTorch's FlopCounterMode on torchvision's model (see the torch test below)
+    assert report.totals.params == 28_288_354
+    assert report.totals.macs == 4_490_566_656
+    rows = {r.name: r for r in report.layers}
+    # stage 1 by hand, in units of the 4×4 patches (56 per axis): block 0's windows
+    # [7k, 7k + 6]; block 1's shifted parts [0, 2], [3, 9], …, [52, 55], and unit 3 … 9 reads
+    # block 0's units 3 … 9, in two windows: [0, 13], 14 units = 56 pixels, stride 4
+    stage = rows[[n for n in rows if n.startswith("features.1.")][-1]]
+    assert rf_triple(stage) == ((56, 56), (Fraction(4), Fraction(4)), (0, 0))
+    assert not stage.rf.uniform
+
+
+@torch_only
+def test_swin_t_is_torchvisions_model_layer_for_layer() -> None:
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    tv = _torchvision()
+    model = tv.models.swin_t()
+    report = describe(str(EXAMPLES / "swin_t.yaml"))
+    ours = {r.name: r for r in report.layers}
+    theirs = _called_leaves(model, report.input_shape)
+    assert "features.1.0.attn" in theirs
+    for name, (shape, params) in theirs.items():
+        assert name in ours, name
+        assert (name, ours[name].output_shape, ours[name].params) == (name, shape, params)
+    extra = [r.name for r in report.layers if r.params and r.name not in theirs]
+    assert extra == []
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model.eval()(torch.zeros(1, 3, 224, 224))
+    assert counter.get_total_flops() == 2 * report.totals.macs
+
+
+@torch_only
+@pytest.mark.parametrize(
+    ("size", "shift"), [((14, 21), [3, 3]), ((10, 17), [3, 3]), ((7, 9), [0, 3])]
+)
+def test_the_bridges_window_attention_is_torchvisions(
+    size: tuple[int, int], shift: list[int]
+) -> None:
+    torch = pytest.importorskip("torch")
+    from tests.torch_bridge import _window_attention
+
+    tv = _torchvision()
+    theirs = tv.models.swin_transformer.ShiftedWindowAttention(8, [7, 7], shift, 2).eval()
+    args = {
+        "window_size": 7,
+        "shift_size": tuple(shift),
+        "num_heads": 2,
+        "qkv_bias": True,
+        "proj_bias": True,
+    }
+    ours = _window_attention(args, (*size, 8), "exact")
+    with torch.no_grad():
+        ours.get_submodule("children_.0").load_state_dict(theirs.qkv.state_dict())
+        ours.get_submodule("children_.1").load_state_dict(theirs.proj.state_dict())
+        table = ours.get_parameter("children_.2.0")
+        table.copy_(torch.randn_like(table))
+        theirs.relative_position_bias_table.copy_(table)
+        x = torch.randn(2, *size, 8)
+        assert torch.allclose(ours(x), theirs(x), atol=1e-5)
+
+
+@torch_only
+def test_swin_fields_after_each_stage_match_gradients() -> None:
+    """Swin-T's structure (patches of 4, depths 2, 2, 6, 2, windows of 7 shifted by 3, patch
+    merging) narrowed to 8 channels, at 448×448 so that windows do not reach the edges: the
+    fields of each stage's units equal the box of non-zero input gradient, window attention
+    with its mask and a uniform average in place of the softmax."""
+    pytest.importorskip("torch")
+    from rfcalc.build import build
+    from rfcalc.engine import analyze
+    from rfcalc.loader import load_path
+    from tests.test_torch import assert_rf_match
+
+    spec = load_path(str(EXAMPLES / "swin_t.yaml"))
+    graph = build(spec, {"embed_dim": "8", "heads": "1"}, (3, 448, 448))
+    report = analyze(graph, keep_fields=True)
+    names = [n.name for n in graph.nodes]
+    stages = [
+        max(i for i, n in enumerate(names) if n.startswith(f"features.{k}.")) for k in range(1, 8)
+    ]
+    assert assert_rf_match(graph, report, units_per_layer=10, layers=stages) > 0

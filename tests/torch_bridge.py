@@ -166,6 +166,83 @@ def _attention_layer(
     return Measured(decode, dec)
 
 
+def _regions(n: int, window: int, shift: int) -> torch.Tensor:
+    """torchvision's mask regions along one padded axis (its slices, in the rolled
+    coordinates): [0, n − w), [n − w, n − s), [n − s, n); with s = 0 the last slice is all."""
+    ids = torch.zeros(n)
+    for k, (a, b) in enumerate(((0, -window), (-window, -shift), (-shift, None))):
+        ids[a:b] = k
+    return ids
+
+
+def _window_attention(a: dict[str, Any], shape: tuple[int, ...], mode: str) -> nn.Module:
+    """torchvision's shifted_window_attention, written out (torchvision is not a test
+    dependency): pad to whole windows, roll by the shift, attend within each window with the
+    relative position bias and the mask (−100 between regions), roll back, crop. In "rf"
+    mode the softmax is a uniform average over the keys the mask allows, so that the
+    gradients show the structure."""
+    _h, _w, c = shape
+    window = _axes(a["window_size"], 2)
+    heads = a["num_heads"]
+    qkv = nn.Linear(c, 3 * c, bias=a["qkv_bias"])
+    proj = nn.Linear(c, c, bias=a["proj_bias"])
+    table = nn.Parameter(torch.zeros((2 * window[0] - 1) * (2 * window[1] - 1), heads))
+    rows, cols = torch.meshgrid(torch.arange(window[0]), torch.arange(window[1]), indexing="ij")
+    coords = torch.stack([rows.flatten(), cols.flatten()])  # 2, N
+    rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0)  # N, N, 2
+    index = (rel[..., 0] + window[0] - 1) * (2 * window[1] - 1) + rel[..., 1] + window[1] - 1
+
+    def partition(x: torch.Tensor, ph: int, pw: int) -> torch.Tensor:
+        n = x.shape[0]
+        x = x.view(n, ph // window[0], window[0], pw // window[1], window[1], -1)
+        return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, window[0] * window[1], x.shape[-1])
+
+    def attend(x: torch.Tensor) -> torch.Tensor:
+        n, h, w, _ = x.shape
+        x = F.pad(x, (0, 0, 0, (-w) % window[1], 0, (-h) % window[0]))
+        ph, pw = x.shape[1], x.shape[2]
+        shift = [
+            0 if win >= p else s
+            for win, p, s in zip(window, (ph, pw), _axes(a["shift_size"], 2), strict=True)
+        ]
+        if sum(shift):
+            x = torch.roll(x, shifts=(-shift[0], -shift[1]), dims=(1, 2))
+        tokens = partition(x, ph, pw)  # (n · windows, N, C)
+        ids = _regions(ph, window[0], shift[0])[:, None] * 3 + _regions(pw, window[1], shift[1])
+        same = partition(ids.expand(1, ph, pw)[..., None], ph, pw)[..., 0]  # (windows, N)
+        allowed = (same[:, :, None] == same[:, None, :]).repeat(n, 1, 1)  # (n · windows, N, N)
+        if mode == "rf":
+            weights = allowed.to(x.dtype)
+            out = (weights / weights.sum(-1, keepdim=True)) @ tokens
+        else:
+            b, m, _ = tokens.shape
+            q, k, v = qkv(tokens).reshape(b, m, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+            scores = (q * (c // heads) ** -0.5) @ k.transpose(-2, -1)
+            scores = scores + table[index.flatten()].view(m, m, heads).permute(2, 0, 1)
+            scores = scores + torch.where(allowed, 0.0, -100.0)[:, None]
+            out = proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(b, m, c))
+        out = out.view(n, ph // window[0], pw // window[1], window[0], window[1], -1)
+        out = out.permute(0, 1, 3, 2, 4, 5).reshape(n, ph, pw, -1)
+        if sum(shift):
+            out = torch.roll(out, shifts=(shift[0], shift[1]), dims=(1, 2))
+        return out[:, :h, :w]
+
+    return Measured(attend, qkv, proj, nn.ParameterList([table]))
+
+
+def _patch_merging_pad(x: torch.Tensor) -> torch.Tensor:
+    """torchvision's _patch_merging_pad: pad H and W to even sizes, each 2×2 patch into C."""
+    h, w = x.shape[-3], x.shape[-2]
+    x = F.pad(x, (0, 0, 0, w % 2, 0, h % 2))
+    parts = [
+        x[..., 0::2, 0::2, :],
+        x[..., 1::2, 0::2, :],
+        x[..., 0::2, 1::2, :],
+        x[..., 1::2, 1::2, :],
+    ]
+    return torch.cat(parts, -1)
+
+
 def _make(name: str, *args: Any, **kwargs: Any) -> nn.Module:
     """``nn.<name>(...)``, typed."""
     module: nn.Module = getattr(nn, name)(*args, **kwargs)
@@ -187,6 +264,10 @@ def build_layer(node: Node, in_shapes: list[tuple[int, ...]], mode: str) -> nn.M
         return Lambda(lambda: tensor, nn.ParameterList([tensor]))
     if k in ("multiheadattention", "transformerencoderlayer", "transformerdecoderlayer"):
         return _attention_layer(k, a, in_shapes, mode)
+    if k == "shiftedwindowattention":
+        return _window_attention(a, in_shapes[0], mode)
+    if k == "patchmergingpad":
+        return Lambda(_patch_merging_pad)
     if k == "embedding":
         table = nn.Embedding(a["num_embeddings"], a["embedding_dim"])
         return Lambda(lambda x: table(x.long().clamp(0, a["num_embeddings"] - 1)), table)
