@@ -542,3 +542,27 @@ def test_swin_fields_after_each_stage_match_gradients() -> None:
         max(i for i, n in enumerate(names) if n.startswith(f"features.{k}.")) for k in range(1, 8)
     ]
     assert assert_rf_match(graph, report, units_per_layer=10, layers=stages) > 0
+
+
+def test_rt_detr_aifi_is_tokens_through_an_encoder_layer_and_back() -> None:
+    # RT-DETR's AIFI on its 20×20 map of 256 channels: tokens, one encoder layer (8 heads,
+    # feed-forward 1024), the map again
+    text = """input: [256, 20, 20]
+layers:
+  - {type: flatten, start_dim: 2}
+  - {type: permute, dims: [0, 2, 1]}
+  - {type: transformerencoderlayer, name: aifi, nhead: 8, dim_feedforward: 1024}
+  - {type: permute, dims: [0, 2, 1]}
+  - {type: unflatten, dim: 2, unflattened_size: [20, 20], name: map}
+  - {type: conv2d, out_channels: 256, kernel_size: 1, name: conv}
+"""
+    rows = {r.name: r for r in report_of(text).layers}
+    # attention 4·256² + 4·256 = 263,168; linear1 256·1024 + 1024 = 263,168, linear2
+    # 1024·256 + 256 = 262,400; two norms 2·512 = 1024 → 789,760
+    assert rows["aifi"].params == 789_760
+    # 400 tokens: projections 4·400·256² = 104,857,600, products 2·400²·256 = 81,920,000,
+    # feed-forward 2·400·256·1024 = 209,715,200 → 396,492,800
+    assert rows["aifi"].macs == 396_492_800
+    assert rows["map"].output_shape == (256, 20, 20)
+    assert rows["conv"].rf.is_global
+    assert rows["conv"].rf.size == (20, 20)
