@@ -25,6 +25,9 @@ from rfcalc.layers.base import (
     PerInput,
     RfRule,
     Shape,
+    Tokens,
+    axis_sizes,
+    carried,
     channels_first,
     fmt_layout,
     need_channels_first,
@@ -155,6 +158,8 @@ def analyze(
         layout = _out_layout(ctx, out, rank)
         if layout is not canon and layout == canon:
             layout = canon  # permuted back: the common case stays an identity test
+        elif layout is not canon:
+            layout = _tokens_kept(layout, out.shape)
         layouts[node.index] = layout
         in_fields = [fields[i] for i in node.inputs]
         try:
@@ -290,10 +295,31 @@ def _out_layout(ctx: Ctx, out: Out, rank: int) -> Layout:
     )
 
 
+def _tokens_kept(layout: Layout, shape: Shape) -> Layout:
+    """A token dim whose length a layer changed (a slice, a concat it does not describe) no
+    longer says which token is which: it becomes derived, and its axes global."""
+    if not any(isinstance(t, Tokens) and t.length != n for t, n in zip(layout, shape, strict=True)):
+        return layout
+    return tuple(
+        None if isinstance(t, Tokens) and t.length != n else t
+        for t, n in zip(layout, shape, strict=True)
+    )
+
+
 @lru_cache(maxsize=256)
 def _positions(layout: Layout, rank: int) -> tuple[int | None, ...]:
     """Per spatial axis of the input: the dim that carries it, or None."""
-    return tuple(layout.index(a) if a in layout else None for a in range(rank))
+    where = {a: j for j, tag in enumerate(layout) for a in carried(tag)}
+    return tuple(where.get(a) for a in range(rank))
+
+
+def _token_rule(tag: object, rule: rf.AxisRule) -> rf.AxisRule:
+    """A rule along a token dim, per axis it carries: the identity stays the identity, and any
+    other rule (attention over the tokens, a window along the flattened sequence) reads
+    across rows, so it is taken as global: exact for attention, a bound otherwise."""
+    if not isinstance(tag, Tokens) or rule == rf.IDENTITY_AXIS:
+        return rule
+    return rf.GLOBAL_AXIS
 
 
 def _dim_rules(rule: PerInput | PerDim, i: int) -> tuple[rf.AxisRule, ...]:
@@ -319,14 +345,15 @@ def _fields(
     if not in_fields:
         return (rf.Global(0, -1),) * rank, [], False
     in_pos = [_positions(lay, rank) for lay in in_layouts]
+    in_sizes = [axis_sizes(lay, s, rank) for lay, s in zip(in_layouts, in_shapes, strict=True)]
     if rule is POINTWISE and len(in_fields) == 1:
         if out_layout is in_layouts[0]:
             return in_fields[0], [], False
         out_pos = _positions(out_layout, rank)
         return (
             tuple(
-                _globalised(f, in_shapes[0], j) if j is not None and k is None else f
-                for f, j, k in zip(in_fields[0], in_pos[0], out_pos, strict=True)
+                _globalised(f, n) if j is not None and k is None else f
+                for f, j, k, n in zip(in_fields[0], in_pos[0], out_pos, in_sizes[0], strict=True)
             ),
             [],
             False,
@@ -334,10 +361,7 @@ def _fields(
     if rule is ALL_GLOBAL:
         result: list[rf.Field] = []
         for a in range(rank):
-            spans = []
-            for f, s, p in zip(in_fields, in_shapes, in_pos, strict=True):
-                j = p[a]
-                spans.append(rf.hull(f[a], s[j] if j is not None else 1))
+            spans = [rf.hull(f[a], sizes[a]) for f, sizes in zip(in_fields, in_sizes, strict=True)]
             real = [x for x in spans if x is not None]
             lo = min((x[0] for x in real), default=0)
             hi = max((x[1] for x in real), default=-1)
@@ -345,18 +369,20 @@ def _fields(
         return tuple(result), [], False
     assert isinstance(rule, PerInput | PerDim)
     out_pos = _positions(out_layout, rank)
+    out_sizes = axis_sizes(out_layout, out_shape, rank)
     if len(in_fields) == 1:
-        rules, shape, field = _dim_rules(rule, 0), in_shapes[0], in_fields[0]
+        rules, sizes, field = _dim_rules(rule, 0), in_sizes[0], in_fields[0]
         single: list[rf.Field] = []
         for a in range(rank):
             j, k = in_pos[0][a], out_pos[a]
             if j is None:
                 single.append(field[a])  # carried by no dim: already global
             elif k is None:
-                single.append(_globalised(field[a], shape, j))
+                single.append(_globalised(field[a], sizes[a]))
             else:
                 assert k == j, (out_layout, in_layouts)
-                single.append(rf.compose(field[a], rules[j], shape[j], out_shape[j]))
+                axis_rule = _token_rule(in_layouts[0][j], rules[j])
+                single.append(rf.compose(field[a], axis_rule, sizes[a], out_sizes[a]))
         return tuple(single), [], False
     all_rules = [_dim_rules(rule, i) for i in range(len(in_fields))]
     merged_fields: list[rf.Field] = []
@@ -365,29 +391,38 @@ def _fields(
     for a in range(rank):
         k = out_pos[a]
         inputs = []
-        for f, rules, s, p in zip(in_fields, all_rules, in_shapes, in_pos, strict=True):
+        per_token = False  # a token sequence whose every token reads the whole axis
+        for f, rules, sizes, p, lay in zip(
+            in_fields, all_rules, in_sizes, in_pos, in_layouts, strict=True
+        ):
             j = p[a]
             if j is None:  # a global field, which no rule changes
                 inputs.append(rf.MergeInput(f[a], rf.IDENTITY_AXIS, 1))
+            elif k is None:  # an input's axis that the output does not carry (attention)
+                inputs.append(rf.MergeInput(_globalised(f[a], sizes[a]), rf.IDENTITY_AXIS, 1))
             else:
                 assert j == k, (out_layout, in_layouts)
-                inputs.append(rf.MergeInput(f[a], rules[j], s[j]))
+                inputs.append(rf.MergeInput(f[a], _token_rule(lay[j], rules[j]), sizes[a]))
+                per_token = per_token or (isinstance(lay[j], Tokens) and _global_input(inputs[-1]))
         # an input that reads no input position (a learned constant) adds nothing
         inputs = [m for m in inputs if not _empty(m.field)] or inputs
         spatial = [m for m in inputs if not _global_input(m)]
-        if spatial and len(spatial) < len(inputs):
+        if spatial and len(spatial) < len(inputs) and not per_token:
             # "global context" (docs/numbers.md): the field is the spatial inputs' union; the global
-            # ones add every position, which the flag says instead of freezing the field
+            # ones add every position, which the flag says instead of freezing the field.
+            # Not on tokens: attention's output (issue 14) is global token by token, no
+            # pooled gate, and a residual add of it is global.
             inputs, mixed = spatial, True
-        merged, axis_notes = rf.merge(inputs, out_shape[k] if k is not None else 1)
+        merged, axis_notes = rf.merge(inputs, out_sizes[a])
         merged_fields.append(merged)
         notes.extend(f"{n} on axis {a + 1}" if rank > 1 else n for n in axis_notes)
     return tuple(merged_fields), notes, mixed
 
 
-def _globalised(field: rf.Field, shape: Shape, dim: int) -> rf.Field:
-    """The field of an axis that is flattened away: every unit reads the whole axis."""
-    return rf.compose(field, rf.GLOBAL_AXIS, shape[dim], 1)
+def _globalised(field: rf.Field, size: int) -> rf.Field:
+    """The field of an axis of ``size`` units that is flattened away: every unit reads the
+    whole axis."""
+    return rf.compose(field, rf.GLOBAL_AXIS, size, 1)
 
 
 def _empty(field: rf.Field) -> bool:
@@ -406,7 +441,7 @@ def _summary(
     global_context: bool,
 ) -> RF:
     rank = len(input_shape) - 1
-    sizes = [shape[j] if j is not None else 1 for j in _positions(layout, rank)]
+    sizes = axis_sizes(layout, shape, rank)
     sums = [rf.summarize(f, n) for f, n in zip(fields, sizes, strict=True)]
     return RF(
         size=tuple(s.size for s in sums),

@@ -4,9 +4,9 @@ An *edge* is one input of a layer with, per spatial axis of the model input, the
 :class:`~rfcalc.rf.AxisRule` by which the layer's units read that input's units: the rule the
 engine composes fields with (identity on an axis that the input no longer carries, which then
 has a single unit; :data:`~rfcalc.rf.GLOBAL_AXIS` where the layer flattens the axis away). A
-merge's global inputs beside spatial ones (SPEC §2 "global context") and inputs that read no
-input position are left out, as the engine leaves them out of the field. ``rfcalc rf``'s maps
-walk these edges; so does the check below.
+merge's global inputs beside spatial ones ("global context": docs/numbers.md) and inputs
+that read no input position are left out, as the engine leaves them out of the field.
+``rfcalc rf``'s maps walk these edges; so does the check below.
 
 ``rf-holes``. On an axis whose field is uniform, unit ``y`` reaches the positions
 ``R(0) + y·S``, so one set per layer and axis says where every unit's field has holes. Per

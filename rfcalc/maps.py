@@ -3,7 +3,7 @@
 Pure computation on immutable values (no rich, no typer); ``rfcalc rf`` renders them.
 
 * :func:`unit_field` — a unit's field per spatial axis: its hull on the extended index line
-  (SPEC §2, from the engine's exact per-unit fields, non-uniform layers included), the part
+  (docs/numbers.md, from the engine's exact per-unit fields, non-uniform layers included), the part
   inside the input and how many positions fall in the padding.
 * :func:`coverage` — for every input position, in how many of the layer's units' fields (the
   boxes that :func:`unit_field` reports) it lies. A box is a product of per-axis intervals, so
@@ -18,7 +18,7 @@ Pure computation on immutable values (no rich, no typer); ``rfcalc rf`` renders 
   extended-line field.
 * :func:`holes` — the positions of the unit's field hull that no path reaches, on the extended
   index line as the field itself (a virtual unit that padding reads counts as the layer's
-  value there, SPEC §2), so that gridding shows wherever it falls.
+  value there, docs/numbers.md), so that gridding shows wherever it falls.
 
 How the maps are computed. Per axis each layer reads its input by one rule (a window, or a
 per-unit progression), so for a single path the map is an outer product of per-axis vectors,
@@ -238,7 +238,7 @@ def find_layer(model: Model, name: str | None) -> int:
     for index, candidate in enumerate(names):
         if candidate == name:
             return index
-    # a block instance or a repeat means its output: its last layer's (SPEC §3)
+    # a block instance or a repeat means its output: its last layer's (docs/format.md)
     for node in reversed(model.graph.nodes):
         if name in node.groups:
             return node.index
@@ -382,8 +382,8 @@ def _paths(
     """The unit's paths back to the input positions in ``box``: counted (``add``) or only
     marked (``or_``). ``clip``: a unit reading outside its input's real units reads padding, a
     constant (the gradient's view); otherwise virtual units count as the layer's value there
-    (the extended line of SPEC §2). Returns the map, whether a max/min pooling lies on a path,
-    and whether a merge on a path set global inputs aside."""
+    (the extended line of docs/numbers.md). Returns the map, whether a max/min pooling lies on
+    a path, and whether a merge on a path set global inputs aside."""
     domains: dict[int, list[Span]] = {index: [(u, u) for u in unit], INPUT: list(box)}
     live: dict[int, list[gridding.Edge]] = {}
     upper = context = False

@@ -192,7 +192,8 @@ MODELS = [
         (0, 0),
         False,
     ),
-    # ViT's patch embedding: flattening H and W into tokens makes both global (hull 0 … 7)
+    # ViT's patch embedding: H and W flattened into tokens (issue 14); each token keeps its
+    # patch through pointwise layers: the 4×4 stride-4 conv's r 4, S 4, P 0 per axis
     (
         """
   - {type: conv2d, out_channels: 4, kernel_size: 4, stride: 4}
@@ -202,10 +203,10 @@ MODELS = [
   - {type: linear, out_features: 6}""",
         (3, 8, 8),
         (4, 6),
-        (8, 8),
-        (None, None),
+        (4, 4),
+        (4, 4),
         (0, 0),
-        True,
+        False,
     ),
     # the channels split into (2, 4) and merged back are derived, not permuted: a conv is fine
     (

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from rfcalc.build import Graph, Node, build
 from rfcalc.engine import Report, analyze
 from rfcalc.errors import ShapeError
+from rfcalc.layers.base import Tokens, axis_sizes, carried
 from rfcalc.loader import load_path, load_text
 from tests.helpers import EXAMPLES, SCALE
 from tests.test_dag_oracle import dag, yaml_of
@@ -30,7 +31,7 @@ else:
     torch = pytest.importorskip("torch")
 from torch import nn
 
-from tests.torch_bridge import GraphModule, prepare_for_rf
+from tests.torch_bridge import GraphModule, Measured, measured_macs, prepare_for_rf
 
 pytestmark = pytest.mark.torch
 torch.set_num_threads(1)
@@ -40,6 +41,8 @@ torch.set_num_threads(1)
 
 def _macs(module: nn.Module, inputs: list[torch.Tensor], out: torch.Tensor) -> int:
     """MACs from the module's weights and the tensors' shapes (torchvision/fvcore rule)."""
+    if isinstance(module, Measured):
+        return measured_macs(module, inputs)
     total = 0
     for m in module.modules():
         if isinstance(m, nn.modules.conv._ConvTransposeNd):
@@ -141,10 +144,15 @@ def assert_rf_match(
     for i in layers if layers is not None else range(len(graph.nodes)):
         out, row, fields = outs[i], report.layers[i], report.fields[i]
         # the output dim that carries each input axis (channels first: 1, 2, …; permuted
-        # elsewhere; None where flattened away, the field then being global)
-        dims = [report.layouts[i].index(a) if a in report.layouts[i] else None for a in range(rank)]
+        # elsewhere; several in a token dim; None where flattened away, the field then being
+        # global)
+        layout = report.layouts[i]
+        dims = [
+            next((j for j, t in enumerate(layout) if a in carried(t)), None) for a in range(rank)
+        ]
         if any(d is not None for d in dims):
-            grids = [range(row.output_shape[d]) if d is not None else range(1) for d in dims]
+            lengths = axis_sizes(layout, row.output_shape, rank)
+            grids = [range(lengths[a]) if d is not None else range(1) for a, d in enumerate(dims)]
             units = list(itertools.product(*grids))
             step = max(1, len(units) // units_per_layer)
             chosen = [*units[::step][:units_per_layer], units[-1]]
@@ -152,9 +160,14 @@ def assert_rf_match(
             chosen = [()]
         for unit in chosen:
             index: list[int | slice] = [slice(None)] * len(row.output_shape)
-            for a, d in enumerate(dims):
-                if d is not None and unit:
-                    index[d] = unit[a]
+            for d, tag in enumerate(layout):
+                if isinstance(tag, int) and unit:
+                    index[d] = unit[tag]
+                elif isinstance(tag, Tokens) and unit:  # row-major, after the lead tokens
+                    flat = 0
+                    for a, n in zip(tag.axes, tag.sizes, strict=True):
+                        flat = flat * n + unit[a]
+                    index[d] = tag.lead + flat
             target = out[0][tuple(index)].sum() if unit else out.sum()
             (grad,) = torch.autograd.grad(target, x, retain_graph=True)
             mask = grad[0].abs().sum(dim=0) > 0

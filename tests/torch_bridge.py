@@ -83,6 +83,166 @@ class StochasticDepth(nn.Module):
         return x
 
 
+class Measured(Lambda):
+    """A layer whose MACs torch's own FlopCounterMode measures (see :func:`measured_macs`):
+    the attention layers, whose matrix products are no single module's."""
+
+
+def measured_macs(module: nn.Module, inputs: list[torch.Tensor]) -> int:
+    """MACs of one sample: FlopCounterMode counts the matrix products (linear layers without
+    their bias, attention's Q·Kᵀ and A·V) at two flops per multiply-add. Grad enabled, so
+    that nn.MultiheadAttention takes its documented path, not the fused inference kernel."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter, torch.enable_grad():
+        module(*inputs)
+    return int(counter.get_total_flops()) // 2 // inputs[0].shape[0]
+
+
+def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mha: nn.Module) -> torch.Tensor:
+    """nn.MultiheadAttention's output, through its bmm path (need_weights); a learned key or
+    value (a ``parameter``: batch 1) broadcast to the query's batch."""
+    n = q.shape[0]
+    out: torch.Tensor = mha(q, k.expand(n, -1, -1), v.expand(n, -1, -1), need_weights=True)[0]
+    return out
+
+
+def _mixed(q: torch.Tensor, *memory: torch.Tensor) -> torch.Tensor:
+    """Attention's structure for the gradients: each query token reads itself and, through a
+    uniform average in place of the softmax, every key and value token."""
+    return q + sum((m.mean(dim=(1, 2), keepdim=True) for m in memory), torch.zeros_like(q))
+
+
+def _attention_layer(
+    k: str, a: dict[str, Any], shapes: list[tuple[int, ...]], mode: str
+) -> nn.Module:
+    """The attention layers: PyTorch's own modules (their parameters), run through their
+    parts with need_weights so that FlopCounterMode sees every product; in "rf" mode the
+    stand-in :func:`_mixed`."""
+    if k == "multiheadattention":
+        mha = nn.MultiheadAttention(
+            a["embed_dim"],
+            a["num_heads"],
+            bias=a["bias"],
+            add_bias_kv=a["add_bias_kv"],
+            add_zero_attn=a["add_zero_attn"],
+            kdim=a["kdim"],
+            vdim=a["vdim"],
+            batch_first=True,
+        )
+        if mode == "rf":
+            return Measured(lambda q, *kv: _mixed(q, *(kv or (q,))), mha)
+
+        def attend(
+            q: torch.Tensor, k: torch.Tensor | None = None, v: torch.Tensor | None = None
+        ) -> torch.Tensor:
+            key = q if k is None else k
+            return _attention(q, key, key if v is None else v, mha)
+
+        return Measured(attend, mha)
+    d = shapes[0][-1]
+    common = {"dim_feedforward": a["dim_feedforward"], "bias": a["bias"], "batch_first": True}
+    if k == "transformerencoderlayer":
+        enc = nn.TransformerEncoderLayer(d, a["nhead"], dropout=0.0, **common)
+        if mode == "rf":
+            return Measured(_mixed, enc)
+
+        def encode(x: torch.Tensor) -> torch.Tensor:  # norm_first False: post-norm
+            x = enc.norm1(x + _attention(x, x, x, enc.self_attn))
+            out: torch.Tensor = enc.norm2(x + enc.linear2(F.relu(enc.linear1(x))))
+            return out
+
+        return Measured(encode, enc)
+    dec = nn.TransformerDecoderLayer(d, a["nhead"], dropout=0.0, **common)
+    if mode == "rf":
+        return Measured(lambda t, m: _mixed(t, t, m), dec)
+
+    def decode(x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
+        x = dec.norm1(x + _attention(x, x, x, dec.self_attn))
+        x = dec.norm2(x + _attention(x, memory, memory, dec.multihead_attn))
+        out: torch.Tensor = dec.norm3(x + dec.linear2(F.relu(dec.linear1(x))))
+        return out
+
+    return Measured(decode, dec)
+
+
+def _regions(n: int, window: int, shift: int) -> torch.Tensor:
+    """torchvision's mask regions along one padded axis (its slices, in the rolled
+    coordinates): [0, n − w), [n − w, n − s), [n − s, n); with s = 0 the last slice is all."""
+    ids = torch.zeros(n)
+    for k, (a, b) in enumerate(((0, -window), (-window, -shift), (-shift, None))):
+        ids[a:b] = k
+    return ids
+
+
+def _window_attention(a: dict[str, Any], shape: tuple[int, ...], mode: str) -> nn.Module:
+    """torchvision's shifted_window_attention, written out (torchvision is not a test
+    dependency): pad to whole windows, roll by the shift, attend within each window with the
+    relative position bias and the mask (−100 between regions), roll back, crop. In "rf"
+    mode the softmax is a uniform average over the keys the mask allows, so that the
+    gradients show the structure."""
+    _h, _w, c = shape
+    window = _axes(a["window_size"], 2)
+    heads = a["num_heads"]
+    qkv = nn.Linear(c, 3 * c, bias=a["qkv_bias"])
+    proj = nn.Linear(c, c, bias=a["proj_bias"])
+    table = nn.Parameter(torch.zeros((2 * window[0] - 1) * (2 * window[1] - 1), heads))
+    rows, cols = torch.meshgrid(torch.arange(window[0]), torch.arange(window[1]), indexing="ij")
+    coords = torch.stack([rows.flatten(), cols.flatten()])  # 2, N
+    rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0)  # N, N, 2
+    index = (rel[..., 0] + window[0] - 1) * (2 * window[1] - 1) + rel[..., 1] + window[1] - 1
+
+    def partition(x: torch.Tensor, ph: int, pw: int) -> torch.Tensor:
+        n = x.shape[0]
+        x = x.view(n, ph // window[0], window[0], pw // window[1], window[1], -1)
+        return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, window[0] * window[1], x.shape[-1])
+
+    def attend(x: torch.Tensor) -> torch.Tensor:
+        n, h, w, _ = x.shape
+        x = F.pad(x, (0, 0, 0, (-w) % window[1], 0, (-h) % window[0]))
+        ph, pw = x.shape[1], x.shape[2]
+        shift = [
+            0 if win >= p else s
+            for win, p, s in zip(window, (ph, pw), _axes(a["shift_size"], 2), strict=True)
+        ]
+        if sum(shift):
+            x = torch.roll(x, shifts=(-shift[0], -shift[1]), dims=(1, 2))
+        tokens = partition(x, ph, pw)  # (n · windows, N, C)
+        ids = _regions(ph, window[0], shift[0])[:, None] * 3 + _regions(pw, window[1], shift[1])
+        same = partition(ids.expand(1, ph, pw)[..., None], ph, pw)[..., 0]  # (windows, N)
+        allowed = (same[:, :, None] == same[:, None, :]).repeat(n, 1, 1)  # (n · windows, N, N)
+        if mode == "rf":
+            weights = allowed.to(x.dtype)
+            out = (weights / weights.sum(-1, keepdim=True)) @ tokens
+        else:
+            b, m, _ = tokens.shape
+            q, k, v = qkv(tokens).reshape(b, m, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+            scores = (q * (c // heads) ** -0.5) @ k.transpose(-2, -1)
+            scores = scores + table[index.flatten()].view(m, m, heads).permute(2, 0, 1)
+            scores = scores + torch.where(allowed, 0.0, -100.0)[:, None]
+            out = proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(b, m, c))
+        out = out.view(n, ph // window[0], pw // window[1], window[0], window[1], -1)
+        out = out.permute(0, 1, 3, 2, 4, 5).reshape(n, ph, pw, -1)
+        if sum(shift):
+            out = torch.roll(out, shifts=(shift[0], shift[1]), dims=(1, 2))
+        return out[:, :h, :w]
+
+    return Measured(attend, qkv, proj, nn.ParameterList([table]))
+
+
+def _patch_merging_pad(x: torch.Tensor) -> torch.Tensor:
+    """torchvision's _patch_merging_pad: pad H and W to even sizes, each 2×2 patch into C."""
+    h, w = x.shape[-3], x.shape[-2]
+    x = F.pad(x, (0, 0, 0, w % 2, 0, h % 2))
+    parts = [
+        x[..., 0::2, 0::2, :],
+        x[..., 1::2, 0::2, :],
+        x[..., 0::2, 1::2, :],
+        x[..., 1::2, 1::2, :],
+    ]
+    return torch.cat(parts, -1)
+
+
 def _make(name: str, *args: Any, **kwargs: Any) -> nn.Module:
     """``nn.<name>(...)``, typed."""
     module: nn.Module = getattr(nn, name)(*args, **kwargs)
@@ -102,6 +262,15 @@ def build_layer(node: Node, in_shapes: list[tuple[int, ...]], mode: str) -> nn.M
         size = a["shape"] if isinstance(a["shape"], (list, tuple)) else (a["shape"],)
         tensor = nn.Parameter(torch.ones(1, *size))
         return Lambda(lambda: tensor, nn.ParameterList([tensor]))
+    if k in ("multiheadattention", "transformerencoderlayer", "transformerdecoderlayer"):
+        return _attention_layer(k, a, in_shapes, mode)
+    if k == "shiftedwindowattention":
+        return _window_attention(a, in_shapes[0], mode)
+    if k == "patchmergingpad":
+        return Lambda(_patch_merging_pad)
+    if k == "embedding":
+        table = nn.Embedding(a["num_embeddings"], a["embedding_dim"])
+        return Lambda(lambda x: table(x.long().clamp(0, a["num_embeddings"] - 1)), table)
     shape = in_shapes[0]
     rank = len(shape) - 1
     cin = shape[0]
@@ -241,7 +410,12 @@ def build_layer(node: Node, in_shapes: list[tuple[int, ...]], mode: str) -> nn.M
     if k == "mul":
         return Lambda(lambda *xs: math.prod(xs[1:], start=xs[0]))
     if k == "concat":
-        return Lambda(lambda *xs: torch.cat(xs, dim=a["dim"]))
+        # a learned tensor (batch 1) concatenated to a batch: broadcast, as .expand in ViT
+        return Lambda(
+            lambda *xs: torch.cat(
+                [x.expand(max(y.shape[0] for y in xs), *x.shape[1:]) for x in xs], dim=a["dim"]
+            )
+        )
     simple = {
         "relu": "ReLU",
         "relu6": "ReLU6",
@@ -296,7 +470,9 @@ class GraphModule(nn.Module):
         result = []
         for node, layer in zip(self.graph.nodes, self.layers, strict=True):
             glob = [i in self.global_nodes for i in node.inputs]
-            mixed = any(glob) and not all(glob)
+            # (a merge that is itself global, as a residual add of attention over tokens,
+            # keeps every input)
+            mixed = any(glob) and not all(glob) and node.index not in self.global_nodes
             y = layer(
                 *(
                     outs[i].detach() if mixed and g else outs[i]

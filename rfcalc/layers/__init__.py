@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rfcalc.layers import (
     activation,
+    attention,
     conv,
     dense,
     merge,
@@ -43,6 +44,7 @@ def _build() -> dict[str, LayerKind]:
         pad,
         merge,
         param,
+        attention,
     ):
         for kind in module.KINDS:
             for key in (kind.name, *kind.aliases):

@@ -23,12 +23,54 @@ Shape = tuple[int, ...]
 # axis ``a`` of the model input (an int, 0-based), or a derived dim (None: new features, a
 # flattened mix, a size-1 dim). The model input is channels first, ("C", 0, 1, …); permute and
 # transpose move the tags with the dims, so that each spatial axis keeps its receptive field
-# wherever it moves. Receptive fields are kept per input axis; an axis that no dim carries any
-# more (flattened into another) has a global field.
+# wherever it moves. Spatial axes flattened together into one dim make a *token* dim
+# (:class:`Tokens`), which still carries each axis: a token's field is, per axis, the field of
+# its row and its column. Receptive fields are kept per input axis; an axis that no dim carries
+# any more (flattened with the channels, cut by a slice) has a global field.
 
 CHANNELS: Final = "C"
-DimTag = int | Literal["C"] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    """A token dim: the spatial ``axes`` (of ``sizes`` units) flattened row-major into one dim,
+    as ``flatten(2)`` makes (C, H·W) of (C, H, W); ``lead`` and ``trail`` extra tokens before
+    and after them (a class token concatenated in front) read no input position."""
+
+    axes: tuple[int, ...]
+    sizes: tuple[int, ...]
+    lead: int = 0
+    trail: int = 0
+
+    @property
+    def length(self) -> int:
+        return self.lead + math.prod(self.sizes) + self.trail
+
+
+DimTag = int | Literal["C"] | Tokens | None
 Layout = tuple[DimTag, ...]
+
+
+def carried(tag: DimTag) -> tuple[int, ...]:
+    """The spatial axes a dim carries: one, several (a token dim) or none."""
+    if isinstance(tag, int):
+        return (tag,)
+    if isinstance(tag, Tokens):
+        return tag.axes
+    return ()
+
+
+def axis_sizes(layout: Layout, shape: Shape, rank: int) -> tuple[int, ...]:
+    """Per spatial axis of the model input: its size in a tensor of ``shape`` (1 where no dim
+    carries it any more)."""
+    sizes = [1] * rank
+    for tag, n in zip(layout, shape, strict=True):
+        if isinstance(tag, int):
+            sizes[tag] = n
+        elif isinstance(tag, Tokens):
+            for a, m in zip(tag.axes, tag.sizes, strict=True):
+                sizes[a] = m
+    return tuple(sizes)
 
 
 @lru_cache(maxsize=8)
@@ -39,7 +81,7 @@ def channels_first(ndim: int) -> Layout:
 
 def is_permuted(layout: Layout) -> bool:
     """Is some spatial axis in dim 0, or the channels elsewhere? (Derived dims are neutral.)"""
-    return bool(layout) and (isinstance(layout[0], int) or CHANNELS in layout[1:])
+    return bool(layout) and (isinstance(layout[0], int | Tokens) or CHANNELS in layout[1:])
 
 
 AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
@@ -50,9 +92,20 @@ def axis_name(rank: int, i: int) -> str:
 
 
 def fmt_layout(layout: Layout, rank: int) -> str:
-    """("C", 0, 1) → "(C, H, W)"; a derived dim is "*"."""
-    names = ["*" if t is None else t if isinstance(t, str) else axis_name(rank, t) for t in layout]
-    return "(" + ", ".join(names) + ")"
+    """("C", 0, 1) → "(C, H, W)"; a derived dim is "*", a token dim "H·W" (with a class
+    token in front, "1+H·W")."""
+    return "(" + ", ".join(_fmt_tag(t, rank) for t in layout) + ")"
+
+
+def _fmt_tag(tag: DimTag, rank: int) -> str:
+    if tag is None:
+        return "*"
+    if isinstance(tag, str):
+        return tag
+    if isinstance(tag, int):
+        return axis_name(rank, tag)
+    text = "·".join(axis_name(rank, a) for a in tag.axes)
+    return f"{tag.lead}+" * bool(tag.lead) + text + f"+{tag.trail}" * bool(tag.trail)
 
 
 class _Required:
@@ -282,7 +335,7 @@ def need_channels_first(ctx: Ctx) -> None:
 def on_dim(ctx: Ctx, dim: int, rule: AxisRule) -> RfRule:
     """``rule`` along one dim (no batch) of a single input, identity on the others: pointwise
     when that dim carries no spatial axis."""
-    if ctx.axis_at(dim) is None:
+    if not carried(ctx.layout[dim]):
         return POINTWISE
     rules: list[AxisRule] = [IDENTITY_AXIS] * len(ctx.shape)
     rules[dim] = rule

@@ -11,6 +11,8 @@ from rfcalc.layers.base import (
     Out,
     Shape,
     T,
+    Tokens,
+    carried,
     check_size,
     fmt_shape,
     ignored,
@@ -30,7 +32,7 @@ def _linear(ctx: Ctx) -> Out:
     # Acting on the last dim: pointwise when that is the channels (channels last, as in
     # ConvNeXt's MLP); along a spatial axis it mixes every position, and the new dim is derived.
     last = len(shape) - 1
-    if ctx.axis_at(last) is None:
+    if not carried(ctx.layout[last]):
         return Out(shape, params=params, macs=macs)
     layout = (*ctx.layout[:-1], None)
     return Out(shape, params=params, macs=macs, rf=on_dim(ctx, last, GLOBAL_AXIS), layout=layout)
@@ -41,7 +43,9 @@ def reshape_layout(ctx: Ctx, shape: Shape) -> Layout:
 
     Leading dims that keep their sizes keep their meaning, and so do trailing ones; in
     between, a single dim larger than 1 on both sides keeps its meaning (size-1 dims come and
-    go freely), and any other dim is derived — an axis merged or split away becomes global."""
+    go freely). Spatial axes flattened together make a token dim (:class:`Tokens`), and a token
+    dim split back into its axes' sizes gives the axes back; any other dim is derived — an
+    axis merged with the channels or split apart becomes global."""
     old, layout = ctx.shape, ctx.layout
     n = min(len(old), len(shape))
     p = 0
@@ -53,9 +57,47 @@ def reshape_layout(ctx: Ctx, shape: Shape) -> Layout:
     mid_old = [i for i in range(p, len(old) - q) if old[i] != 1]
     mid_new = [i for i in range(p, len(shape) - q) if shape[i] != 1]
     middle: list[DimTag] = [None] * (len(shape) - q - p)
-    if len(mid_old) == 1 and len(mid_new) == 1:
+    groups = _regroup(
+        [layout[i] for i in mid_old], [old[i] for i in mid_old], [shape[i] for i in mid_new]
+    )
+    if groups is not None:
+        for i, group in zip(mid_new, groups, strict=True):
+            axes, sizes = zip(*group, strict=True)
+            middle[i - p] = axes[0] if len(group) == 1 else Tokens(axes, sizes)
+    elif len(mid_old) == 1 and len(mid_new) == 1:
         middle[mid_new[0] - p] = layout[mid_old[0]]
     return (*layout[:p], *middle, *layout[len(old) - q :])
+
+
+def _regroup(
+    tags: list[DimTag], old: list[int], new: list[int]
+) -> list[list[tuple[int, int]]] | None:
+    """The spatial axes (axis, size) of dims ``tags`` (of sizes ``old``), in row-major order,
+    grouped into consecutive runs whose sizes multiply to each of ``new``; None when a dim is
+    not all spatial axes (the channels, a derived dim, extra tokens) or the sizes cut an axis."""
+    atoms: list[tuple[int, int]] = []
+    for tag, n in zip(tags, old, strict=True):
+        if isinstance(tag, int):
+            atoms.append((tag, n))
+        elif isinstance(tag, Tokens) and tag.lead == tag.trail == 0:
+            atoms.extend((a, m) for a, m in zip(tag.axes, tag.sizes, strict=True) if m != 1)
+        else:
+            return None
+    groups: list[list[tuple[int, int]]] = []
+    rest = iter(atoms)
+    for n in new:
+        group: list[tuple[int, int]] = []
+        size = 1
+        while size < n:
+            atom = next(rest, None)
+            if atom is None:
+                return None
+            group.append(atom)
+            size *= atom[1]
+        if size != n:
+            return None
+        groups.append(group)
+    return groups if next(rest, None) is None else None
 
 
 def _reshaped(ctx: Ctx, shape: Shape) -> Out:

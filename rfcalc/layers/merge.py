@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
-from rfcalc.layers.base import Arg, Ctx, LayerKind, Out, PerDim, Shape, T, fmt_shape
+from rfcalc.layers.base import Arg, Ctx, LayerKind, Out, PerDim, Shape, T, Tokens, fmt_shape
 from rfcalc.rf import IDENTITY_AXIS, AxisRule, Func
 
 MAX_MERGE_INPUTS = 1024
@@ -54,9 +55,23 @@ def _concat(ctx: Ctx) -> Out:
             raise ctx.fail(f"shapes {shapes} differ outside the concat dim {d + 1}")
     total = sum(s[d] for s in ctx.in_shapes)
     shape: Shape = (*first[:d], total, *first[d + 1 :])
+    identity = PerDim(tuple((IDENTITY_AXIS,) * rank for _ in ctx.in_shapes))
     if all(isinstance(lay[d], str) or lay[d] is None for lay in ctx.in_layouts):
         # along the channels (or a derived dim): every unit reads the same unit of each input
-        return Out(shape, rf=PerDim(tuple((IDENTITY_AXIS,) * rank for _ in ctx.in_shapes)))
+        return Out(shape, rf=identity)
+    tags = [lay[d] for lay in ctx.in_layouts]
+    tokens = [i for i, t in enumerate(tags) if isinstance(t, Tokens)]
+    if len(tokens) == 1 and sum(t is None for t in tags) == len(tags) - 1:
+        # extra tokens (a class token) before or after the image's tokens: each image token
+        # keeps its field; the others add theirs to every unit, as any merge
+        i = tokens[0]
+        tag = tags[i]
+        assert isinstance(tag, Tokens)
+        before = sum(s[d] for s in ctx.in_shapes[:i])
+        after = sum(s[d] for s in ctx.in_shapes[i + 1 :])
+        extra = replace(tag, lead=tag.lead + before, trail=tag.trail + after)
+        layout = tuple(extra if j == d else t for j, t in enumerate(ctx.in_layouts[i]))
+        return Out(shape, rf=identity, layout=layout)
     rules: list[tuple[AxisRule, ...]] = []
     offset = 0
     count = len(ctx.in_shapes)

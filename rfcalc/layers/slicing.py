@@ -10,6 +10,8 @@ negative zero padding.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rfcalc.layers.base import (
     POINTWISE,
     Arg,
@@ -17,6 +19,7 @@ from rfcalc.layers.base import (
     LayerKind,
     Out,
     T,
+    Tokens,
     check_size,
     on_dim,
 )
@@ -26,6 +29,11 @@ from rfcalc.rf import Window
 def _piece(ctx: Ctx, d: int, start: int, length: int) -> Out:
     """Positions start … start + length − 1 of dim ``d`` (no batch)."""
     shape = check_size(ctx, (*ctx.shape[:d], length, *ctx.shape[d + 1 :]))
+    tag = ctx.layout[d]
+    if isinstance(tag, Tokens) and start <= tag.lead and tag.length - tag.trail <= start + length:
+        # the image's tokens all kept (a class token cut off): each keeps its field
+        kept = replace(tag, lead=tag.lead - start, trail=start + length - tag.length + tag.trail)
+        return Out(shape, layout=tuple(kept if j == d else t for j, t in enumerate(ctx.layout)))
     rf = on_dim(ctx, d, Window(1, 1, -start)) if start else POINTWISE
     return Out(shape, rf=rf)
 
