@@ -210,7 +210,8 @@ def analyze(
         )
     for layer, message in gridding.hole_warnings(graph.nodes, rules, layouts, fields, rank):
         warnings.append(Warning(layer, gridding.HOLES, message))
-    warnings += lint.rf_smaller_than_input(rows, graph.input_shape, causality.result())
+    extents = [axis_sizes(layouts[n.index], shapes[n.index], rank) for n in graph.nodes]
+    warnings += lint.rf_smaller_than_input(rows, extents, graph.input_shape, causality.result())
     warnings += lint.unused_outputs(graph.nodes)
     per_layer = {n.name: n.lint_ignore for n in graph.nodes if n.lint_ignore}
     params = sum(r.params for r in rows)

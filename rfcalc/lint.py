@@ -227,11 +227,18 @@ def unused_outputs(nodes: Sequence[Node]) -> list[Warning]:
 
 
 def rf_smaller_than_input(
-    rows: Sequence[LayerRow], input_shape: Shape, lookahead: Sequence[Lookahead | None]
+    rows: Sequence[LayerRow],
+    extents: Sequence[tuple[int, ...]],
+    input_shape: Shape,
+    lookahead: Sequence[Lookahead | None],
 ) -> list[Warning]:
-    """Per axis, the last layer whose field on it is spatial (not global): a warning when its
-    field is smaller than the input there. A causal axis is left out: there each unit sees a
-    window of the past by design (time in a streaming model)."""
+    """Per axis, the last layer that is not global pooling: a warning when its units' fields
+    are smaller than the input there. Layers whose field on the axis is global and that keep
+    at most one unit of it (global pooling, flatten and what follows) are passed over: they
+    pool features that each see a part. A global field over many units (attention over the
+    tokens) sees the whole input: no warning. A causal axis is left out: there each unit sees
+    a window of the past by design (time in a streaming model). ``extents``: per row, its
+    output's units per input axis (1 where no dim carries the axis any more)."""
     rank = len(input_shape) - 1
     found: dict[int, list[str]] = {}
     names: dict[int, str] = {}
@@ -239,8 +246,11 @@ def rf_smaller_than_input(
         if lookahead[a] is None:
             continue
         row = next(
-            (r for r in reversed(rows) if r.rf.stride[a] is not None and r.rf.size[a] > 0), None
+            (r for r in reversed(rows) if r.rf.stride[a] is not None or extents[r.index][a] > 1),
+            None,
         )
+        if row is not None and row.rf.stride[a] is None:
+            continue  # attention: every unit sees the whole input
         if row is not None and row.rf.size[a] < input_shape[a + 1]:
             names[row.index] = row.name
             found.setdefault(row.index, []).append(

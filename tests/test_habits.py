@@ -379,7 +379,9 @@ def test_foreign_table_points_at_real_names() -> None:
     arguments = {arg.name for kind in REGISTRY.values() for arg in kind.args}
     for name, foreign in ARGS.items():
         assert foreign.use is None or foreign.use in arguments, name
-        assert name not in arguments, f"{name} is a real argument"
+        # a hint is looked up only for an argument the layer's type does not take, so a Keras
+        # name may be real elsewhere: transformerencoderlayer takes PyTorch's 'activation'
+        assert name not in arguments or name == "activation", f"{name} is a real argument"
 
 
 # ------------------------------------------------------------------ -h and completion

@@ -181,6 +181,30 @@ def test_rf_smaller_than_input_judges_the_last_spatial_layer() -> None:
     assert "3 on axis L (input 8)" in report.warnings[0].message
 
 
+def test_rf_smaller_than_input_looks_past_global_pooling_not_past_attention() -> None:
+    # a 3-field conv on 8 positions, then a global average pool: the pool's one unit sees all
+    # 8, but it averages features that each see 3: the conv is named
+    pooled = report_of(
+        model(
+            "{type: conv1d, name: c, out_channels: 4, kernel_size: 3}",
+            "{type: adaptiveavgpool1d, output_size: 1}",
+            shape="[1, 8]",
+        )
+    )
+    assert codes(pooled) == [("c", "rf-smaller-than-input")]
+    # the same conv's 6 outputs as tokens (L, E) through self-attention: every token depends
+    # on all 8 positions, so no warning
+    attended = report_of(
+        model(
+            "{type: conv1d, name: c, out_channels: 4, kernel_size: 3}",
+            "{type: transpose, dim0: 1, dim1: 2}",
+            "{type: multiheadattention, embed_dim: 4, num_heads: 1}",
+            shape="[1, 8]",
+        )
+    )
+    assert [w for w in attended.warnings if w.code == "rf-smaller-than-input"] == []
+
+
 def test_examples_warnings_are_the_documented_ones() -> None:
     # the judgement in docs/lint.md: the torchvision nets' stride-2 layers on even sizes leave a
     # padding row and column unread (unused-padding), AlexNet, VGG-16, U-Net and the textbook
