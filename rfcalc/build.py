@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from itertools import islice
 from types import MappingProxyType
+from typing import NamedTuple
 
 from rfcalc import expr
 from rfcalc.errors import (
@@ -34,9 +34,8 @@ Resolved = object  # int | float | str | bool | None | tuple[Resolved, ...]
 _Validated = tuple[Mapping[str, object], Mapping[str, SourcePos]]
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
-    index: int
+class Node(NamedTuple):
+    index: int  # type: ignore[assignment]  # a field, in place of tuple.index()
     name: str  # full name, e.g. 'layer1.0.conv1'
     kind: LayerKind
     args: Mapping[str, object]
@@ -47,8 +46,7 @@ class Node:
     groups: tuple[str, ...]  # enclosing block instances / repeats, outermost first
 
 
-@dataclass(frozen=True, slots=True)
-class Graph:
+class Graph(NamedTuple):
     path: str
     name: str | None
     description: str | None
@@ -97,18 +95,43 @@ def _coerce(where: str, decl: Arg, pos: SourcePos, value: Resolved) -> object:
 # ---------------------------------------------------------------- graph
 
 
-@dataclass(slots=True)
 class _Scope:
-    prefix: str  # '' or 'layer1.0.'
-    input_index: int
-    env: Mapping[str, expr.Value]
-    groups: tuple[str, ...]
-    trainable: bool
-    stack: tuple[str, ...]  # block names being expanded, for cycle detection
-    parent: _Scope | None = None  # the scope a nested 'layers:' list is written in
-    positional: bool = False  # unnamed layers are named 0, 1, … (as nn.Sequential's)
-    local: dict[str, int] = field(default_factory=dict)
-    counters: dict[str, int] = field(default_factory=dict)
+    """The model, a block instance or a nested 'layers:' list, while it is built."""
+
+    __slots__ = (
+        "counters",
+        "env",
+        "groups",
+        "input_index",
+        "local",
+        "parent",
+        "positional",
+        "prefix",
+        "stack",
+        "trainable",
+    )
+
+    def __init__(
+        self,
+        prefix: str,  # '' or 'layer1.0.'
+        input_index: int,
+        env: Mapping[str, expr.Value],
+        groups: tuple[str, ...],
+        trainable: bool,
+        stack: tuple[str, ...],  # block names being expanded, for cycle detection
+        parent: _Scope | None = None,  # the scope a nested 'layers:' list is written in
+        positional: bool = False,  # unnamed layers are named 0, 1, … (as nn.Sequential's)
+    ) -> None:
+        self.prefix = prefix
+        self.input_index = input_index
+        self.env = env
+        self.groups = groups
+        self.trainable = trainable
+        self.stack = stack
+        self.parent = parent
+        self.positional = positional
+        self.local: dict[str, int] = {}
+        self.counters: dict[str, int] = {}
 
 
 class _SkippedError(Exception):
@@ -751,13 +774,14 @@ def validate_args(
     """Check a layer's arguments against its declaration; fill defaults."""
     values: dict[str, object] = {}
     where_pos: dict[str, SourcePos] = {}
+    declared = {a.name: a for a in kind.args}
     for arg in given:
-        decl = kind.arg_index.get(arg.name)
+        decl = declared.get(arg.name)
         if decl is None:
             raise InputError(
                 f"{where}unknown argument '{arg.name}'",
                 arg.pos,
-                did_you_mean(arg.name, [*kind.arg_index, "name", "from", "repeat", "trainable"]),
+                did_you_mean(arg.name, [*declared, "name", "from", "repeat", "trainable"]),
             )
         values[arg.name] = _coerce(where, decl, arg.value.pos, resolve(arg.value, env))
         where_pos[arg.name] = arg.value.pos

@@ -1,14 +1,14 @@
 """Graph → :class:`Report`: shapes, parameters, MACs, memory and receptive fields.
 
-Pure computation on frozen dataclasses; no printing, no rich, no typer. Totals are computed
-once here so that every renderer shows the same numbers.
+Pure computation on immutable values (NamedTuples); no printing, no rich, no typer. Totals are
+computed once here so that every renderer shows the same numbers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+from typing import NamedTuple
 
 from rfcalc import rf
 from rfcalc.build import INPUT, Graph
@@ -32,8 +32,7 @@ from rfcalc.layers.base import (
 DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 
-@dataclass(frozen=True, slots=True)
-class RF:
+class RF(NamedTuple):
     size: tuple[int, ...]
     stride: tuple[Fraction | None, ...]
     padding: tuple[int, ...]
@@ -45,9 +44,8 @@ class RF:
     global_context: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class LayerRow:
-    index: int
+class LayerRow(NamedTuple):
+    index: int  # type: ignore[assignment]  # a field, in place of tuple.index()
     name: str
     type: str
     inputs: tuple[str, ...]
@@ -62,15 +60,13 @@ class LayerRow:
     pos: SourcePos
 
 
-@dataclass(frozen=True, slots=True)
-class Warning:
+class Warning(NamedTuple):
     layer: str
     code: str
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class Totals:
+class Totals(NamedTuple):
     params: int
     trainable_params: int
     non_trainable_params: int
@@ -82,8 +78,7 @@ class Totals:
     activation_bytes: int
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
+class Report(NamedTuple):
     name: str | None
     source: str
     input_shape: Shape

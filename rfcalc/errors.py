@@ -9,12 +9,13 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class SourcePos:
-    """A 1-based position in a model file."""
+class SourcePos(NamedTuple):
+    """A 1-based position in a model file. (Immutable values are NamedTuples throughout: a
+    dataclass compiles its methods when its module is imported, which cost start-up a
+    millisecond a class, and builds each instance through object.__setattr__.)"""
 
     path: str
     line: int = 1
