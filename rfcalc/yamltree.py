@@ -80,7 +80,7 @@ _SPECIAL_FLOATS = {
     "-.inf": float("-inf"), "-.Inf": float("-inf"), "-.INF": float("-inf"),
 }  # fmt: skip
 _NANS = frozenset((".nan", ".NaN", ".NAN"))
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = "[\ud800-\udfff]"  # compiled on first use (re caches it)
 _NOT_A_NUMBER = object()
 
 
@@ -153,7 +153,7 @@ def _short_tag(tag: str) -> str:
 
 
 def _string(text: str, pos: SourcePos) -> str:
-    m = _SURROGATE.search(text)
+    m = re.search(_SURROGATE, text)
     if m:
         raise InputError(
             f"a string holds a lone surrogate (\\u{ord(m.group()):04x}), which is not text", pos
@@ -350,7 +350,7 @@ def _problem(exc: yaml.MarkedYAMLError, text: str) -> str:
 
 def parse(text: str, path: str) -> YNode:
     """Parse one YAML document into a located tree."""
-    if _SURROGATE.search(text):  # only text from the command line can hold them
+    if re.search(_SURROGATE, text):  # only text from the command line can hold them
         raise InputError("not valid UTF-8 text", SourcePos(path))
     events = _LOADER(text)
     try:
