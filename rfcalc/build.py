@@ -202,6 +202,7 @@ class Builder:
         # validated arguments per (layer spec, environment): repeated instances share them
         self.validated: dict[tuple[int, int], tuple[object, _Validated | RfcalcError]] = {}
         self.failed: set[str] = set()  # full names of layers that failed
+        self.shared_args: dict[tuple[str, str], Mapping[str, object]] = {}
         self.blocks: dict[str, BlockSpec] = {}
         self.variables = self._variables(overrides or {})
         self.input_override = input_shape
@@ -599,10 +600,12 @@ class Builder:
         key = (id(layer), id(env))
         cached = self.validated.get(key)
         if cached is None or cached[0] is not env:
+            result: _Validated | RfcalcError
             try:
-                result: _Validated | RfcalcError = validate_args(
+                args, arg_pos = validate_args(
                     kind, layer.args, env, f"layer '{full}' ({kind.name}): ", layer.pos
                 )
+                result = (self._shared(kind, args), arg_pos)
             except RfcalcError as error:
                 result = error
             cached = (env, result)  # the environment is kept alive with its entry
@@ -615,6 +618,12 @@ class Builder:
             Node(index, full, kind, args, arg_pos, inputs, trainable, layer.pos, groups)
         )
         return index
+
+    def _shared(self, kind: LayerKind, args: Mapping[str, object]) -> Mapping[str, object]:
+        """One mapping for all layers of a kind with the same arguments (a chain written
+        out): less memory, and the engine computes their rule once. Keyed by the values'
+        repr, which tells 2 from 2.0 and true from 1."""
+        return self.shared_args.setdefault((kind.name, repr(tuple(args.items()))), args)
 
     def _block_env(
         self,

@@ -111,6 +111,9 @@ def analyze(
     contexts: dict[int, bool] = {INPUT: False}
     rows: list[LayerRow] = []
     warnings: list[Warning] = []
+    # a rule is a function of its arguments and inputs: layers alike (a repeat, a chain
+    # written out) compute it once; the builder shares one arguments mapping between them
+    results: dict[tuple[int, tuple[Shape, ...], tuple[Layout, ...]], Out] = {}
     for node in graph.nodes:
         names[node.index] = node.name
         in_shapes = tuple(shapes[i] for i in node.inputs)
@@ -127,7 +130,10 @@ def analyze(
         )
         if node.kind.channels_first and in_layouts and in_layouts[0] is not canon:
             need_channels_first(ctx)
-        out = node.kind.rule(ctx)
+        key = (id(node.args), in_shapes, in_layouts)
+        out = results.get(key)
+        if out is None:
+            out = results[key] = node.kind.rule(ctx)
         shapes[node.index] = out.shape
         layout = _out_layout(ctx, out, rank)
         if layout is not canon and layout == canon:
