@@ -149,6 +149,11 @@ def describe(
         colour = "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
         sys.stdout.write(render_text(report, depth, width, colour))
         return
+    if fmt is Format.json and output is None:
+        from rfcalc.render.json_out import write_report
+
+        write_report(report, emit)  # in pieces: a large model's text is never held whole
+        return
     if fmt is Format.json:
         from rfcalc.render.json_out import render as render_json
 
@@ -394,4 +399,19 @@ def layers(
 
 
 def main() -> None:
-    app(prog_name="rfcalc")
+    """The ``rfcalc`` script. Once a command is done and its output flushed, the process ends
+    without freeing its heap object by object (a large model's millions of them); anything
+    unusual (an exit message, a stream that cannot be flushed) takes the interpreter's exit."""
+    code: object = 0
+    try:
+        app(prog_name="rfcalc")
+    except SystemExit as done:
+        code = done.code
+    if code is None or isinstance(code, int):
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            raise SystemExit(code) from None
+        os._exit((code or 0) & 0xFF)
+    raise SystemExit(code)
