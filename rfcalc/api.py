@@ -19,7 +19,7 @@ import operator
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ParamSpec, SupportsIndex, TypeVar
 
 from rfcalc import build, checks, engine
@@ -124,7 +124,6 @@ def describe_file(
 # ---------------------------------------------------------------- models given from Python
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class Graph(build.Graph):
     """A loaded model: read, validated and built, not yet analysed (see :func:`load`).
 
@@ -135,10 +134,12 @@ class Graph(build.Graph):
     YAML). :func:`analyze` turns it into a :class:`Report`.
     """
 
+    __slots__ = ()
+
     @classmethod
     def of(cls, graph: build.Graph) -> Graph:
         """The builder's graph with this class's docstring and short repr (the same values)."""
-        return cls(**{f.name: getattr(graph, f.name) for f in fields(build.Graph)})
+        return cls._make(graph)
 
     def __repr__(self) -> str:
         from rfcalc.render.rows import shape
@@ -313,7 +314,6 @@ def describe(
 # ---------------------------------------------------------------- the report
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class Report(engine.Report):
     """What rfcalc computed for a model: every layer's row and the totals.
 
@@ -329,13 +329,14 @@ class Report(engine.Report):
     the HTML table. ``to_dict()`` is the JSON document, ``to_pandas()`` a data frame.
     """
 
-    depth: int | None = None
+    depth: int | None = None  # set once, by :meth:`of` (a tuple's subclass may carry it)
 
     @classmethod
     def of(cls, report: engine.Report, depth: int | None = None) -> Report:
         """The engine's report with the methods of this class (the same values)."""
-        values = {f.name: getattr(report, f.name) for f in fields(engine.Report)}
-        return cls(**values, depth=depth)
+        new = cls._make(report)
+        new.depth = depth
+        return new
 
     def __repr__(self) -> str:
         from rfcalc.render.rows import per_axis, shape, si, thousands

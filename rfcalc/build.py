@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
 from itertools import islice
 from types import MappingProxyType
+from typing import NamedTuple
 
 from rfcalc import expr, lint
 from rfcalc.errors import (
@@ -37,9 +37,8 @@ Resolved = object  # int | float | str | bool | None | tuple[Resolved, ...]
 _Validated = tuple[Mapping[str, object], Mapping[str, SourcePos]]
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
-    index: int
+class Node(NamedTuple):
+    index: int  # type: ignore[assignment]  # a field, in place of tuple.index()
     name: str  # full name, e.g. 'layer1.0.conv1'
     kind: LayerKind
     args: Mapping[str, object]
@@ -51,8 +50,7 @@ class Node:
     lint_ignore: frozenset[str] = frozenset()  # warning codes silenced (its own and its scopes')
 
 
-@dataclass(frozen=True, slots=True)
-class Graph:
+class Graph(NamedTuple):
     path: str
     name: str | None
     description: str | None
@@ -113,19 +111,46 @@ def _coerce(where: str, decl: Arg, pos: SourcePos, value: Resolved) -> object:
 # ---------------------------------------------------------------- graph
 
 
-@dataclass(slots=True)
 class _Scope:
-    prefix: str  # '' or 'layer1.0.'
-    input_index: int
-    env: Mapping[str, expr.Value]
-    groups: tuple[str, ...]
-    trainable: bool
-    stack: tuple[str, ...]  # block names being expanded, for cycle detection
-    parent: _Scope | None = None  # the scope a nested 'layers:' list is written in
-    positional: bool = False  # unnamed layers are named 0, 1, … (as nn.Sequential's)
-    ignore: frozenset[str] = frozenset()  # warning codes silenced on every layer inside
-    local: dict[str, int] = field(default_factory=dict)
-    counters: dict[str, int] = field(default_factory=dict)
+    """The model, a block instance or a nested 'layers:' list, while it is built."""
+
+    __slots__ = (
+        "counters",
+        "env",
+        "groups",
+        "ignore",
+        "input_index",
+        "local",
+        "parent",
+        "positional",
+        "prefix",
+        "stack",
+        "trainable",
+    )
+
+    def __init__(
+        self,
+        prefix: str,  # '' or 'layer1.0.'
+        input_index: int,
+        env: Mapping[str, expr.Value],
+        groups: tuple[str, ...],
+        trainable: bool,
+        stack: tuple[str, ...],  # block names being expanded, for cycle detection
+        parent: _Scope | None = None,  # the scope a nested 'layers:' list is written in
+        positional: bool = False,  # unnamed layers are named 0, 1, … (as nn.Sequential's)
+        ignore: frozenset[str] = frozenset(),  # warning codes silenced on every layer inside
+    ) -> None:
+        self.prefix = prefix
+        self.input_index = input_index
+        self.env = env
+        self.groups = groups
+        self.trainable = trainable
+        self.stack = stack
+        self.parent = parent
+        self.positional = positional
+        self.ignore = ignore
+        self.local: dict[str, int] = {}
+        self.counters: dict[str, int] = {}
 
 
 class _SkippedError(Exception):
@@ -196,6 +221,7 @@ class Builder:
         # validated arguments per (layer spec, environment): repeated instances share them
         self.validated: dict[tuple[int, int], tuple[object, _Validated | RfcalcError]] = {}
         self.failed: set[str] = set()  # full names of layers that failed
+        self.shared_args: dict[tuple[str, str], Mapping[str, object]] = {}
         self.blocks: dict[str, BlockSpec] = {}
         self.variables = self._variables(overrides or {})
         self.input_override = input_shape
@@ -619,10 +645,12 @@ class Builder:
         key = (id(layer), id(env))
         cached = self.validated.get(key)
         if cached is None or cached[0] is not env:
+            result: _Validated | RfcalcError
             try:
-                result: _Validated | RfcalcError = validate_args(
+                args, arg_pos = validate_args(
                     kind, layer.args, env, f"layer '{full}' ({kind.name}): ", layer.pos
                 )
+                result = (self._shared(kind, args), arg_pos)
             except RfcalcError as error:
                 result = error
             cached = (env, result)  # the environment is kept alive with its entry
@@ -635,6 +663,12 @@ class Builder:
             Node(index, full, kind, args, arg_pos, inputs, trainable, layer.pos, groups, ignore)
         )
         return index
+
+    def _shared(self, kind: LayerKind, args: Mapping[str, object]) -> Mapping[str, object]:
+        """One mapping for all layers of a kind with the same arguments (a chain written
+        out): less memory, and the engine computes their rule once. Keyed by the values'
+        repr, which tells 2 from 2.0 and true from 1."""
+        return self.shared_args.setdefault((kind.name, repr(tuple(args.items()))), args)
 
     def _block_env(
         self,
@@ -875,8 +909,7 @@ def input_shape_error(
 
 def _works(ctx: Ctx, rule: Callable[[Ctx], object], shape: tuple[int, ...]) -> bool:
     """Does the layer's rule accept ``shape`` as its (every) input?"""
-    retry = replace(
-        ctx,
+    retry = ctx._replace(
         in_shapes=(shape,) * len(ctx.in_shapes),
         in_layouts=(channels_first(len(shape)),) * len(ctx.in_layouts),
         rank=len(shape) - 1,
@@ -898,14 +931,15 @@ def validate_args(
     """Check a layer's arguments against its declaration; fill defaults."""
     values: dict[str, object] = {}
     where_pos: dict[str, SourcePos] = {}
+    declared = {a.name: a for a in kind.args}
     for arg in given:
-        decl = kind.arg_index.get(arg.name)
+        decl = declared.get(arg.name)
         if decl is None:
             raise InputError(
                 f"{where}unknown argument '{arg.name}'",
                 arg.pos,
-                arg_hint(arg.name, kind.arg_index)
-                or did_you_mean(arg.name, [*kind.arg_index, *LAYER_KEYS[1:]]),
+                arg_hint(arg.name, declared)
+                or did_you_mean(arg.name, [*declared, *LAYER_KEYS[1:]]),
             )
         values[arg.name] = _coerce(where, decl, arg.value.pos, resolve(arg.value, env))
         where_pos[arg.name] = arg.value.pos

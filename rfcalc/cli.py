@@ -174,7 +174,7 @@ def describe(
 ) -> None:
     """Print every layer's shape, params, MACs and receptive field, and the totals."""
     from rfcalc.api import describe_file as run
-    from rfcalc.render import View, choose, renderer
+    from rfcalc.render import View, choose, renderer, stream
 
     try:
         model = _model_or_example(model, example)
@@ -204,14 +204,14 @@ def describe(
         width = None if wide else max(shutil.get_terminal_size().columns, 40)
         colour = not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
         view = View(depth, width, colour, chosen)
-    text = renderer(name)(report, view)
     if view.colour:
-        sys.stdout.write(text)  # inert already (see rfcalc.render); emit would escape the styles
+        # inert already (see rfcalc.render); emit would escape the styles
+        sys.stdout.write(renderer(name)(report, view))
     elif output is None:
-        emit(text)
+        stream(name)(report, view, emit)  # in pieces: a large model's text is never held whole
     else:
         try:
-            write_atomically(output, printable(text))
+            write_atomically(output, printable(renderer(name)(report, view)))
         except OSError as exc:
             fail(InputError(f"--output {output}: cannot write: {exc.strerror}"))
         except RfcalcError as error:
@@ -617,4 +617,19 @@ def layers(
 
 
 def main() -> None:
-    app(prog_name="rfcalc")
+    """The ``rfcalc`` script. Once a command is done and its output flushed, the process ends
+    without freeing its heap object by object (a large model's millions of them); anything
+    unusual (an exit message, a stream that cannot be flushed) takes the interpreter's exit."""
+    code: object = 0
+    try:
+        app(prog_name="rfcalc")
+    except SystemExit as done:
+        code = done.code
+    if code is None or isinstance(code, int):
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            raise SystemExit(code) from None
+        os._exit((code or 0) & 0xFF)
+    raise SystemExit(code)

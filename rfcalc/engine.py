@@ -1,15 +1,15 @@
 """Graph → :class:`Report`: shapes, parameters, MACs, memory and receptive fields.
 
-Pure computation on frozen dataclasses; no printing, no rich, no typer. Totals are computed
-once here so that every renderer shows the same numbers.
+Pure computation on immutable values (NamedTuples); no printing, no rich, no typer. Totals are
+computed once here so that every renderer shows the same numbers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+from typing import NamedTuple
 
 from rfcalc import gridding, lint, rf
 from rfcalc.build import INPUT, Graph, input_shape_error, looks_channels_last, written_shape
@@ -38,8 +38,7 @@ from rfcalc.lint import Lookahead, Warning
 DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 
-@dataclass(frozen=True, slots=True)
-class RF:
+class RF(NamedTuple):
     size: tuple[int, ...]
     stride: tuple[Fraction | None, ...]
     padding: tuple[int, ...]
@@ -51,9 +50,8 @@ class RF:
     global_context: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class LayerRow:
-    index: int
+class LayerRow(NamedTuple):
+    index: int  # type: ignore[assignment]  # a field, in place of tuple.index()
     name: str
     type: str
     inputs: tuple[str, ...]
@@ -69,8 +67,7 @@ class LayerRow:
     args: Mapping[str, object]  # the layer's arguments, defaults filled in (kernel_size, …)
 
 
-@dataclass(frozen=True, slots=True)
-class Totals:
+class Totals(NamedTuple):
     params: int
     trainable_params: int
     non_trainable_params: int
@@ -82,8 +79,7 @@ class Totals:
     activation_bytes: int
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
+class Report(NamedTuple):
     name: str | None
     source: str
     input_shape: Shape
@@ -130,6 +126,9 @@ def analyze(
     warnings: list[Warning] = _channels_last(graph)
     causality = lint.Causality(rank)
     rules: list[RfRule] = []
+    # a rule is a function of its arguments and inputs: layers alike (a repeat, a chain
+    # written out) compute it once; the builder shares one arguments mapping between them
+    results: dict[tuple[int, tuple[Shape, ...], tuple[Layout, ...]], Out] = {}
     for node in graph.nodes:
         names[node.index] = node.name
         in_shapes = tuple(shapes[i] for i in node.inputs)
@@ -146,13 +145,16 @@ def analyze(
         )
         if node.kind.channels_first and in_layouts and in_layouts[0] is not canon:
             need_channels_first(ctx)
-        try:
-            out = node.kind.rule(ctx)
-        except ShapeError as error:
-            if INPUT not in node.inputs:
-                raise
-            option, where = graph.input_option, graph.input_where
-            raise input_shape_error(error, ctx, node.kind.rule, option, where) from None
+        key = (id(node.args), in_shapes, in_layouts)
+        out = results.get(key)
+        if out is None:
+            try:
+                out = results[key] = node.kind.rule(ctx)
+            except ShapeError as error:
+                if INPUT not in node.inputs:
+                    raise
+                option, where = graph.input_option, graph.input_where
+                raise input_shape_error(error, ctx, node.kind.rule, option, where) from None
         rules.append(out.rf)
         shapes[node.index] = out.shape
         layout = _out_layout(ctx, out, rank)
@@ -262,7 +264,7 @@ def _channels_last(graph: Graph) -> list[Warning]:
         )
         for node in graph.nodes
         if INPUT in node.inputs
-        and "in_channels" in node.kind.arg_index
+        and node.kind.takes("in_channels")
         and node.args.get("in_channels") is None
     ]
 

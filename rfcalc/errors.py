@@ -9,12 +9,13 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class SourcePos:
-    """A 1-based position in a model file."""
+class SourcePos(NamedTuple):
+    """A 1-based position in a model file. (Immutable values are NamedTuples throughout: a
+    dataclass compiles its methods when its module is imported, which cost start-up a
+    millisecond a class, and builds each instance through object.__setattr__.)"""
 
     path: str
     line: int = 1
@@ -57,11 +58,10 @@ class RfcalcError(Exception):
 # C0 controls but tab, DEL, C1 controls, and the bidirectional overrides that can reorder what
 # a terminal shows; newlines are kept only where the caller's own text has its lines
 # and lone surrogates: a command-line argument's bytes that are not UTF-8 (os.fsdecode)
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-_CONTROL_OR_NEWLINE = re.compile(
-    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
-_LONG_WORD = re.compile(r"\S{201,}")
+# (patterns as text: re compiles and caches them on first use, not each time rfcalc starts)
+_CONTROL = "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+_CONTROL_OR_NEWLINE = "[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+_LONG_WORD = r"\S{201,}"
 
 
 _NAMED = {"\n": "\\n", "\r": "\\r"}
@@ -82,7 +82,7 @@ def printable(text: str, newlines: bool = True) -> str:
     retitle it, move the cursor, reorder a line) shown as an escape (``\\x1b``), so that what
     rfcalc echoes of its input is always inert. With ``newlines=False``, ``\\n`` too."""
     pattern = _CONTROL if newlines else _CONTROL_OR_NEWLINE
-    return pattern.sub(_escape, text) if pattern.search(text) else text
+    return re.sub(pattern, _escape, text) if re.search(pattern, text) else text
 
 
 def _elide(match: re.Match[str]) -> str:
@@ -93,7 +93,7 @@ def _elide(match: re.Match[str]) -> str:
 def shorten(text: str) -> str:
     """A message with every run of over 200 non-blank characters (a megabyte-long name, an
     expression) elided in the middle, so that an error stays a line."""
-    return _LONG_WORD.sub(_elide, text)
+    return re.sub(_LONG_WORD, _elide, text)
 
 
 class InputError(RfcalcError):

@@ -55,8 +55,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TypeAlias, TypeGuard, TypeVar
+from typing import NamedTuple, TypeAlias, TypeGuard, TypeVar
 
 from rfcalc.errors import InputError, SourcePos, did_you_mean
 
@@ -140,40 +139,34 @@ FUNCTION_NAMES = tuple(_FUNCTIONS)
 # ---------------------------------------------------------------- the tree
 
 
-@dataclass(frozen=True, slots=True)
-class _Const:
+class _Const(NamedTuple):
     value: Value
 
 
-@dataclass(frozen=True, slots=True)
-class _Unary:
+class _Unary(NamedTuple):
     op: str  # "-", "+" or "not"
     operand: _Node
 
 
-@dataclass(frozen=True, slots=True)
-class _Chain:
+class _Chain(NamedTuple):
     """``first op1 x1 op2 x2 …``: arithmetic (left to right) or a chain of comparisons."""
 
     first: _Node
     rest: tuple[tuple[str, _Node], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class _Logic:
+class _Logic(NamedTuple):
     op: str  # "and" or "or"
     operands: tuple[_Node, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class _IfElse:
+class _IfElse(NamedTuple):
     condition: _Node
     then: _Node
     otherwise: _Node
 
 
-@dataclass(frozen=True, slots=True)
-class _Call:
+class _Call(NamedTuple):
     name: str
     args: tuple[_Node, ...]
 
@@ -240,14 +233,22 @@ def _equal(a: Value, b: Value) -> bool:
 # ---------------------------------------------------------------- parsing
 
 
-@dataclass(slots=True)
 class _Parser:
-    text: str
-    tokens: list[tuple[str, str, int]]
-    names: Mapping[str, Value]
-    pos: SourcePos
-    i: int = 0
-    depth: int = 0
+    __slots__ = ("depth", "i", "names", "pos", "text", "tokens")
+
+    def __init__(
+        self,
+        text: str,
+        tokens: list[tuple[str, str, int]],
+        names: Mapping[str, Value],
+        pos: SourcePos,
+    ) -> None:
+        self.text = text
+        self.tokens = tokens
+        self.names = names
+        self.pos = pos
+        self.i = 0
+        self.depth = 0
 
     def fail(self, message: str, hint: str | None = None) -> InputError:
         return InputError(f"expression '{self.text}': {message}", self.pos, hint)
@@ -406,8 +407,7 @@ class _Parser:
 # ---------------------------------------------------------------- evaluation
 
 
-@dataclass(frozen=True, slots=True)
-class _Evaluator:
+class _Evaluator(NamedTuple):
     text: str
     pos: SourcePos
 

@@ -127,7 +127,7 @@ def layer_warnings(
     assert in_layout is not None
     rank = len(input_shape) - 1
     pooling = node.kind.family == "pooling"
-    same = node.kind.arg_index.get("padding") is not None and node.args.get("padding") == "same"
+    same = node.kind.takes("padding") and node.args.get("padding") == "same"
     dropped: list[tuple[str, str, str]] = []  # (what, axis name, arithmetic), per axis
     unused: list[tuple[str, str, str]] = []
     pools: list[tuple[str, str]] = []  # (what, axis name)

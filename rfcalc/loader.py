@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from rfcalc.errors import InputError, SourcePos, did_you_mean, printable
 from rfcalc.foreign import tuple_hint
@@ -25,15 +24,13 @@ LIBRARY_KEYS = ("description", "include", "blocks")
 MAX_INCLUDES = 64
 
 
-@dataclass(frozen=True, slots=True)
-class ArgSpec:
+class ArgSpec(NamedTuple):
     name: str
     value: YNode
     pos: SourcePos  # the key's position
 
 
-@dataclass(frozen=True, slots=True)
-class LayerSpec:
+class LayerSpec(NamedTuple):
     """A layer, a block instance (``type`` names a block), or a nested scope (``layers``:
     a submodule or ``nn.Sequential`` written in place; ``type`` is then empty)."""
 
@@ -51,8 +48,7 @@ class LayerSpec:
     lint: YNode | None = None  # {ignore: [code, ...]}: warnings silenced on this layer
 
 
-@dataclass(frozen=True, slots=True)
-class BlockSpec:
+class BlockSpec(NamedTuple):
     name: str
     params: tuple[ArgSpec, ...]  # value is a null scalar when the argument is required
     layers: tuple[LayerSpec, ...]
@@ -60,8 +56,7 @@ class BlockSpec:
     sequential: bool = False  # unnamed layers are named 0, 1, … (a subclass of nn.Sequential)
 
 
-@dataclass(frozen=True, slots=True)
-class ModelSpec:
+class ModelSpec(NamedTuple):
     path: str
     name: str | None
     description: str | None

@@ -14,8 +14,7 @@ strings; ``_`` may separate the digits of a decimal integer, as in Python (``20_
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import yaml
 
@@ -32,20 +31,17 @@ _COLLECTION_TAGS = (None, "!", _TAG_PREFIX + "seq", _TAG_PREFIX + "map")
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@dataclass(frozen=True, slots=True)
-class YScalar:
+class YScalar(NamedTuple):
     value: object  # int, float, str, bool or None
     pos: SourcePos
 
 
-@dataclass(frozen=True, slots=True)
-class YSeq:
+class YSeq(NamedTuple):
     items: tuple[YNode, ...]
     pos: SourcePos
 
 
-@dataclass(frozen=True, slots=True)
-class YMap:
+class YMap(NamedTuple):
     items: tuple[tuple[YScalar, YNode], ...]
     pos: SourcePos
 
@@ -84,7 +80,7 @@ _SPECIAL_FLOATS = {
     "-.inf": float("-inf"), "-.Inf": float("-inf"), "-.INF": float("-inf"),
 }  # fmt: skip
 _NANS = frozenset((".nan", ".NaN", ".NAN"))
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = "[\ud800-\udfff]"  # compiled on first use (re caches it)
 _NOT_A_NUMBER = object()
 
 
@@ -157,7 +153,7 @@ def _short_tag(tag: str) -> str:
 
 
 def _string(text: str, pos: SourcePos) -> str:
-    m = _SURROGATE.search(text)
+    m = re.search(_SURROGATE, text)
     if m:
         raise InputError(
             f"a string holds a lone surrogate (\\u{ord(m.group()):04x}), which is not text", pos
@@ -177,17 +173,19 @@ def _mark_pos(path: str, mark: _Mark | None) -> SourcePos:
     return SourcePos(path, mark.line + 1, mark.column + 1) if mark else SourcePos(path)
 
 
-@dataclass(slots=True)
 class _Frame:
     """A sequence or mapping being built."""
 
-    is_map: bool
-    pos: SourcePos
-    anchor: str | None
-    items: list[object]  # YNode items, or for a mapping (key, value) pairs
-    size: int = 1
-    key: YScalar | None = None  # a mapping's key awaiting its value
-    seen: dict[object, SourcePos] | None = None
+    __slots__ = ("anchor", "is_map", "items", "key", "pos", "seen", "size")
+
+    def __init__(self, is_map: bool, pos: SourcePos, anchor: str | None) -> None:
+        self.is_map = is_map
+        self.pos = pos
+        self.anchor = anchor
+        self.items: list[object] = []  # YNode items, or for a mapping (key, value) pairs
+        self.size = 1
+        self.key: YScalar | None = None  # a mapping's key awaiting its value
+        self.seen: dict[object, SourcePos] | None = {} if is_map else None
 
 
 class _Builder:
@@ -200,7 +198,7 @@ class _Builder:
         return _mark_pos(self.path, event.start_mark)
 
     def scalar(self, event: yaml.ScalarEvent) -> YScalar:
-        pos = self.pos(event)
+        pos = _mark_pos(self.path, event.start_mark)
         tag, text = event.tag, event.value
         if tag is None and event.implicit[0]:
             value = plain_scalar(text, pos)
@@ -208,8 +206,8 @@ class _Builder:
             value = text
         else:
             value = _tagged_scalar(text, tag, pos)
-        if isinstance(value, str):
-            _string(value, pos)
+        if event.style == '"' and isinstance(value, str):
+            _string(value, pos)  # only escapes can make a lone surrogate: parse() checked the text
         return YScalar(value, pos)
 
     def alias(self, event: yaml.AliasEvent) -> tuple[YNode, int]:
@@ -226,10 +224,16 @@ class _Builder:
         stack: list[_Frame] = []
         root: YNode | None = None
         documents = 0
-        while events.check_event():
-            event = events.get_event()  # type: ignore[no-untyped-call]  # PyYAML's stubs
+        check_event, get_event = events.check_event, events.get_event
+        while check_event():
+            event = get_event()  # type: ignore[no-untyped-call]  # PyYAML's stubs
+            kind = type(event)  # PyYAML's own event classes, never subclassed
             node: YNode
-            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            if kind is yaml.ScalarEvent:
+                node, size = self.scalar(event), 1
+                if event.anchor is not None:
+                    self.anchors[event.anchor] = (node, size)
+            elif kind is yaml.SequenceStartEvent or kind is yaml.MappingStartEvent:
                 pos = self.pos(event)
                 if stack and stack[-1].is_map and stack[-1].key is None:
                     raise InputError("mapping keys must be plain names", pos)
@@ -237,10 +241,9 @@ class _Builder:
                     raise InputError(f"nesting deeper than {MAX_DEPTH} levels", pos)
                 if event.tag not in _COLLECTION_TAGS:
                     raise InputError(f"YAML tag '{_short_tag(event.tag)}' is not allowed", pos)
-                is_map = isinstance(event, yaml.MappingStartEvent)
-                stack.append(_Frame(is_map, pos, event.anchor, [], seen={} if is_map else None))
+                stack.append(_Frame(kind is yaml.MappingStartEvent, pos, event.anchor))
                 continue
-            if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            elif kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
                 frame = stack.pop()
                 if frame.is_map:
                     node = YMap(tuple(frame.items), frame.pos)  # type: ignore[arg-type]
@@ -249,13 +252,9 @@ class _Builder:
                 size = frame.size
                 if frame.anchor is not None:
                     self.anchors[frame.anchor] = (node, size)
-            elif isinstance(event, yaml.ScalarEvent):
-                node, size = self.scalar(event), 1
-                if event.anchor is not None:
-                    self.anchors[event.anchor] = (node, size)
-            elif isinstance(event, yaml.AliasEvent):
+            elif kind is yaml.AliasEvent:
                 node, size = self.alias(event)
-            elif isinstance(event, yaml.DocumentStartEvent):
+            elif kind is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
                     raise InputError(
@@ -269,18 +268,20 @@ class _Builder:
             if not stack:
                 root = node
                 continue
-            self._attach(stack[-1], node, size, event)
+            frame = stack[-1]
+            frame.size += size
+            if not frame.is_map:
+                frame.items.append(node)
+            elif frame.key is not None:
+                frame.items.append((frame.key, node))
+                frame.key = None
+            else:
+                self._key(frame, node, event)
         return root
 
-    def _attach(self, frame: _Frame, node: YNode, size: int, event: yaml.Event) -> None:
-        frame.size += size
-        if not frame.is_map:
-            frame.items.append(node)
-            return
-        if frame.key is not None:
-            frame.items.append((frame.key, node))
-            frame.key = None
-            return
+    @staticmethod
+    def _key(frame: _Frame, node: YNode, event: yaml.Event) -> None:
+        """A mapping's next key: a plain name, not a merge key, not seen before."""
         if not isinstance(node, YScalar):
             raise InputError("mapping keys must be plain names", node.pos)
         if (
@@ -349,7 +350,7 @@ def _problem(exc: yaml.MarkedYAMLError, text: str) -> str:
 
 def parse(text: str, path: str) -> YNode:
     """Parse one YAML document into a located tree."""
-    if _SURROGATE.search(text):  # only text from the command line can hold them
+    if re.search(_SURROGATE, text):  # only text from the command line can hold them
         raise InputError("not valid UTF-8 text", SourcePos(path))
     events = _LOADER(text)
     try:

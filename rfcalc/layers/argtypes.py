@@ -5,8 +5,7 @@ description (``rfcalc layers`` and the docs). A new kind of argument is one entr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any, NamedTuple, TypeGuard
 
 from rfcalc.errors import InputError, SourcePos, did_you_mean, what
 
@@ -55,8 +54,7 @@ def is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-@dataclass(frozen=True, slots=True)
-class Checker:
+class Checker(NamedTuple):
     """Checks one argument's value for the builder; errors name the layer and the argument."""
 
     where: str  # "layer 'x' (conv2d): "
@@ -98,8 +96,7 @@ class Checker:
         return value
 
 
-@dataclass(frozen=True, slots=True)
-class ArgType:
+class ArgType(NamedTuple):
     """One kind of argument: its description, its check, its schema."""
 
     doc: str

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from rfcalc.errors import InputError, ShapeError, SourcePos
 from rfcalc.layers.argtypes import MAX_DIM as MAX_DIM
@@ -116,8 +116,7 @@ class _Required:
 REQUIRED: object = _Required()
 
 
-@dataclass(frozen=True, slots=True)
-class Arg:
+class Arg(NamedTuple):
     name: str
     type: ArgType
     default: object = REQUIRED
@@ -135,8 +134,7 @@ def ignored(*names: str) -> tuple[Arg, ...]:
     return tuple(Arg(n, T.IGNORED, None, "accepted and ignored (changes no number)") for n in names)
 
 
-@dataclass(frozen=True, slots=True)
-class PerInput:
+class PerInput(NamedTuple):
     """Receptive-field rule: one tuple of axis rules per input (a single-input layer has one)."""
 
     axes: tuple[tuple[AxisRule, ...], ...]
@@ -152,8 +150,7 @@ class _AllGlobal:
         return "GLOBAL"
 
 
-@dataclass(frozen=True, slots=True)
-class PerDim:
+class PerDim(NamedTuple):
     """Receptive-field rule of a layer that reads the layout: per input, one rule for *every*
     dim (dim 0 included), output dim j reading input dim j. A rule on a dim that carries no
     spatial axis changes no field. (:class:`PerInput` covers dims 1… of a channels-first input.)"""
@@ -166,8 +163,7 @@ ALL_GLOBAL = _AllGlobal()  # every output unit reads every spatial position
 RfRule = PerInput | PerDim | _Pointwise | _AllGlobal
 
 
-@dataclass(frozen=True, slots=True)
-class Out:
+class Out(NamedTuple):
     shape: Shape
     params: int = 0
     buffers: int = 0
@@ -178,8 +174,7 @@ class Out:
     layout: Layout | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Ctx:
+class Ctx(NamedTuple):
     """What a layer rule sees: its name, validated arguments, input shapes and layouts."""
 
     name: str
@@ -283,8 +278,7 @@ def prod(values: tuple[int, ...] | list[int]) -> int:
 Rule = Callable[[Ctx], Out]
 
 
-@dataclass(frozen=True, slots=True)
-class LayerKind:
+class LayerKind(NamedTuple):
     """One layer type: its arguments and its rule (shape, params, buffers, MACs, RF)."""
 
     name: str  # canonical key: lower case, no '_'
@@ -299,10 +293,10 @@ class LayerKind:
     # reads dim 0 as the channels and the rest as spatial: a permuted input is an error
     # (False for layers that act on named dims or element-wise, and read ctx.layout)
     channels_first: bool = True
-    arg_index: Mapping[str, Arg] = field(default_factory=dict, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "arg_index", {a.name: a for a in self.args})
+    def takes(self, name: str) -> bool:
+        """Whether the layer type has an argument of this name."""
+        return any(arg.name == name for arg in self.args)
 
 
 def spatial_rule(rules: tuple[AxisRule, ...]) -> PerInput:

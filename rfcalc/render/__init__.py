@@ -56,6 +56,25 @@ def renderer(name: str) -> Renderer:
     return render
 
 
+Sink = Callable[[str], object]
+
+
+def stream(name: str) -> Callable[[Report, View, Sink], None]:
+    """The renderer of a format as a writer to ``sink``: the module's own ``stream`` when it
+    can give its text in pieces (JSON: a large model's text is never held whole), else its
+    ``render``'s text in one piece."""
+    module = importlib.import_module(FORMATS[name])
+    pieces: Callable[[Report, View, Sink], None] | None = getattr(module, "stream", None)
+    if pieces is not None:
+        return pieces
+    render: Renderer = module.render
+
+    def whole(report: Report, view: View, sink: Sink) -> None:
+        sink(render(report, view))
+
+    return whole
+
+
 def choose(name: str | None, output: str | None, depth: int | None) -> str:
     """The format: ``--format`` when given; else the ``--output`` file's extension decides;
     else the tree when ``--depth`` is given (torchinfo's view of the blocks), else the table."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator
 from fractions import Fraction
+from typing import Any
 
 from rfcalc import __version__
 from rfcalc.engine import LayerRow, Report
@@ -44,14 +46,17 @@ def layer_dict(r: LayerRow) -> dict[str, object]:
     }
 
 
-def report_dict(report: Report) -> dict[str, object]:
+def report_dict(report: Report, lazy: bool = False) -> dict[str, object]:
+    """The document. ``lazy``: its layers are made one by one as they are written (an
+    iterator, for the writer), else a list."""
+    layers = map(layer_dict, report.layers)
     t = report.totals
     return {
         "schema_version": SCHEMA_VERSION,
         "rfcalc_version": __version__,
         "model": {"name": report.name, "source": report.source},
         "input": {"shape": list(report.input_shape), "batch": report.batch, "dtype": report.dtype},
-        "layers": [layer_dict(r) for r in report.layers],
+        "layers": layers if lazy else list(layers),
         "blocks": block_dicts(report),
         "output_shape": list(report.output_shape),
         "totals": {
@@ -74,90 +79,129 @@ def report_dict(report: Report) -> dict[str, object]:
 
 
 # json escapes C0 controls itself; these would reach a terminal raw (DEL, C1, bidi overrides)
-_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE = "[\x7f-\x9f\u202a-\u202e\u2066-\u2069]"  # compiled on first use (re caches it)
 
-
+_string = json.encoder.encode_basestring  # the C encoder where there is one
 _CONSTANTS = {None: "null", True: "true", False: "false"}
+_TEXT: dict[type, Callable[[Any], str]] = {
+    int: int.__repr__,
+    str: _string,
+    bool: _CONSTANTS.__getitem__,
+    type(None): _CONSTANTS.__getitem__,
+    float: json.dumps,  # as json writes it, inf and nan included
+}
+_CONTAINERS = (dict, list, tuple)
+FLUSH = 1 << 12  # parts gathered before they go to the sink as one string
 
 
 def _scalar(value: object) -> str | None:
-    """The text of a scalar, or None for a container (one call, no recursion)."""
-    t = type(value)
-    if t is int:
-        return int.__repr__(value)
-    if t is str:
-        return _string(value)  # type: ignore[arg-type]
-    if value is None or t is bool:
-        return _CONSTANTS[value]  # type: ignore[index]
-    if t is float:
-        return json.dumps(value)
-    if isinstance(value, (dict, list, tuple)):
+    """The text of a scalar, or None for a container."""
+    text = _TEXT.get(type(value))
+    if text is not None:
+        return text(value)
+    if isinstance(value, _CONTAINERS):
         return None
     if isinstance(value, int):  # an int subclass
         return int.__repr__(value)
-    raise TypeError(f"not JSON: {t.__name__}")
+    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
-def _encode(value: object, indent: str, out: list[str]) -> None:
+class _Writer:
     """``json.dumps(value, indent=2, ensure_ascii=False)``, byte for byte, for the values a
-    report holds (dicts with str keys, lists, tuples, str, int, float, bool, None). The
-    standard library falls back to its pure-Python encoder whenever it indents, and that was
-    a third of the time of a large model's ``--format json``; here scalars inside a container
-    are written without a call of their own."""
-    text = _scalar(value)
-    if text is not None:
-        out.append(text)
-        return
-    inner = indent + "  "
-    if isinstance(value, dict):
-        if not value:
-            out.append("{}")
+    report holds (dicts with str keys, lists, tuples, iterators of items, str, int, float,
+    bool, None). The standard library falls back to its pure-Python encoder whenever it
+    indents; here a scalar inside a container costs one lookup of its type's text, a key's
+    text is made once, and the text goes to ``sink`` in pieces of about FLUSH parts, so that
+    a document of 100,000 layers is never one list of millions of strings."""
+
+    def __init__(self, sink: Callable[[str], object]) -> None:
+        self.sink = sink
+        self.parts: list[str] = []
+        self.keys: dict[str, str] = {}
+
+    def flush(self) -> None:
+        self.sink("".join(self.parts))
+        self.parts.clear()
+
+    def encode(self, value: object, indent: str) -> None:
+        parts, text_of = self.parts, _TEXT
+        inner = indent + "  "
+        if isinstance(value, dict):
+            if not value:
+                parts.append("{}")
+                return
+            keys = self.keys
+            opening = "{\n" + inner
+            for key, item in value.items():
+                head = keys.get(key)
+                if head is None:
+                    head = keys[key] = _string(key) + ": "
+                text = text_of.get(type(item))
+                if text is not None:
+                    parts.append(opening + head + text(item))
+                else:
+                    parts.append(opening + head)
+                    self.encode(item, inner)
+                opening = ",\n" + inner
+            parts.append("\n" + indent + "}")
             return
-        opening = "{\n"
-        for key, item in value.items():
-            head = opening + inner + _string(key) + ": "
-            opening = ",\n"
-            text = _scalar(item)
-            if text is None:
-                out.append(head)
-                _encode(item, inner, out)
+        if isinstance(value, (list, tuple)):
+            texts = [_scalar(v) for v in value]
+            if not texts:
+                parts.append("[]")
+            elif None not in texts:  # shapes, sizes, names: one join
+                parts.append("[\n" + inner + (",\n" + inner).join(texts) + "\n" + indent + "]")  # type: ignore[arg-type]
             else:
-                out.append(head + text)
-        out.append("\n" + indent + "}")
-        return
-    assert isinstance(value, (list, tuple))
-    if not value:
-        out.append("[]")
-        return
-    texts = [_scalar(v) for v in value]
-    if None not in texts:  # shapes, sizes, names: one join
-        out.append("[\n" + inner + (",\n" + inner).join(texts) + "\n" + indent + "]")  # type: ignore[arg-type]
-        return
-    opening = "[\n"
-    for item, text in zip(value, texts, strict=True):
-        if text is None:
-            out.append(opening + inner)
-            _encode(item, inner, out)
-        else:
-            out.append(opening + inner + text)
-        opening = ",\n"
-    out.append("\n" + indent + "]")
+                self._items(zip(value, texts, strict=True), indent)
+            return
+        if not isinstance(value, str) and hasattr(value, "__next__"):  # an iterator of items
+            self._items(((v, _scalar(v)) for v in value), indent)  # type: ignore[attr-defined]
+            return
+        parts.append(_scalar(value))  # type: ignore[arg-type]
+
+    def _items(self, items: Iterator[tuple[object, str | None]], indent: str) -> None:
+        parts = self.parts
+        inner = indent + "  "
+        opening = "[\n" + inner
+        for item, text in items:
+            if text is None:
+                parts.append(opening)
+                self.encode(item, inner)
+                if len(parts) > FLUSH:
+                    self.flush()
+            else:
+                parts.append(opening + text)
+            opening = ",\n" + inner
+        parts.append("[]" if opening == "[\n" + inner else "\n" + indent + "]")
 
 
-_string = json.encoder.encode_basestring  # the C encoder where there is one
+def write(doc: object, sink: Callable[[str], object]) -> None:
+    """Every JSON document rfcalc prints, given to ``sink`` in pieces: indented, UTF-8, and
+    inert on a terminal."""
+
+    def safe(text: str) -> object:
+        if re.search(_UNSAFE, text):
+            text = re.sub(_UNSAFE, lambda m: f"\\u{ord(m.group()):04x}", text)
+        return sink(text)
+
+    writer = _Writer(safe)
+    writer.encode(doc, "")
+    writer.parts.append("\n")
+    writer.flush()
 
 
 def dumps(doc: object) -> str:
-    """Every JSON document rfcalc prints: indented, UTF-8, and inert on a terminal."""
-    out: list[str] = []
-    _encode(doc, "", out)
-    out.append("\n")
-    text = "".join(out)
-    if _UNSAFE.search(text):
-        text = _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-    return text
+    """Every JSON document rfcalc prints, as one string."""
+    pieces: list[str] = []
+    write(doc, pieces.append)
+    return "".join(pieces)
 
 
 def render(report: Report, view: View = PLAIN) -> str:
     """The whole report; ``view`` changes nothing (the ``blocks`` key is --depth's data)."""
-    return dumps(report_dict(report))
+    return dumps(report_dict(report, lazy=True))
+
+
+def stream(report: Report, view: View, sink: Callable[[str], object]) -> None:
+    """:func:`render`'s text given to ``sink`` in pieces (for a large model's output)."""
+    write(report_dict(report, lazy=True), sink)
