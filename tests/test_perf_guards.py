@@ -50,6 +50,9 @@ def test_describe_json_imports_no_rich() -> None:
     modules = imported("describe", "examples/resnet50.yaml", "--format", "json")
     assert "rfcalc.engine" in modules  # the probe did run the command
     assert "rich" not in top_level(modules)
+    # renderers are imported when used: the JSON pays for no table code
+    assert "rfcalc.render.json_out" in modules
+    assert not modules & {"rfcalc.render.text", "rfcalc.render.rows", "csv"}
 
 
 def test_version_imports_neither_rich_nor_yaml() -> None:

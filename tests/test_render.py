@@ -6,8 +6,6 @@ from __future__ import annotations
 import inspect
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -87,29 +85,6 @@ def test_every_format_is_a_module_with_one_signature() -> None:
         render = renderer(name)
         assert list(inspect.signature(render).parameters) == ["report", "view"]
         assert isinstance(render(report, PLAIN), str)
-
-
-def test_json_loads_neither_rich_nor_the_table() -> None:
-    """Renderers are imported when used: the JSON pays for no table code (start-up time)."""
-    code = (
-        "import sys\n"
-        "from rfcalc.cli import main\n"
-        "sys.argv = ['rfcalc', 'describe', 'examples/textbook.yaml', '--format', 'json']\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "sys.stderr.write(' '.join(sys.modules))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    imported = set(result.stderr.split())
-    assert "rfcalc.render.json_out" in imported
-    assert not imported & {"rich", "rfcalc.render.text", "rfcalc.render.rows", "csv"}
-
-
-# ---------------------------------------------------------------- the tree and the blocks
 
 
 def test_tree_of_a_small_model_by_hand() -> None:
