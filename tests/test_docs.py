@@ -139,3 +139,56 @@ def test_checker_finds_a_missing_file_and_a_missing_anchor(tmp_path: Path) -> No
         f"c.md: no file {tmp_path / 'c.md'}",
         "a.md#nope: no heading with the anchor #nope in a.md",
     ]
+
+
+# ---------------------------------------------------------------- transcripts
+
+TRANSCRIPT = re.compile(r"^```text\n\$ rfcalc (?P<args>[^\n]*)\n(?P<out>.*?)^```$", re.M | re.S)
+
+
+def transcripts() -> list[tuple[str, str, str]]:
+    """Every ```text block in the README and docs/ that starts with ``$ rfcalc ARGS``: the
+    page, the arguments and the output shown under them."""
+    found = []
+    for page in PAGES:
+        for m in TRANSCRIPT.finditer(page.read_text(encoding="utf-8")):
+            found.append((page.name, m["args"], m["out"]))
+    return found
+
+
+@pytest.mark.parametrize(("page", "args", "shown"), transcripts(), ids=lambda v: str(v)[:40])
+def test_transcripts_show_what_rfcalc_prints(
+    page: str, args: str, shown: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command shown with its output in the docs prints exactly that output today (piped,
+    as a reader who runs it in a pipe would see it)."""
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from rfcalc.cli import app
+
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(app, shlex.split(args), prog_name="rfcalc")
+    assert shows(shown, result.stdout), f"{page}: rfcalc {args}\n{result.stdout}"
+
+
+def shows(shown: str, printed: str) -> bool:
+    """``printed`` is ``shown``, where a line of shown that is just ``…`` (indented or not)
+    stands for any run of lines left out."""
+    pattern = "".join(
+        r"(?:.*\n)*?" if line.strip() == "…" else re.escape(line) + r"\n"
+        for line in shown.splitlines()
+    )
+    return re.fullmatch(pattern, printed) is not None
+
+
+def test_an_elision_stands_for_lines_left_out() -> None:
+    assert shows("a\n  …\nd\n", "a\nb\nc\nd\n")
+    assert shows("a\n…\nd\n", "a\nd\n")
+    assert not shows("a\n…\nd\n", "a\nb\n")
+    assert not shows("a\nd\n", "a\nb\nd\n")
+
+
+def test_the_readme_shows_a_transcript() -> None:
+    assert any(page == "README.md" for page, _, _ in transcripts())
