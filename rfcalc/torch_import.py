@@ -331,6 +331,10 @@ class Converter:
             scope.called.add(attr)
             ref = self.add_layer(scope, entry, inputs, attr if first else None)
             return Value(result, ref)
+        if cls not in _CONTAINERS and type(child).__module__.startswith("torch.nn"):
+            raise _unmapped(
+                f"{_cls(child)}: no rfcalc layer type", where, "`rfcalc layers` lists them"
+            )
         if kwargs:
             raise _unmapped(f"{_cls(child)} called with keyword arguments", where)
         if attr in scope.called:
@@ -339,7 +343,7 @@ class Converter:
             )
         scope.called.add(attr)
         single = len(args) == 1 and isinstance(args[0].value, self.torch.Tensor)
-        if single and cls not in _CONTAINERS and not type(child).__module__.startswith("torch.nn"):
+        if single and cls not in _CONTAINERS:
             return self.block_instance(child, attr, where, scope, args[0])
         return self.nested(child, attr, where, scope, args)
 
@@ -684,7 +688,8 @@ def _cls(obj: Any) -> str:
 
 def _function_name(fn: Callable[..., Any]) -> str:
     module = getattr(fn, "__module__", None) or ""
-    return f"{module}.{getattr(fn, '__qualname__', repr(fn))}".lstrip(".")
+    module = {"_operator": "operator", "torch._C._nn": "torch.nn.functional"}.get(module, module)
+    return f"{module}.{getattr(fn, '__name__', repr(fn))}".lstrip(".")
 
 
 def _in_block(scope: Scope) -> bool:
