@@ -568,6 +568,54 @@ def _write_image(output: str, suffix: str, shown: object) -> None:
 
 
 @app.command()
+def convert(
+    model: Annotated[
+        str | None,
+        typer.Argument(metavar="[MODEL]", help="A model file to convert (.onnx)."),
+    ] = None,
+    torch_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--torch",
+            metavar="SPEC",
+            help="A PyTorch model: MODULE:ATTR or FILE.py:ATTR, ATTR() called without arguments.",
+        ),
+    ] = None,
+    input_shape: Annotated[
+        str | None,
+        typer.Option("--input", metavar="C,H,W", help="The input shape (default 3,224,224)."),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write the file here (default: stdout)."
+        ),
+    ] = None,
+) -> None:
+    """Write an rfcalc model file from a PyTorch model (--torch; needs torch)."""
+    try:
+        if torch_spec is None or model is not None:
+            raise InputError(
+                "convert takes --torch SPEC (a PyTorch model)",
+                None,
+                "e.g. rfcalc convert --torch torchvision.models:resnet50 -o resnet50.yaml",
+            )
+        if output is not None:
+            _check_output(output, "")
+        shape = parse_shape(input_shape or "3,224,224", "--input")
+        assert shape is not None
+        from rfcalc.torch_import import convert as convert_torch
+
+        text = convert_torch(torch_spec, shape)
+        if output is not None:
+            write_atomically(output, text)
+    except RfcalcError as error:
+        fail(error)
+    if output is None:
+        emit(text)
+
+
+@app.command()
 def schema(
     model: Annotated[
         str | None,

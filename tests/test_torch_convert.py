@@ -1,0 +1,325 @@
+"""`rfcalc convert --torch` (rfcalc/torch_import.py; ``pytest -m torch``).
+
+What is compared is what `rfcalc describe` computes from the converted file against what it
+computes from an independent source: for torchvision's models the hand-written examples
+(themselves checked layer for layer against torchvision by tests/test_torchvision.py), for
+random models the rfcalc file the torch module was built from (tests/torch_bridge.py's layers,
+so the module's numbers are PyTorch's): per layer the name, output shape, params, buffers,
+MACs and receptive field (size, stride, padding).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from typer.testing import CliRunner
+
+from rfcalc.api import describe
+from rfcalc.build import INPUT, Graph, build
+from rfcalc.cli import app
+from rfcalc.errors import ShapeError
+from rfcalc.loader import load_text
+from tests.helpers import EXAMPLES
+from tests.test_dag_oracle import dag
+from tests.test_rf_oracle import to_yaml
+from tests.test_torch import channel_model
+
+if TYPE_CHECKING:
+    import torch
+else:
+    torch = pytest.importorskip("torch")
+from torch import nn
+
+from tests.test_torchvision import _torchvision
+from tests.torch_bridge import build_layer
+
+pytestmark = pytest.mark.torch
+RUNNER = CliRunner()
+
+
+def rows(report: Any) -> dict[str, tuple[object, ...]]:
+    return {
+        r.name: (r.output_shape, r.params, r.buffers, r.macs, r.rf.size, r.rf.stride, r.rf.padding)
+        for r in report.layers
+    }
+
+
+def convert(spec: str, tmp_path: Path, shape: str = "3,224,224") -> Path:
+    out = tmp_path / "converted.yaml"
+    result = RUNNER.invoke(app, ["convert", "--torch", spec, "--input", shape, "-o", str(out)])
+    assert (result.exit_code, result.stderr) == (0, ""), result.stderr
+    return out
+
+
+# ------------------------------------------------------------------ torchvision's models
+
+SAME = ["resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_large", "convnext_tiny"]
+
+
+@pytest.mark.parametrize("name", [*SAME, "efficientnet_b0", "densenet121"])
+def test_torchvision_model_converts_to_the_example(name: str, tmp_path: Path) -> None:
+    _torchvision()
+    path = convert(f"torchvision.models:{name}", tmp_path)
+    text = path.read_text()
+    assert text.startswith(f"# Converted by rfcalc convert --torch 'torchvision.models:{name}'")
+    assert f"with torch {torch.__version__}" in text
+    ours, example = describe(str(path)), describe(str(EXAMPLES / f"{name}.yaml"))
+    got, want = rows(ours), rows(example)
+    if name in SAME:  # the same rows, in the same order
+        assert ours.totals == example.totals
+        assert list(got) == list(want)
+        assert got == want
+        return
+    # the same numbers, but for the activation memory of the rows below
+    assert (ours.totals.params, ours.totals.buffers, ours.totals.macs) == (
+        example.totals.params,
+        example.totals.buffers,
+        example.totals.macs,
+    )
+    shared = [n for n in want if n in got]
+    assert [got[n] for n in shared] == [want[n] for n in shared]
+    only_ours, only_example = set(got) - set(want), set(want) - set(got)
+    if name == "efficientnet_b0":
+        # the example lists stochastic_depth in every MBConv; torchvision calls it only
+        # before the residual add, so the 7 blocks without one have none in the trace
+        assert only_ours == set()
+        assert {n.rsplit(".", 1)[1] for n in only_example} == {"stochastic_depth"}
+        assert len(only_example) == 7
+        assert all(want[n][1:4] == (0, 0, 0) for n in only_example)
+    else:
+        # torchvision's _DenseLayer concatenates its block's features first (torch.cat of
+        # all earlier ones), _DenseBlock once more at the end; the example concatenates
+        # each layer's input and new features at its end: as many concats, named apart
+        assert {n.rsplit(".", 1)[1] for n in only_ours} == {"concat_0"}
+        assert {n.rsplit(".", 1)[1] for n in only_example} == {"concat"}
+        assert len(only_ours) == len(only_example) == 6 + 12 + 24 + 16
+
+
+def test_resnet50_is_written_with_blocks_and_torchs_names(tmp_path: Path) -> None:
+    _torchvision()
+    text = convert("torchvision.models:resnet50", tmp_path).read_text()
+    # each stage: its first Bottleneck (a downsample) and the rest, identical, repeated
+    assert "      - {type: Bottleneck_1, repeat: 2}\n" in text  # layer1.1, layer1.2
+    assert "      - {type: Bottleneck_5, repeat: 5}\n" in text  # layer3.1 … layer3.5
+    assert text.count("\n  Bottleneck") == 8
+    assert "  - {name: fc, type: linear, out_features: 1000}\n" in text
+
+
+# ------------------------------------------------------------------ the round trip
+
+
+class FromGraph(nn.Module):
+    """An rfcalc graph as a PyTorch module a user might write: its layers as submodules
+    named as rfcalc names them, add and concat as torch functions in forward."""
+
+    def __init__(self, graph: Graph, shapes: list[tuple[int, ...]]):
+        super().__init__()
+        self.graph = graph
+        known = {INPUT: graph.input_shape} | dict(enumerate(shapes))
+        for node in graph.nodes:
+            if node.kind.name in ("add", "concat"):
+                continue
+            layer = build_layer(node, [known[i] for i in node.inputs], "exact")
+            assume(type(layer).__module__.startswith("torch.nn"))  # not a test-side stand-in
+            self.add_module(node.name, layer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs = {INPUT: x}
+        for node in self.graph.nodes:
+            ins = [outs[i] for i in node.inputs]
+            if node.kind.name == "add":
+                y = torch.add(ins[0], ins[1])
+            elif node.kind.name == "concat":
+                y = torch.cat(ins, int(str(node.args["dim"])))
+            else:
+                y = getattr(self, node.name)(*ins)
+            outs[node.index] = y
+        return y
+
+
+def round_trip(text: str, tmp_path: Path) -> None:
+    try:
+        graph = build(load_text(text, "random.yaml"))
+        report = describe(text)
+    except ShapeError:
+        assume(False)
+        raise
+    _NET[:] = [FromGraph(graph, [r.output_shape for r in report.layers])]
+    shape = ",".join(map(str, graph.input_shape))
+    out = convert("tests.test_torch_convert:current_net", tmp_path, shape)
+    again = describe(str(out))
+    assert list(rows(again)) == list(rows(report))
+    assert rows(again) == rows(report)
+
+
+_NET: list[nn.Module] = []
+
+
+def current_net() -> nn.Module:
+    """The round trip's module: `convert --torch tests.test_torch_convert:current_net`."""
+    return _NET[-1]
+
+
+def named_merges(text: str) -> str:
+    """tests.test_dag_oracle's models with their merges named as rfcalc names unnamed layers
+    (add_0, concat_0, …): a PyTorch forward's functional steps have no names of their own."""
+    counts: dict[str, int] = {}
+    renames: dict[str, str] = {}
+    out = []
+    for line in text.splitlines():
+        for kind in ("add", "concat"):
+            if f"{{type: {kind}," in line:
+                old = line.split("name: ")[1].split(",")[0]
+                renames[old] = f"{kind}_{counts.get(kind, 0)}"
+                counts[kind] = counts.get(kind, 0) + 1
+        out.append(line)
+    text = "\n".join(out) + "\n"
+    for old, new in sorted(renames.items(), key=lambda kv: -len(kv[0])):
+        text = text.replace(f"name: {old},", f"name: {new},")
+        text = text.replace(f"[{old},", f"[{new},").replace(f" {old}]", f" {new}]")
+        text = text.replace(f"[{old}]", f"[{new}]")
+    return text
+
+
+SETTINGS = settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.filter_too_much,
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
+
+
+@SETTINGS
+@given(text=channel_model())
+def test_round_trip_random_chains(text: str, tmp_path: Path) -> None:
+    assume("minpool" not in text)
+    round_trip(text, tmp_path)
+
+
+@SETTINGS
+@given(ops=dag())
+def test_round_trip_random_dags(ops: list[tuple[str, list[int], object]], tmp_path: Path) -> None:
+    lines = ["input: [2, 12, 12]", "layers:"]
+    for i, (kind, sources, spec) in enumerate(ops):
+        src = ", ".join("input" if s < 0 else f"n{s}" for s in sources)
+        if kind == "layer":
+            assert isinstance(spec, tuple)
+            flow = to_yaml(*spec).replace("conv1d", "conv2d").replace("pool1d", "pool2d")
+            body = "type: relu" if flow == "relu" else flow[1:-1]
+            lines.append(f"  - {{{body}, name: n{i}, from: [{src}]}}")
+        else:
+            merge = "type: add" if kind == "add" else "type: concat, dim: 1"
+            lines.append(f"  - {{{merge}, name: n{i}, from: [{src}]}}")
+    round_trip(named_merges("\n".join(lines) + "\n"), tmp_path)
+
+
+# ------------------------------------------------------------------ errors and the spec
+
+NET_PY = """import torch
+from torch import nn
+
+class Twice(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.rnn = nn.LSTM(8, 8)
+
+    def forward(self, x):
+        return self.rnn(self.conv(x).flatten(2))[0]
+
+class Odd(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+
+    def forward(self, x):
+        return torch.erf(self.conv(x))
+
+class Small(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.head(self.body(x).mean((2, 3)))
+"""
+
+
+@pytest.fixture
+def net_py(tmp_path: Path) -> Path:
+    path = tmp_path / "net.py"
+    path.write_text(NET_PY)
+    return path
+
+
+def test_a_py_file_spec(net_py: Path, tmp_path: Path) -> None:
+    out = convert(f"{net_py}:Small", tmp_path, "3,16,16")
+    report = describe(str(out))
+    # body.0: 3·8·3·3 + 8 = 224 params, 16·16·8·27 = 55,296 MACs; head: 8·2 + 2 = 18
+    assert [(r.name, r.output_shape, r.params, r.macs) for r in report.layers] == [
+        ("body.0", (8, 16, 16), 224, 55296),
+        ("body.1", (8, 16, 16), 0, 0),
+        ("globalavgpool2d_0", (8,), 0, 0),
+        ("head", (2,), 18, 16),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("attr", "message"),
+    [
+        ("Twice", "cannot convert torch.nn.modules.rnn.LSTM: no rfcalc layer type at 'rnn'"),
+        ("Odd", "cannot convert the function torch.erf at the model's forward"),
+    ],
+)
+def test_what_cannot_be_mapped_is_named(net_py: Path, attr: str, message: str) -> None:
+    result = RUNNER.invoke(app, ["convert", "--torch", f"{net_py}:{attr}", "--input", "3,8,8"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"rfcalc: error: {message}"), result.stderr
+
+
+def test_bad_specs(net_py: Path) -> None:
+    for spec, message in [
+        ("resnet50", "--torch resnet50: expected MODULE:ATTR or FILE.py:ATTR"),
+        (f"{net_py}:Nope", f"--torch {net_py}:Nope: {net_py} has no callable 'Nope'"),
+        ("no_such_module_xyz:Net", "--torch no_such_module_xyz:Net: cannot import"),
+    ]:
+        result = RUNNER.invoke(app, ["convert", "--torch", spec])
+        assert result.exit_code == 2
+        assert result.stderr.startswith(f"rfcalc: error: {message}"), result.stderr
+
+
+def test_without_torch_the_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
+    result = RUNNER.invoke(app, ["convert", "--torch", "torchvision.models:resnet18"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "rfcalc: error: convert --torch needs PyTorch, which is not installed\n"
+        "hint: install PyTorch: pip install torch (and torchvision for its models)\n"
+    )
+
+
+def test_describe_of_a_yaml_file_imports_no_framework() -> None:
+    code = (
+        "import sys, rfcalc\n"
+        "from rfcalc.cli import app\n"
+        "from rfcalc.api import describe\n"
+        f"describe({str(EXAMPLES / 'resnet50.yaml')!r})\n"
+        "from typer.testing import CliRunner\n"
+        f"CliRunner().invoke(app, ['describe', {str(EXAMPLES / 'resnet18.yaml')!r}])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'onnx')))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "[]\n", "")
