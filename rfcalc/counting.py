@@ -88,6 +88,8 @@ CONVENTIONS: dict[str, Convention] = {
 
 NAMES = tuple(CONVENTIONS)
 DEFAULT = "torchvision"
+ALL = "all"  # --count all: the default convention's MACs, and a footer line for every one
+CHOICES = (*NAMES, ALL)
 _FIELDS = Terms._fields
 
 
@@ -96,16 +98,29 @@ def _vector(convention: Convention) -> tuple[int, ...]:
 
 
 _VECTORS = {name: (c.weights, _vector(c)) for name, c in CONVENTIONS.items()}
+_VECTORS[ALL] = _VECTORS[DEFAULT]
 
 
-def macs(convention: str, weight_macs: int, terms: Terms) -> int:
-    """A layer's MACs in ``convention``."""
-    weights, vector = _VECTORS[convention]
+def convention(name: str) -> Convention:
+    """The convention whose MACs a report with ``count`` name shows."""
+    return CONVENTIONS[DEFAULT if name == ALL else name]
+
+
+def describe(name: str) -> str:
+    """What the MACs count, in words (the footer, the JSON's ``macs_convention``)."""
+    c = convention(name)
+    return f"multiply-accumulates per sample, {c.name} convention: {c.summary}"
+
+
+def macs(name: str, weight_macs: int, terms: Terms) -> int:
+    """A layer's MACs in convention ``name``."""
+    weights, vector = _VECTORS[name]
     total = weights * weight_macs
     if terms is not NO_TERMS:
         total += sum(w * t for w, t in zip(vector, terms, strict=True) if w)
     return total
 
 
-def flops(convention: str, total_macs: int) -> int:
-    return CONVENTIONS[convention].flops_factor * total_macs
+def flops(name: str, total_macs: int) -> int:
+    """FLOPs: 2 × MACs, but Ultralytics' MACs are already its "FLOPs"."""
+    return convention(name).flops_factor * total_macs

@@ -96,7 +96,7 @@ class Report(NamedTuple):
     # per spatial axis: the first layer whose units read past their own position (issue 12)
     lookahead: tuple[Lookahead | None, ...] = ()
     # the counting convention of ``macs`` (rfcalc/counting.py), and the total in every one
-    count: str = counting.DEFAULT
+    convention: str = counting.DEFAULT
     macs_by_convention: tuple[tuple[str, int], ...] = ()
 
     @property
@@ -252,7 +252,7 @@ def analyze(
         fields=tuple(fields[n.index] for n in graph.nodes) if keep_fields else None,
         layouts=tuple(layouts[n.index] for n in graph.nodes) if keep_fields else None,
         lookahead=causality.result(),
-        count=count,
+        convention=count,
         macs_by_convention=tuple(every.items()),
     )
 

@@ -8,11 +8,10 @@ import contextlib
 import io
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from rfcalc.build import Graph, build
 from rfcalc.engine import Report, analyze
@@ -20,13 +19,17 @@ from rfcalc.loader import load_path, load_text
 from tests.helpers import EXAMPLES
 
 pytestmark = pytest.mark.torch
-torch = pytest.importorskip("torch")
+if TYPE_CHECKING:
+    import torch
+else:
+    torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
 
 from tests.test_torch import _load, channel_model  # noqa: E402
 from tests.torch_bridge import GraphModule  # noqa: E402
 
 
-class _Last(torch.nn.Module):  # type: ignore[misc]
+class _Last(nn.Module):
     """The bridge's module, returning the last layer's output only (what the tools expect)."""
 
     def __init__(self, inner: GraphModule):
@@ -38,7 +41,7 @@ class _Last(torch.nn.Module):  # type: ignore[misc]
 
 
 def _fvcore(model: Any, x: Any) -> int:
-    from fvcore.nn import FlopCountAnalysis
+    from fvcore.nn import FlopCountAnalysis  # type: ignore[import-untyped]
 
     analysis = FlopCountAnalysis(model, x)
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
@@ -47,7 +50,7 @@ def _fvcore(model: Any, x: Any) -> int:
 
 
 def _thop(model: Any, x: Any) -> int:
-    from thop import profile
+    from thop import profile  # type: ignore[import-untyped]
 
     return int(profile(model, inputs=(x,), verbose=False)[0])
 
@@ -122,7 +125,12 @@ def test_every_convention_equals_its_tool_on_random_models(text: str) -> None:
 def test_the_default_convention_is_todays() -> None:
     # torchvision's convention is the weights alone: resnet18's 1.81 G MACs (torchvision's
     # model docs: 1.81 GFLOPS), whatever the other conventions say
-    graph = build(load_text("input: [3, 8, 8]\nlayers:\n  - {type: conv2d, out_channels: 2, kernel_size: 3}\n  - batchnorm2d\n", "m.yaml"))
+    graph = build(
+        load_text(
+            "input: [3, 8, 8]\nlayers:\n  - {type: conv2d, out_channels: 2, kernel_size: 3}\n  - batchnorm2d\n",
+            "m.yaml",
+        )
+    )
     report = analyze(graph)
     # conv: 2·6·6 outputs · 3·3·3 = 1944; bias 2·6·6 = 72; BN over 72 elements, affine
     assert report.totals.macs == 1944

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from rfcalc.layers.activation import softmax_terms
 from rfcalc.layers.base import (
     Arg,
     Ctx,
@@ -30,7 +31,6 @@ from rfcalc.layers.base import (
     fmt_shape,
     ignored,
 )
-from rfcalc.layers.activation import softmax_terms
 from rfcalc.rf import GLOBAL_AXIS, IDENTITY_AXIS, AxisRule, Func, Window
 
 

@@ -122,7 +122,9 @@ def _adaptive_pool(prefix: str, torch_prefix: str, rank: int) -> LayerKind:
         shape = check_size(ctx, (ctx.shape[0], *out))
         terms = Terms()
         if prefix == "avg":
-            reads = ctx.shape[0] * prod([_adaptive_reads(n, o) for n, o in zip(sizes, out)])
+            reads = ctx.shape[0] * prod(
+                [_adaptive_reads(n, o) for n, o in zip(sizes, out, strict=True)]
+            )
             terms = Terms(
                 avg_reads=reads,
                 avg_divides=prod(shape),
