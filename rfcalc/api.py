@@ -102,11 +102,12 @@ def analyze_graph(
     batch: int = 1,
     dtype: str = "float32",
     ignore: frozenset[str] = frozenset(),
+    count: str = "torchvision",
 ) -> engine.Report:
     """The engine's report on a graph (the CLI's analysis); ``ignore``: warning codes to
-    leave out (rfcalc.lint.CODES)."""
+    leave out (rfcalc.lint.CODES); ``count``: the MACs' convention (rfcalc.counting)."""
     with _no_cyclic_gc():
-        return engine.analyze(graph, batch, dtype, ignore=ignore)
+        return engine.analyze(graph, batch, dtype, ignore=ignore, count=count)
 
 
 def describe_file(
@@ -116,9 +117,10 @@ def describe_file(
     batch: int = 1,
     dtype: str = "float32",
     ignore: frozenset[str] = frozenset(),
+    count: str = "torchvision",
 ) -> engine.Report:
     """:func:`load_file` then :func:`analyze_graph` (what ``rfcalc describe`` computes)."""
-    return analyze_graph(load_file(path, overrides, input_shape), batch, dtype, ignore)
+    return analyze_graph(load_file(path, overrides, input_shape), batch, dtype, ignore, count)
 
 
 # ---------------------------------------------------------------- models given from Python

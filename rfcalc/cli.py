@@ -171,6 +171,16 @@ def describe(
             " lists them).",
         ),
     ] = None,
+    count: Annotated[
+        str,
+        typer.Option(
+            "--count",
+            metavar="TOOL",
+            autocompletion=lambda: list(_count_choices()),
+            help="Count MACs as torchvision (default), fvcore, thop, ultralytics or torchinfo"
+            " does; all: a footer line for each (docs/counting.md).",
+        ),
+    ] = "torchvision",
 ) -> None:
     """Print every layer's shape, params, MACs and receptive field, and the totals."""
     from rfcalc.api import describe_file as run
@@ -184,6 +194,11 @@ def describe(
             from rfcalc.render.rows import parse_columns
 
             chosen = parse_columns(columns)
+        if count not in _count_choices():
+            from rfcalc.errors import did_you_mean
+
+            hint = did_you_mean(count, _count_choices()) or "one of " + ", ".join(_count_choices())
+            raise InputError(f"--count {count}: unknown convention", None, hint)
         if output is not None:
             _check_output(output, model)
         report = run(
@@ -193,6 +208,7 @@ def describe(
             batch,
             dtype.value,
             parse_ignores(ignore),
+            count,
         )
     except RfcalcError as error:
         fail(error)
@@ -216,6 +232,12 @@ def describe(
             fail(InputError(f"--output {output}: cannot write: {exc.strerror}"))
         except RfcalcError as error:
             fail(error)
+
+
+def _count_choices() -> tuple[str, ...]:
+    from rfcalc.counting import CHOICES
+
+    return CHOICES
 
 
 def _model_or_example(model: str | None, example: str | None) -> str:

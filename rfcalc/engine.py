@@ -11,7 +11,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import NamedTuple
 
-from rfcalc import gridding, lint, rf
+from rfcalc import counting, gridding, lint, rf
 from rfcalc.build import INPUT, Graph, input_shape_error, looks_channels_last, written_shape
 from rfcalc.errors import ShapeError, SourcePos
 from rfcalc.layers.base import (
@@ -95,6 +95,9 @@ class Report(NamedTuple):
     layouts: tuple[Layout, ...] | None = None
     # per spatial axis: the first layer whose units read past their own position (issue 12)
     lookahead: tuple[Lookahead | None, ...] = ()
+    # the counting convention of ``macs`` (rfcalc/counting.py), and the total in every one
+    convention: str = counting.DEFAULT
+    macs_by_convention: tuple[tuple[str, int], ...] = ()
 
     @property
     def final(self) -> LayerRow:
@@ -113,7 +116,9 @@ def analyze(
     dtype: str = "float32",
     keep_fields: bool = False,
     ignore: frozenset[str] = frozenset(),
+    count: str = counting.DEFAULT,
 ) -> Report:
+    """``count``: the counting convention of the MACs (rfcalc/counting.py)."""
     size = DTYPES[dtype]
     rank = len(graph.input_shape) - 1
     shapes: dict[int, Shape] = {INPUT: graph.input_shape}
@@ -126,6 +131,7 @@ def analyze(
     warnings: list[Warning] = _channels_last(graph)
     causality = lint.Causality(rank)
     rules: list[RfRule] = []
+    every = dict.fromkeys(counting.NAMES, 0)  # total MACs in every convention
     # a rule is a function of its arguments and inputs: layers alike (a repeat, a chain
     # written out) compute it once; the builder shares one arguments mapping between them
     results: dict[tuple[int, tuple[Shape, ...], tuple[Layout, ...]], Out] = {}
@@ -192,6 +198,8 @@ def analyze(
                 Warning(node.name, "misaligned-merge", f"the merged inputs {sources} have {note}")
             )
         params = out.params
+        for convention in every:
+            every[convention] += counting.macs(convention, out.macs, out.terms)
         rows.append(
             LayerRow(
                 index=node.index,
@@ -202,7 +210,7 @@ def analyze(
                 params=params,
                 trainable_params=params if node.trainable else 0,
                 buffers=out.buffers,
-                macs=out.macs,
+                macs=counting.macs(count, out.macs, out.terms),
                 output_bytes=prod(out.shape) * batch * size,
                 rf=_summary(new_fields, out.shape, layout, graph.input_shape, context),
                 groups=node.groups,
@@ -226,7 +234,7 @@ def analyze(
         non_trainable_params=params - trainable,
         buffers=buffers,
         macs=macs,
-        flops=2 * macs,
+        flops=counting.flops(count, macs),
         input_bytes=prod(graph.input_shape) * batch * size,
         param_bytes=(params + buffers) * size,
         activation_bytes=sum(r.output_bytes for r in rows),
@@ -244,6 +252,8 @@ def analyze(
         fields=tuple(fields[n.index] for n in graph.nodes) if keep_fields else None,
         layouts=tuple(layouts[n.index] for n in graph.nodes) if keep_fields else None,
         lookahead=causality.result(),
+        convention=count,
+        macs_by_convention=tuple(every.items()),
     )
 
 

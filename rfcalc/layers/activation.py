@@ -9,9 +9,11 @@ from rfcalc.layers.base import (
     Out,
     Rule,
     T,
+    Terms,
     ignored,
     need_channels_first,
     on_dim,
+    prod,
 )
 from rfcalc.rf import GLOBAL_AXIS
 
@@ -30,9 +32,19 @@ def _softmax(ctx: Ctx) -> Out:
         value = 0 if batched == 3 else 1
     if not -batched <= value < batched:
         raise ctx.fail(f"dim {value} is out of range for a {batched}-dim batched input", "dim")
-    if value % batched == 0:  # the batch
-        return Out(ctx.shape)
-    return Out(ctx.shape, rf=on_dim(ctx, value % batched - 1, GLOBAL_AXIS))
+    elements = prod(ctx.shape)
+    if value % batched == 0:  # the batch: one sample normalises each element alone
+        return Out(ctx.shape, terms=softmax_terms(elements, 1, ctx.kind == "logsoftmax"))
+    d = value % batched - 1
+    terms = softmax_terms(elements, ctx.shape[d], ctx.kind == "logsoftmax")
+    return Out(ctx.shape, rf=on_dim(ctx, d, GLOBAL_AXIS), terms=terms)
+
+
+def softmax_terms(elements: int, n: int, log: bool = False) -> Terms:
+    """A softmax over rows of ``n``: an exp and a division per element, n − 1 additions per
+    row (and a log per row for log-softmax), as thop counts it."""
+    rows = elements // n
+    return Terms(softmax=rows * (3 * n - 1) + (rows if log else 0))
 
 
 def _prelu(ctx: Ctx) -> Out:
@@ -42,7 +54,7 @@ def _prelu(ctx: Ctx) -> Out:
         need_channels_first(ctx)
         if n != ctx.shape[0]:
             raise ctx.fail(f"num_parameters must be 1 or the {ctx.shape[0]} channels, got {n}")
-    return Out(ctx.shape, params=n)
+    return Out(ctx.shape, params=n, terms=Terms(leaf_params=n, prelu=prod(ctx.shape)))
 
 
 def _ranked(rank: int) -> Rule:

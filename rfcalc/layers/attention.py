@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from rfcalc.layers.activation import softmax_terms
 from rfcalc.layers.base import (
     Arg,
     Ctx,
@@ -25,6 +26,7 @@ from rfcalc.layers.base import (
     PerDim,
     Shape,
     T,
+    Terms,
     check_size,
     fmt_shape,
     ignored,
@@ -96,12 +98,34 @@ def _multihead_attention(ctx: Ctx) -> Out:
     if ctx.flag("add_zero_attn"):
         extra += 1  # a zero key and value token
     macs = _attention_macs(embed, kdim, vdim, query[0], key[0], extra)
+    heads = ctx.get_int("num_heads")
     return Out(
         query,
         params=params,
         macs=macs,
         rf=_global_tokens(ctx),
         layout=ctx.in_layouts[0] if ctx.in_layouts else None,
+        terms=_scores(heads, query[0], key[0] + extra),
+    )
+
+
+def _scores(heads: int, queries: int, keys: int) -> Terms:
+    """The softmax over the keys of each head's scores."""
+    return softmax_terms(heads * queries * keys, keys)
+
+
+def _transformer_terms(
+    heads: int, tokens: int, d: int, scores: Terms, leaves: int, norms: int
+) -> Terms:
+    """Attention's softmaxes, ``norms`` layer norms over (tokens, d), and the params of the
+    leaf modules (linear1, linear2, the norms; not the attention, whose out_proj no module
+    call runs)."""
+    elements = norms * tokens * d
+    return Terms(
+        softmax=_scores(heads, tokens, tokens).softmax + scores.softmax,
+        leaf_params=leaves,
+        norm_live=elements,
+        norm_affine=elements,
     )
 
 
@@ -134,7 +158,8 @@ def _encoder_layer(ctx: Ctx) -> Out:
     ffn, ffn_macs = _feedforward(d, ff, bias, src[0])
     params = attn + ffn + _norms(d, bias, 2)  # self_attn, linear1, linear2, norm1, norm2
     macs = _attention_macs(d, d, d, src[0], src[0], 0) + ffn_macs
-    return Out(src, params=params, macs=macs, rf=_global_tokens(ctx))
+    terms = _transformer_terms(ctx.get_int("nhead"), src[0], d, Terms(), params - attn, 2)
+    return Out(src, params=params, macs=macs, rf=_global_tokens(ctx), terms=terms)
 
 
 def _decoder_layer(ctx: Ctx) -> Out:
@@ -150,12 +175,15 @@ def _decoder_layer(ctx: Ctx) -> Out:
         + _attention_macs(d, d, d, tgt[0], memory[0], 0)
         + ffn_macs
     )
+    heads = ctx.get_int("nhead")
+    cross = _scores(heads, tgt[0], memory[0])
     return Out(
         tgt,
         params=params,
         macs=macs,
         rf=_global_tokens(ctx),
         layout=ctx.in_layouts[0] if ctx.in_layouts else None,
+        terms=_transformer_terms(heads, tgt[0], d, cross, params - 2 * attn, 3),
     )
 
 
@@ -163,7 +191,8 @@ def _embedding(ctx: Ctx) -> Out:
     num, dim = ctx.get_int("num_embeddings"), ctx.get_int("embedding_dim")
     shape = check_size(ctx, (*ctx.shape, dim))
     # a lookup: no multiply-accumulate; each position keeps its field
-    return Out(shape, params=num * dim, layout=(*ctx.layout, None))
+    params = num * dim
+    return Out(shape, params=params, layout=(*ctx.layout, None), terms=Terms(leaf_params=params))
 
 
 def _windows(n: int, window: int, shift: int) -> Func:

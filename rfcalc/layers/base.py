@@ -163,15 +163,41 @@ ALL_GLOBAL = _AllGlobal()  # every output unit reads every spatial position
 RfRule = PerInput | PerDim | _Pointwise | _AllGlobal
 
 
+class Terms(NamedTuple):
+    """What a layer computes beyond its weight MACs (``Out.macs``), one sample: the quantities
+    the counting conventions of other tools weigh (rfcalc/counting.py, docs/counting.md)."""
+
+    bias: int = 0  # bias additions (conv, transposed conv, linear with a bias)
+    param_positions: int = 0  # a conv's params × its output positions (torchinfo)
+    leaf_params: int = 0  # params of the leaf modules holding a weight or bias (torchinfo)
+    norm_stats: int = 0  # elements normalised with running statistics (batch norm, inference)
+    norm_live: int = 0  # elements normalised with statistics of the input (IN, GN, LN, …)
+    norm_affine: int = 0  # elements scaled and shifted by a normalisation's weight and bias
+    prelu: int = 0  # elements through a PReLU
+    softmax: int = 0  # a softmax's exp, add and divide per element: rows · (3·n − 1)
+    avg_reads: int = 0  # average pooling: input elements read, summed over the windows
+    avg_divides: int = 0  # average pooling: one division per output element
+    adaptive2d_inputs: int = 0  # a 2-D adaptive average pooling's input elements
+    upsample_nearest2d: int = 0  # output elements of 2-D nearest upsampling
+    upsample_linear: int = 0  # output elements of linear upsampling (1-D)
+    upsample_bilinear: int = 0
+    upsample_bicubic: int = 0
+    upsample_trilinear: int = 0
+
+
+NO_TERMS = Terms()
+
+
 class Out(NamedTuple):
     shape: Shape
     params: int = 0
     buffers: int = 0
-    macs: int = 0
+    macs: int = 0  # weight multiply-accumulates, bias excluded (docs/numbers.md)
     rf: RfRule = POINTWISE
     # the output's layout; None: the input's when the rank is kept (merges: the inputs'
     # common layout), else every dim derived
     layout: Layout | None = None
+    terms: Terms = NO_TERMS  # what the counting conventions weigh besides ``macs``
 
 
 class Ctx(NamedTuple):

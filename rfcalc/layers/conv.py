@@ -11,6 +11,7 @@ from rfcalc.layers.base import (
     LayerKind,
     Out,
     T,
+    Terms,
     check_size,
     ignored,
     prod,
@@ -28,6 +29,13 @@ def _channels(ctx: Ctx) -> tuple[int, int, int]:
     if cout % groups:
         raise ctx.fail(f"out_channels {cout} is not divisible by groups {groups}", "groups")
     return cin, cout, groups
+
+
+def _terms(ctx: Ctx, shape: tuple[int, ...], params: int) -> Terms:
+    """A bias added to every output element; params × output positions (torchinfo's count,
+    which for a transposed convolution is not its work)."""
+    bias = prod(shape) if ctx.flag("bias") else 0
+    return Terms(bias=bias, param_positions=params * prod(shape[1:]))
 
 
 def _conv_rule(rank: int) -> LayerKind:
@@ -49,7 +57,8 @@ def _conv_rule(rank: int) -> LayerKind:
         rules = tuple(
             Window(d[i] * (k[i] - 1) + 1, s[i], pads[i][0], d[i], pads[i][1]) for i in range(rank)
         )
-        return Out(shape, params=params, macs=macs, rf=spatial_rule(rules))
+        terms = _terms(ctx, shape, params)
+        return Out(shape, params=params, macs=macs, rf=spatial_rule(rules), terms=terms)
 
     name = f"conv{rank}d"
     return LayerKind(
@@ -123,7 +132,8 @@ def _transposed_rule(rank: int) -> LayerKind:
         params = cin * (cout // groups) * prod(k) + (cout if ctx.flag("bias") else 0)
         macs = prod(ctx.shape) * (cout // groups) * prod(k)
         rules = tuple(_transposed_reads(k[i], s[i], p[i], d[i]) for i in range(rank))
-        return Out(shape, params=params, macs=macs, rf=spatial_rule(rules))
+        terms = _terms(ctx, shape, params)
+        return Out(shape, params=params, macs=macs, rf=spatial_rule(rules), terms=terms)
 
     return LayerKind(
         name=f"convtranspose{rank}d",

@@ -11,6 +11,7 @@ from rfcalc.layers.base import (
     Out,
     Shape,
     T,
+    Terms,
     Tokens,
     carried,
     check_size,
@@ -29,13 +30,15 @@ def _linear(ctx: Ctx) -> Out:
     shape = check_size(ctx, (*ctx.shape[:-1], fout))
     params = fin * fout + (fout if ctx.flag("bias") else 0)
     macs = prod(shape) * fin
+    terms = Terms(bias=prod(shape) if ctx.flag("bias") else 0, leaf_params=params)
     # Acting on the last dim: pointwise when that is the channels (channels last, as in
     # ConvNeXt's MLP); along a spatial axis it mixes every position, and the new dim is derived.
     last = len(shape) - 1
     if not carried(ctx.layout[last]):
-        return Out(shape, params=params, macs=macs)
+        return Out(shape, params=params, macs=macs, terms=terms)
     layout = (*ctx.layout[:-1], None)
-    return Out(shape, params=params, macs=macs, rf=on_dim(ctx, last, GLOBAL_AXIS), layout=layout)
+    rf = on_dim(ctx, last, GLOBAL_AXIS)
+    return Out(shape, params=params, macs=macs, rf=rf, layout=layout, terms=terms)
 
 
 def reshape_layout(ctx: Ctx, shape: Shape) -> Layout:

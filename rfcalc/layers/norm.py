@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from rfcalc.layers.base import Arg, Ctx, LayerKind, Out, T, fmt_shape, ignored, prod
+from rfcalc.layers.base import Arg, Ctx, LayerKind, Out, T, Terms, fmt_shape, ignored, prod
+
+
+def norm_terms(elements: int, params: int, stats: bool = False) -> Terms:
+    """A normalisation of ``elements`` (affine when it has params), with running statistics
+    (batch norm in inference) or the input's own."""
+    return Terms(
+        leaf_params=params,
+        norm_stats=elements if stats else 0,
+        norm_live=0 if stats else elements,
+        norm_affine=elements if params else 0,
+    )
 
 
 def _batchnorm(rank: int) -> LayerKind:
@@ -12,7 +23,8 @@ def _batchnorm(rank: int) -> LayerKind:
         ctx.check_inferred("num_features", c)
         params = 2 * c if ctx.flag("affine") else 0
         buffers = 2 * c if ctx.flag("track_running_stats") else 0
-        return Out(ctx.shape, params=params, buffers=buffers)
+        terms = norm_terms(prod(ctx.shape), params, stats=bool(buffers))
+        return Out(ctx.shape, params=params, buffers=buffers, terms=terms)
 
     return LayerKind(
         name=f"batchnorm{rank}d",
@@ -36,7 +48,8 @@ def _instancenorm(rank: int) -> LayerKind:
         ctx.check_inferred("num_features", c)
         params = 2 * c if ctx.flag("affine") else 0
         buffers = 2 * c if ctx.flag("track_running_stats") else 0
-        return Out(ctx.shape, params=params, buffers=buffers)
+        terms = norm_terms(prod(ctx.shape), params)  # PyTorch: the input's statistics
+        return Out(ctx.shape, params=params, buffers=buffers, terms=terms)
 
     return LayerKind(
         name=f"instancenorm{rank}d",
@@ -59,7 +72,8 @@ def _groupnorm(ctx: Ctx) -> Out:
     ctx.check_inferred("num_channels", c)
     if c % groups:
         raise ctx.fail(f"{c} channels are not divisible by num_groups {groups}", "num_groups")
-    return Out(ctx.shape, params=2 * c if ctx.flag("affine") else 0)
+    params = 2 * c if ctx.flag("affine") else 0
+    return Out(ctx.shape, params=params, terms=norm_terms(prod(ctx.shape), params))
 
 
 def _layernorm(ctx: Ctx) -> Out:
@@ -79,7 +93,7 @@ def _layernorm(ctx: Ctx) -> Out:
     params = 0
     if ctx.flag("elementwise_affine"):
         params = n * (2 if ctx.flag("bias") else 1)
-    return Out(ctx.shape, params=params)
+    return Out(ctx.shape, params=params, terms=norm_terms(prod(ctx.shape), params))
 
 
 def _layernorm2d(ctx: Ctx) -> Out:
@@ -97,7 +111,7 @@ def _layernorm2d(ctx: Ctx) -> Out:
     params = 0
     if ctx.flag("elementwise_affine"):
         params = c * (2 if ctx.flag("bias") else 1)
-    return Out(ctx.shape, params=params)
+    return Out(ctx.shape, params=params, terms=norm_terms(prod(ctx.shape), params))
 
 
 def _lrn(ctx: Ctx) -> Out:

@@ -11,8 +11,10 @@ from rfcalc.layers.base import (
     LayerKind,
     Out,
     T,
+    Terms,
     check_size,
     ignored,
+    prod,
     spatial_rule,
 )
 from rfcalc.layers.common import axis_name, resolve_padding, window_output
@@ -45,7 +47,16 @@ def _window_pool(prefix: str, torch_prefix: str, rank: int, what: str) -> LayerK
         rules = tuple(
             Window(d[i] * (k[i] - 1) + 1, s[i], pads[i][0], d[i], pads[i][1]) for i in range(rank)
         )
-        return Out(shape, rf=spatial_rule(rules))
+        if prefix != "avg":
+            return Out(shape, rf=spatial_rule(rules))
+        # thop's count: every read of every window (the padding's too, as PyTorch divides
+        # by it with count_include_pad), and one division per output
+        whole = ctx.args.get("count_include_pad") is not False
+        reads = ctx.shape[0] * prod(
+            [_window_reads(sizes[i], out[i], k[i], s[i], pads[i], whole) for i in range(rank)]
+        )
+        terms = Terms(avg_reads=reads, avg_divides=prod(shape))
+        return Out(shape, rf=spatial_rule(rules), terms=terms)
 
     args = [
         Arg("kernel_size", T.PER_AXIS, minimum=1),
@@ -66,6 +77,18 @@ def _window_pool(prefix: str, torch_prefix: str, rank: int, what: str) -> LayerK
         args=(*args, *ignored(*extra)),
         rule=rule,
     )
+
+
+def _window_reads(n: int, o: int, k: int, s: int, pad: tuple[int, int], whole: bool) -> int:
+    """Positions read by the ``o`` windows along an axis of ``n`` (with the padding when
+    ``whole``), each window clipped to the padded axis."""
+    lo, hi = (-pad[0], n + pad[1]) if whole else (0, n)
+    return sum(max(min(i * s - pad[0] + k, hi) - max(i * s - pad[0], lo), 0) for i in range(o))
+
+
+def _adaptive_reads(n: int, o: int) -> int:
+    """Positions read by PyTorch's adaptive windows [⌊j·n/o⌋, ⌈(j+1)·n/o⌉)."""
+    return sum(-(-(j + 1) * n // o) - j * n // o for j in range(o))
 
 
 def _adaptive_axis(n: int, o: int) -> AxisRule:
@@ -97,10 +120,20 @@ def _adaptive_pool(prefix: str, torch_prefix: str, rank: int) -> LayerKind:
             )
         out = tuple(n if o is None else int(o) for n, o in zip(sizes, entries, strict=True))
         shape = check_size(ctx, (ctx.shape[0], *out))
-        rules = tuple(_adaptive_axis(n, o) for n, o in zip(sizes, out, strict=True))
+        terms = Terms()
+        if prefix == "avg":
+            reads = ctx.shape[0] * prod(
+                [_adaptive_reads(n, o) for n, o in zip(sizes, out, strict=True)]
+            )
+            terms = Terms(
+                avg_reads=reads,
+                avg_divides=prod(shape),
+                adaptive2d_inputs=prod(ctx.shape) if rank == 2 else 0,
+            )
         if all(o == 1 for o in out):
-            return Out(shape, rf=ALL_GLOBAL)
-        return Out(shape, rf=spatial_rule(rules))
+            return Out(shape, rf=ALL_GLOBAL, terms=terms)
+        rules = tuple(_adaptive_axis(n, o) for n, o in zip(sizes, out, strict=True))
+        return Out(shape, rf=spatial_rule(rules), terms=terms)
 
     torch = f"Adaptive{torch_prefix}Pool{rank}d"
     return LayerKind(

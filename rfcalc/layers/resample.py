@@ -5,7 +5,18 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from rfcalc.layers.base import Arg, Ctx, LayerKind, Out, T, check_size, ignored, spatial_rule
+from rfcalc.layers.base import (
+    Arg,
+    Ctx,
+    LayerKind,
+    Out,
+    T,
+    Terms,
+    check_size,
+    ignored,
+    prod,
+    spatial_rule,
+)
 from rfcalc.rf import AxisRule, Func, Window
 
 _MODE_RANK = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
@@ -95,7 +106,15 @@ def _upsample(ctx: Ctx) -> Out:
     rules = tuple(
         _upsample_axis(mode, sizes[i], out[i], factors[i], bool(align)) for i in range(rank)
     )
-    return Out(shape, rf=spatial_rule(rules))
+    return Out(shape, rf=spatial_rule(rules), terms=_upsample_terms(mode, rank, prod(shape)))
+
+
+def _upsample_terms(mode: str, rank: int, elements: int) -> Terms:
+    """The output elements, under the name of the mode that computes them."""
+    if mode == "nearest":
+        return Terms(upsample_nearest2d=elements if rank == 2 else 0)
+    field = f"upsample_{mode}"
+    return Terms(**{field: elements}) if field in Terms._fields else Terms()
 
 
 def _pixel_shuffle(ctx: Ctx) -> Out:

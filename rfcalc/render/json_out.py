@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from fractions import Fraction
 from typing import Any
 
-from rfcalc import __version__
+from rfcalc import __version__, counting
 from rfcalc.engine import LayerRow, Report
 from rfcalc.render import PLAIN, View
 from rfcalc.render.blocks import block_dicts
@@ -70,7 +70,9 @@ def report_dict(report: Report, lazy: bool = False) -> dict[str, object]:
             "param_bytes": t.param_bytes,
             "activation_bytes": t.activation_bytes,
         },
-        "macs_convention": "torchvision/fvcore: multiply-accumulates per sample, bias excluded",
+        "macs_convention": counting.describe(report.convention),
+        "count": report.convention,
+        "macs_by_convention": dict(report.macs_by_convention),
         "causal": list(report.causal),
         "warnings": [
             {"layer": w.layer, "code": w.code, "message": w.message} for w in report.warnings

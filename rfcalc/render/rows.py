@@ -9,10 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
+from rfcalc import counting
 from rfcalc.engine import LayerRow, Report
 from rfcalc.errors import InputError, did_you_mean
-
-MACS_CONVENTION = "multiply-accumulates, torchvision/fvcore convention, bias excluded"
 
 
 def thousands(n: int) -> str:
@@ -357,8 +356,9 @@ def footer(report: Report) -> list[tuple[str, str]]:
     lines = [
         ("Params", trainable),
         ("Buffers", f"{thousands(t.buffers)} (batch-norm running statistics)"),
-        ("MACs", f"{thousands(t.macs)} = {si(t.macs)} ({MACS_CONVENTION})"),
-        ("FLOPs", f"{thousands(t.flops)} = {si(t.flops)} (2 × MACs)"),
+        ("MACs", f"{thousands(t.macs)} = {si(t.macs)} ({counting.describe(report.convention)})"),
+        *_every_convention(report),
+        ("FLOPs", f"{thousands(t.flops)} = {si(t.flops)} ({_flops(report.convention)})"),
         ("Input", f"{shape(report.input_shape)} → output {shape(report.output_shape)}"),
         (
             "Memory",
@@ -372,6 +372,21 @@ def footer(report: Report) -> list[tuple[str, str]]:
     if any(report.causal) or len(report.causal) == 1:  # sequences, or a causal axis
         lines.append(("Causal", _causal(report)))
     return lines
+
+
+def _every_convention(report: Report) -> list[tuple[str, str]]:
+    """--count all: the total in every convention, and what it counts (docs/counting.md)."""
+    if report.convention != counting.ALL:
+        return []
+    return [
+        (f"  {name}", f"{si(macs)} ({counting.CONVENTIONS[name].summary})")
+        for name, macs in report.macs_by_convention
+    ]
+
+
+def _flops(count: str) -> str:
+    factor = counting.convention(count).flops_factor
+    return "2 × MACs" if factor == 2 else "= MACs: Ultralytics' MACs are its FLOPs"
 
 
 def _causal(report: Report) -> str:

@@ -1,0 +1,126 @@
+"""The MACs counting conventions of the common tools, as one table (docs/counting.md).
+
+Each layer rule gives its weight MACs (``Out.macs``: convolutions, linear layers, attention's
+projections and products, bias excluded) and the other quantities it computes
+(:class:`rfcalc.layers.base.Terms`: bias additions, normalised elements, pooling reads, …).
+A convention is a weight on each of them: what a tool counts, read from its source.
+Pure: no torch, no tool is imported.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from rfcalc.layers.base import NO_TERMS, Terms
+
+
+class Convention(NamedTuple):
+    name: str
+    tool: str  # the tool and the version whose source the weights were read from
+    summary: str  # one line: what it counts (the footer, --count all, the JSON)
+    weights: int  # the weight on ``Out.macs``
+    terms: dict[str, int]  # the weight on each Terms field (absent: 0)
+    flops_factor: int = 2  # FLOPs = factor × MACs
+
+
+_THOP = {
+    "norm_stats": 2,  # count_normalization: 2 · numel, doubled when affine
+    "norm_live": 2,
+    "norm_affine": 2,
+    "prelu": 1,  # count_prelu: numel
+    "softmax": 1,  # count_softmax, and the softmax inside count_multihead_attention
+    "avg_reads": 1,  # count_avgpool, count_adap_avgpool: one add per read …
+    "avg_divides": 1,  # … one division per output
+    "upsample_linear": 5,  # count_upsample's ops per output element, by mode
+    "upsample_bilinear": 11,
+    "upsample_bicubic": 259,
+    "upsample_trilinear": 31,
+}
+
+CONVENTIONS: dict[str, Convention] = {
+    c.name: c
+    for c in (
+        Convention(
+            "torchvision",
+            "torch.utils.flop_counter (torchvision's model docs), torch 2.13",
+            "weights only: conv, linear, attention products; bias excluded",
+            1,
+            {},
+        ),
+        Convention(
+            "fvcore",
+            "fvcore 0.1.5 FlopCountAnalysis",
+            "weights; batch/group/layer/instance norm; 2-D upsampling and adaptive avg pool",
+            1,
+            {
+                "norm_stats": 1,  # batchnorm_flop_jit, eval: numel, 2 · numel when affine
+                "norm_live": 4,  # norm_flop_counter: 4 · numel, 5 · numel when affine
+                "norm_affine": 1,
+                "upsample_nearest2d": 1,  # elementwise_flop_counter(0, 1)
+                "upsample_bilinear": 4,  # elementwise_flop_counter(0, 4)
+                "adaptive2d_inputs": 1,  # elementwise_flop_counter(1, 0)
+            },
+        ),
+        Convention(
+            "thop",
+            "ultralytics-thop 2.2.3 profile",
+            "weights; norms, PReLU, softmax, avg pooling, interpolating upsampling",
+            1,
+            _THOP,
+        ),
+        Convention(
+            "ultralytics",
+            "ultralytics-thop 2.2.3, × 2 as Ultralytics' get_flops prints GFLOPs",
+            "thop × 2 (Ultralytics' GFLOPs)",
+            2,
+            {name: 2 * w for name, w in _THOP.items()},
+            flops_factor=1,
+        ),
+        Convention(
+            "torchinfo",
+            "torchinfo 1.8.0 summary, Total mult-adds",
+            "conv params × output positions (bias included); other layers their params",
+            0,
+            {"param_positions": 1, "leaf_params": 1},
+        ),
+    )
+}
+
+NAMES = tuple(CONVENTIONS)
+DEFAULT = "torchvision"
+ALL = "all"  # --count all: the default convention's MACs, and a footer line for every one
+CHOICES = (*NAMES, ALL)
+_FIELDS = Terms._fields
+
+
+def _vector(convention: Convention) -> tuple[int, ...]:
+    return tuple(convention.terms.get(name, 0) for name in _FIELDS)
+
+
+_VECTORS = {name: (c.weights, _vector(c)) for name, c in CONVENTIONS.items()}
+_VECTORS[ALL] = _VECTORS[DEFAULT]
+
+
+def convention(name: str) -> Convention:
+    """The convention whose MACs a report with ``count`` name shows."""
+    return CONVENTIONS[DEFAULT if name == ALL else name]
+
+
+def describe(name: str) -> str:
+    """What the MACs count, in words (the footer, the JSON's ``macs_convention``)."""
+    c = convention(name)
+    return f"multiply-accumulates per sample, {c.name} convention: {c.summary}"
+
+
+def macs(name: str, weight_macs: int, terms: Terms) -> int:
+    """A layer's MACs in convention ``name``."""
+    weights, vector = _VECTORS[name]
+    total = weights * weight_macs
+    if terms is not NO_TERMS:
+        total += sum(w * t for w, t in zip(vector, terms, strict=True) if w)
+    return total
+
+
+def flops(name: str, total_macs: int) -> int:
+    """FLOPs: 2 × MACs, but Ultralytics' MACs are already its "FLOPs"."""
+    return convention(name).flops_factor * total_macs
