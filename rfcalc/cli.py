@@ -13,7 +13,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from rfcalc import __version__
-from rfcalc.errors import InputError, RfcalcError, printable
+from rfcalc.errors import InputError, RfcalcError, SourcePos, printable
 from rfcalc.render import FORMATS
 
 app = typer.Typer(
@@ -565,6 +565,33 @@ def _write_image(output: str, suffix: str, shown: object) -> None:
             fh.write(data)
     except OSError as exc:
         raise InputError(f"--output {output}: cannot write: {exc.strerror}") from None
+
+
+@app.command()
+def convert(
+    model: Annotated[str, typer.Argument(help="An ONNX file (.onnx) to write as rfcalc YAML.")],
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Write the rfcalc file here (default: stdout)."),
+    ] = None,
+) -> None:
+    """Write a model exported from a framework as a readable rfcalc file (docs/importers.md)."""
+    try:
+        if not model.lower().endswith(".onnx"):
+            raise InputError(
+                "convert reads ONNX files (.onnx)", SourcePos(model), "an rfcalc file needs none"
+            )
+        if output is not None:
+            _check_output(output, model)
+        from rfcalc.onnx_import import convert as convert_onnx
+
+        text = convert_onnx(model)
+        if output is None:
+            emit(text)
+        else:
+            write_atomically(output, text)
+    except RfcalcError as error:
+        fail(error)
 
 
 @app.command()

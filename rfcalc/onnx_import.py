@@ -133,7 +133,6 @@ class _Importer:
                 d.HasField("dim_value") for d in dims
             ):
                 self.shapes[info.name] = tuple(d.dim_value for d in dims)
-        self.initializers = {init.name for init in self.graph.initializer}
         for init in self.graph.initializer:
             shape = tuple(init.dims)
             small = math.prod(shape) <= _SMALL and init.data_location != 1  # 1: EXTERNAL
@@ -173,8 +172,8 @@ class _Importer:
             except _UnsupportedError as why:
                 key = f"{node.op_type}{f' ({why})' if str(why) else ''}"
                 failures.setdefault(key, []).append(_node_where(node, index))
-                for out in node.output:  # unknown from here on: later nodes are not blamed
-                    self.values[out] = _Const((), None, False)
+                for out in node.output:  # computed but unknown: later nodes map on
+                    self.values[out] = _Tensor(-2, self.shapes.get(out, ()))
         if failures:
             listing = "; ".join(
                 f"{op} at {', '.join(where[:5])}"
@@ -237,15 +236,19 @@ class _Importer:
         known = all(v is None or (isinstance(v, _Const) and v.value is not None) for v in ins)
         shapes = [self.shapes.get(out) for out in node.output]
         if known and all(s is None or math.prod(s) <= _SMALL for s in shapes):
+            from onnx import helper
             from onnx.reference import ReferenceEvaluator
 
+            one = helper.make_model(
+                helper.make_graph([node], "fold", [], []), opset_imports=self.model.opset_import
+            )  # the node alone, evaluated with the model's opset (Unsqueeze changed at 13)
             feeds = {
                 name: v.value
                 for name, v in zip(node.input, ins, strict=True)
                 if name and isinstance(v, _Const)
             }
             try:
-                results = ReferenceEvaluator(node).run(None, feeds)
+                results = ReferenceEvaluator(one).run(list(node.output), feeds)
             except Exception as exc:
                 raise _UnsupportedError(f"cannot evaluate a constant: {exc}") from None
             for out, result in zip(node.output, results, strict=False):
@@ -370,8 +373,20 @@ def _named(layers: list[_Layer]) -> list[WrittenLayer]:
     for i, (layer, name) in enumerate(zip(layers, names, strict=True)):
         refs = tuple(INPUT if j < 0 else names[j] for j in layer.inputs)
         inputs = None if refs == ((names[i - 1] if i else INPUT),) else refs
-        out.append(WrittenLayer(name, layer.type, layer.args, inputs))
+        args = {k: v for k, v in layer.args.items() if _DEFAULTS.get(k, _NONE) != v}
+        if layer.type.startswith(("conv", "linear")):
+            if args.get("bias") is True:
+                del args["bias"]
+            if args.get("stride") == 1:
+                del args["stride"]
+        out.append(WrittenLayer(name, layer.type, args, inputs))
     return out
+
+
+_NONE = object()
+# PyTorch's defaults, left out of the written file to keep it short ('stride' of a pooling
+# layer is always written: its default there is the kernel size)
+_DEFAULTS: dict[str, object] = {"dilation": 1, "groups": 1, "ceil_mode": False, "padding": 0}
 
 
 def _flatten_reopened(names: list[str]) -> None:
@@ -701,7 +716,9 @@ def _merge(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
         if shape[0] != 1:
             raise _UnsupportedError("a constant with a batch dimension")
         # named as the initializer's last part (PyTorch's 'layer_scale'), else 'weight'
-        own = name.rsplit(".", 1)[-1] if name in im.initializers else "weight"
+        # (or an Identity's output of that name: exporters share equal initializers)
+        torch_name = "." in name and not name.startswith("/")
+        own = name.rsplit(".", 1)[-1] if torch_name else "weight"
         first = im._add(node, "parameter", {"shape": list(shape[1:])}, [], _clean(own))
         tensors.append(_Tensor(first, shape))
         weights += 1
