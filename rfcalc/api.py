@@ -87,6 +87,16 @@ def _positioned(func: Callable[_P, _R]) -> Callable[_P, _R]:
 # ---------------------------------------------------------------- the command line's functions
 
 
+def read_model(path: str) -> ModelSpec:
+    """The spec of a model file: an ``.onnx`` file through the ONNX importer (which needs
+    the ``onnx`` package: ``rfcalc[onnx]``), anything else ('-' too) as rfcalc YAML."""
+    if path.lower().endswith(".onnx"):
+        from rfcalc.onnx_import import load_onnx
+
+        return load_onnx(path)
+    return load_path(path)
+
+
 def load_file(
     path: str,
     overrides: Mapping[str, str] | None = None,
@@ -94,7 +104,7 @@ def load_file(
 ) -> build.Graph:
     """Read and validate a model file ('-' for stdin) into a graph (the CLI's reader)."""
     with _no_cyclic_gc():
-        return build.build(load_path(path), overrides, input_shape)
+        return build.build(read_model(path), overrides, input_shape)
 
 
 def analyze_graph(
@@ -197,14 +207,14 @@ def _spec(model: ModelSource) -> ModelSpec:
         )
         return load_text(text, "<dict>")
     if isinstance(model, os.PathLike):
-        return load_path(os.fsdecode(os.fspath(model)))
+        return read_model(os.fsdecode(os.fspath(model)))
     if not isinstance(model, str):
         raise TypeError(f"a model is a path, YAML text or a dict, not a {type(model).__name__}")
     if is_yaml_text(model):
         return load_text(model, "<string>")
     if model != "-" and model and not os.path.lexists(model):
         raise InputError("no such file", SourcePos(model), _NOT_TEXT_HINT)
-    return load_path(model)
+    return read_model(model)
 
 
 def _override_text(name: str, value: object) -> str:

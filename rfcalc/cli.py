@@ -13,7 +13,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from rfcalc import __version__
-from rfcalc.errors import InputError, RfcalcError, printable
+from rfcalc.errors import InputError, RfcalcError, SourcePos, printable
 from rfcalc.render import FORMATS
 
 app = typer.Typer(
@@ -593,7 +593,7 @@ def _write_image(output: str, suffix: str, shown: object) -> None:
 def convert(
     model: Annotated[
         str | None,
-        typer.Argument(metavar="[MODEL]", help="A model file to convert (.onnx)."),
+        typer.Argument(metavar="[MODEL]", help="An ONNX file (.onnx) to write as rfcalc YAML."),
     ] = None,
     torch_spec: Annotated[
         str | None,
@@ -605,7 +605,9 @@ def convert(
     ] = None,
     input_shape: Annotated[
         str | None,
-        typer.Option("--input", metavar="C,H,W", help="The input shape (default 3,224,224)."),
+        typer.Option(
+            "--input", metavar="C,H,W", help="With --torch: the input shape (default 3,224,224)."
+        ),
     ] = None,
     output: Annotated[
         str | None,
@@ -614,21 +616,37 @@ def convert(
         ),
     ] = None,
 ) -> None:
-    """Write an rfcalc model file from a PyTorch model (--torch; needs torch)."""
+    """Write a model from ONNX (MODEL.onnx) or PyTorch (--torch SPEC; needs torch) as a
+    readable rfcalc file (docs/importers.md, docs/importers_torch.md)."""
     try:
-        if torch_spec is None or model is not None:
+        if (torch_spec is None) == (model is None):
             raise InputError(
-                "convert takes --torch SPEC (a PyTorch model)",
+                "convert takes an ONNX file or --torch SPEC (a PyTorch model), one of them",
                 None,
-                "e.g. rfcalc convert --torch torchvision.models:resnet50 -o resnet50.yaml",
+                "e.g. rfcalc convert model.onnx -o model.yaml, or rfcalc convert --torch"
+                " torchvision.models:resnet50 -o resnet50.yaml",
+            )
+        if model is not None and input_shape is not None:
+            raise InputError(
+                "--input: an ONNX file declares its own input shape", None, "drop --input"
+            )
+        if model is not None and not model.lower().endswith(".onnx"):
+            raise InputError(
+                "convert reads ONNX files (.onnx)", SourcePos(model), "an rfcalc file needs none"
             )
         if output is not None:
-            _check_output(output, "")
-        shape = parse_shape(input_shape or "3,224,224", "--input")
-        assert shape is not None
-        from rfcalc.torch_import import convert as convert_torch
+            _check_output(output, model or "")
+        if model is not None:
+            from rfcalc.onnx_import import convert as convert_onnx
 
-        text = convert_torch(torch_spec, shape)
+            text = convert_onnx(model)
+        else:
+            assert torch_spec is not None
+            shape = parse_shape(input_shape or "3,224,224", "--input")
+            assert shape is not None
+            from rfcalc.torch_import import convert as convert_torch
+
+            text = convert_torch(torch_spec, shape)
         if output is not None:
             write_atomically(output, text)
     except RfcalcError as error:

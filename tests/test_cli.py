@@ -198,3 +198,25 @@ def test_output_never_overwrites_the_model(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "is the model file itself; refusing to overwrite it" in result.stderr
     assert model.read_text(encoding="utf-8") == text
+
+
+def test_convert_takes_one_source() -> None:
+    # neither an ONNX file nor --torch, or both: one positioned usage error, exit 2
+    for args in (["convert"], ["convert", "m.onnx", "--torch", "torchvision.models:resnet18"]):
+        result = runner.invoke(app, args)
+        assert (result.exit_code, result.stdout) == (2, "")
+        assert result.stderr.startswith(
+            "rfcalc: error: convert takes an ONNX file or --torch SPEC (a PyTorch model), one of"
+            " them\nhint: e.g. rfcalc convert model.onnx -o model.yaml"
+        )
+    result = runner.invoke(app, ["convert", "m.onnx", "--input", "3,8,8"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "rfcalc: error: --input: an ONNX file declares its own input shape\nhint: drop --input\n"
+    )
+    result = runner.invoke(app, ["convert", "m.yaml"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert (
+        result.stderr
+        == "m.yaml:1:1: error: convert reads ONNX files (.onnx)\nhint: an rfcalc file needs none\n"
+    )

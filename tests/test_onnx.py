@@ -1,0 +1,157 @@
+"""The ONNX importer (docs/importers.md): the CNNs of the onnx wheel's backend test data, and
+torchvision's models exported by torch.onnx against the examples, layer for layer."""
+
+from __future__ import annotations
+
+import glob
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from rfcalc.api import describe
+from rfcalc.cli import app
+from tests.helpers import EXAMPLES
+
+onnx = pytest.importorskip("onnx")
+
+_LIGHT = sorted(
+    glob.glob(os.path.join(os.path.dirname(onnx.__file__), "backend/test/data/light/*.onnx"))
+)
+
+
+def _declared_weights(path: str) -> int:
+    """The elements of every weight the graph holds or declares: an initializer's own, or
+    for the stripped ('light') models the shape its ConstantOfShape makes; a Reshape's
+    target shape is no weight."""
+    from onnx import numpy_helper
+
+    model = onnx.load(path, load_external_data=False)
+    inits = {i.name: i for i in model.graph.initializer}
+    made = {n.input[0] for n in model.graph.node if n.op_type == "ConstantOfShape"}
+    targets = {n.input[1] for n in model.graph.node if n.op_type == "Reshape"}
+    read = {name for n in model.graph.node for name in n.input}
+    total = 0
+    for node in model.graph.node:
+        if node.op_type == "ConstantOfShape":
+            total += math.prod(int(v) for v in numpy_helper.to_array(inits[node.input[0]]))
+    for name, init in inits.items():
+        if name in read and name not in made and name not in targets:
+            total += math.prod(init.dims)
+    return total
+
+
+def test_the_backend_data_holds_stripped_models() -> None:
+    assert len(_LIGHT) == 9, _LIGHT  # AlexNet … ZFNet-512: the 'real' folder only points here
+
+
+@pytest.mark.parametrize("path", _LIGHT, ids=lambda p: Path(p).stem)
+def test_backend_cnn_params_and_output(path: str) -> None:
+    model = onnx.load(path, load_external_data=False)
+    report = describe(Path(path))
+    # rfcalc counts batch-norm running statistics as buffers, the graph as tensors
+    assert report.totals.params + report.totals.buffers == _declared_weights(path)
+    declared = [d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim]
+    assert list(report.output_shape) == declared[1:]
+
+
+def test_no_onnx_or_torch_for_yaml() -> None:
+    code = (
+        "import sys, rfcalc; from rfcalc.api import describe; "
+        f"describe({str(EXAMPLES / 'resnet18.yaml')!r}); "
+        "print(sorted(m for m in ('onnx', 'torch') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_without_onnx_says_how_to_install(tmp_path: Path, monkeypatch: Any) -> None:
+    path = tmp_path / "m.onnx"
+    path.write_bytes(b"")
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
+    result = CliRunner().invoke(app, ["describe", str(path)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "pip install 'rfcalc[onnx]'" in result.stderr
+
+
+def test_unmapped_operators_are_one_error(tmp_path: Path) -> None:
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8])
+    nodes = [
+        helper.make_node("Relu", ["x"], ["a"], name="/r/Relu"),
+        helper.make_node("Sin", ["a"], ["b"], name="/s/Sin"),
+        helper.make_node("Cos", ["b"], ["c"], name="/c/Cos"),
+        helper.make_node("Sin", ["c"], ["y"], name="/s2/Sin"),
+    ]
+    model = helper.make_model(helper.make_graph(nodes, "g", [x], [y]))
+    path = tmp_path / "m.onnx"
+    onnx.save(model, str(path))
+    result = CliRunner().invoke(app, ["describe", str(path)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"{path}:1:1: error: 3 ONNX nodes rfcalc cannot map: ")
+    assert "Sin at '/s/Sin', '/s2/Sin'; Cos at '/c/Cos'" in result.stderr
+
+
+# ---------------------------------------------------------------- torchvision via torch.onnx
+
+TORCHVISION = [
+    "resnet18",
+    "resnet50",
+    "mobilenet_v2",
+    "mobilenet_v3_large",
+    "efficientnet_b0",
+    "convnext_tiny",
+    "densenet121",
+]
+# torch.onnx leaves out what is the identity in eval mode
+_NOT_EXPORTED = ("dropout", "stochasticdepth")
+
+
+def _rows(report: Any) -> list[tuple[object, ...]]:
+    return [
+        (r.type, r.output_shape, r.params, r.buffers, r.macs, r.rf.size, r.rf.stride, r.rf.padding)
+        for r in report.layers
+        if r.type not in _NOT_EXPORTED
+    ]
+
+
+@pytest.mark.torch
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the legacy exporter warns
+@pytest.mark.parametrize("name", TORCHVISION)
+def test_exported_torchvision_equals_the_example(name: str, tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from tests.test_torchvision import _torchvision
+
+    model = getattr(_torchvision().models, name)().eval()
+    path = tmp_path / f"{name}.onnx"
+    # the TorchScript exporter (the dynamo one needs onnxscript); no constant folding, which
+    # would fold batch norm into the convolutions before it
+    torch.onnx.export(
+        model, (torch.zeros(1, 3, 224, 224),), str(path), dynamo=False, do_constant_folding=False
+    )
+    ours, theirs = describe(path), describe(str(EXAMPLES / f"{name}.yaml"))
+    assert _rows(ours) == _rows(theirs)
+    # activations differ by the rows the exporter leaves out (dropout, stochastic depth)
+    assert ours.totals._replace(activation_bytes=0) == theirs.totals._replace(activation_bytes=0)
+    # torchvision's own module names come through (functional steps are named by operator)
+    names = {r.name for r in ours.layers}
+    assert {r.name for r in theirs.layers if r.params} <= names
+
+
+def test_convert_writes_what_describe_reads(tmp_path: Path) -> None:
+    path = _LIGHT[0]
+    out = tmp_path / "m.yaml"
+    result = CliRunner().invoke(app, ["convert", path, "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    text = out.read_text()
+    assert text.startswith(f"# converted by `rfcalc convert` from {path}\n")
+    assert describe(out).totals == describe(Path(path)).totals
