@@ -29,7 +29,8 @@ from rfcalc.layers.base import Arg, Ctx, LayerKind, Shape, T, channels_first
 from rfcalc.loader import LAYER_KEYS, ArgSpec, BlockSpec, LayerSpec, ModelSpec
 from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, parse, what_node
 
-MAX_LAYERS = 1_000_000
+# leaf layers after expansion: 30× the deepest published networks (ResNet-1001: ~3,300)
+MAX_LAYERS = 100_000
 MAX_RANK = 4
 INPUT = -1  # node index of the model's input
 

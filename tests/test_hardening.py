@@ -318,12 +318,12 @@ def test_the_layer_limit_is_checked_before_expanding(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(build.Builder, "_leaf", counting)
     text = (
         "input: [3]\nblocks:\n  b: {layers: [{type: relu, repeat: 1000}]}\n"
-        "layers:\n  - {type: b, repeat: 1001}\n"
+        "layers:\n  - {type: b, repeat: 101}\n"
     )
     with pytest.raises(InputError) as info:
         report_of(text)
     assert info.value.render() == (
-        "model.yaml:5:23: error: the model expands to more than 1,000,000 layers"
+        "model.yaml:5:23: error: the model expands to more than 100,000 layers"
     )
     assert built[0] == 0
 
