@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rfcalc import rf
 from rfcalc.errors import InputError, SourcePos, did_you_mean
@@ -24,15 +23,13 @@ if TYPE_CHECKING:
     from rfcalc.engine import LayerRow
 
 
-@dataclass(frozen=True, slots=True)
-class Warning:
+class Warning(NamedTuple):
     layer: str
     code: str
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class Code:
+class Code(NamedTuple):
     code: str
     why: str  # one sentence: what it means and why it matters (docs/lint.md says more)
 
@@ -271,8 +268,7 @@ def rf_smaller_than_input(
 # ---------------------------------------------------------------- causality
 
 
-@dataclass(frozen=True, slots=True)
-class Lookahead:
+class Lookahead(NamedTuple):
     """The first layer whose units read past the input position they stand for, on one axis."""
 
     layer: str

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final, Literal, NamedTuple
 
@@ -31,8 +30,7 @@ Shape = tuple[int, ...]
 CHANNELS: Final = "C"
 
 
-@dataclass(frozen=True, slots=True)
-class Tokens:
+class Tokens(NamedTuple):
     """A token dim: the spatial ``axes`` (of ``sizes`` units) flattened row-major into one dim,
     as ``flatten(2)`` makes (C, H·W) of (C, H, W); ``lead`` and ``trail`` extra tokens before
     and after them (a class token concatenated in front) read no input position."""
