@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ParamSpec, SupportsIndex, TypeVar
 
-from rfcalc import build, checks, engine
+from rfcalc import build, engine
 from rfcalc.build import sizes_from_text
 from rfcalc.errors import InputError, RfcalcError, SourcePos, did_you_mean
 from rfcalc.layers.argtypes import MAX_DIM
@@ -30,6 +30,8 @@ from rfcalc.loader import ModelSpec, load_path, load_text
 
 if TYPE_CHECKING:
     import pandas
+
+    from rfcalc import checks  # imported by check(): describe does not need it
 
 __all__ = [
     "CheckResult",
@@ -466,6 +468,8 @@ def check(
     >>> rfcalc.check("examples/resnet50.yaml", max_params="20M").passed
     False
     """
+    from rfcalc import checks
+
     graph = load(model, vars, input_shape)
     report = analyze(graph)
     given: dict[str, checks.Limit] = {}
