@@ -58,9 +58,10 @@ def carried(tag: DimTag) -> tuple[int, ...]:
     return ()
 
 
+@lru_cache(maxsize=1024)
 def axis_sizes(layout: Layout, shape: Shape, rank: int) -> tuple[int, ...]:
     """Per spatial axis of the model input: its size in a tensor of ``shape`` (1 where no dim
-    carries it any more)."""
+    carries it any more). Cached: the engine asks four times a layer, mostly the same."""
     sizes = [1] * rank
     for tag, n in zip(layout, shape, strict=True):
         if isinstance(tag, int):
