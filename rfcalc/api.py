@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import json
 import operator
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -212,6 +211,8 @@ def _override_text(name: str, value: object) -> str:
     ``"${width * 2}"`` an expression); a number, bool, None or list as its YAML flow text."""
     if isinstance(value, str):
         return value
+    import json  # here: the table never needs it
+
     try:
         return json.dumps(value, default=operator.index, allow_nan=False)
     except (TypeError, ValueError):
