@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import json
 import operator
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -22,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ParamSpec, SupportsIndex, TypeVar
 
-from rfcalc import build, checks, engine
+from rfcalc import build, engine
 from rfcalc.build import sizes_from_text
 from rfcalc.errors import InputError, RfcalcError, SourcePos, did_you_mean
 from rfcalc.layers.argtypes import MAX_DIM
@@ -30,6 +29,8 @@ from rfcalc.loader import ModelSpec, load_path, load_text
 
 if TYPE_CHECKING:
     import pandas
+
+    from rfcalc import checks  # imported by check(): describe does not need it
 
 __all__ = [
     "CheckResult",
@@ -222,6 +223,8 @@ def _override_text(name: str, value: object) -> str:
     ``"${width * 2}"`` an expression); a number, bool, None or list as its YAML flow text."""
     if isinstance(value, str):
         return value
+    import json  # here: the table never needs it
+
     try:
         return json.dumps(value, default=operator.index, allow_nan=False)
     except (TypeError, ValueError):
@@ -478,6 +481,8 @@ def check(
     >>> rfcalc.check("examples/resnet50.yaml", max_params="20M").passed
     False
     """
+    from rfcalc import checks
+
     graph = load(model, vars, input_shape)
     report = analyze(graph)
     given: dict[str, checks.Limit] = {}

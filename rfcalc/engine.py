@@ -110,6 +110,9 @@ class Report(NamedTuple):
         return tuple(found is None for found in self.lookahead)
 
 
+_Result = tuple[Out, tuple[tuple[str, str], ...]]  # a rule's result and its windows' warnings
+
+
 def analyze(
     graph: Graph,
     batch: int = 1,
@@ -134,7 +137,8 @@ def analyze(
     every = dict.fromkeys(counting.NAMES, 0)  # total MACs in every convention
     # a rule is a function of its arguments and inputs: layers alike (a repeat, a chain
     # written out) compute it once; the builder shares one arguments mapping between them
-    results: dict[tuple[int, tuple[Shape, ...], tuple[Layout, ...]], Out] = {}
+    # (and so are the warnings its windows raise)
+    results: dict[tuple[int, tuple[Shape, ...], tuple[Layout, ...]], _Result] = {}
     for node in graph.nodes:
         names[node.index] = node.name
         in_shapes = tuple(shapes[i] for i in node.inputs)
@@ -152,15 +156,26 @@ def analyze(
         if node.kind.channels_first and in_layouts and in_layouts[0] is not canon:
             need_channels_first(ctx)
         key = (id(node.args), in_shapes, in_layouts)
-        out = results.get(key)
-        if out is None:
+        result = results.get(key)
+        if result is None:
             try:
-                out = results[key] = node.kind.rule(ctx)
+                out = node.kind.rule(ctx)
             except ShapeError as error:
                 if INPUT not in node.inputs:
                     raise
                 option, where = graph.input_option, graph.input_where
                 raise input_shape_error(error, ctx, node.kind.rule, option, where) from None
+            findings = lint.window_findings(
+                node.kind,
+                node.args,
+                out.rf,
+                in_shapes[0] if in_shapes else None,
+                out.shape,
+                in_layouts[0] if in_layouts else None,
+                graph.input_shape,
+            )
+            result = results[key] = (out, findings)
+        out, findings = result
         rules.append(out.rf)
         shapes[node.index] = out.shape
         layout = _out_layout(ctx, out, rank)
@@ -177,16 +192,7 @@ def analyze(
         except rf.TableTooLargeError as exc:
             raise ShapeError(f"layer '{node.name}' ({node.kind.name}): {exc}", node.pos) from None
         fields[node.index] = new_fields
-        warnings.extend(
-            lint.layer_warnings(
-                node,
-                out.rf,
-                in_shapes[0] if in_shapes else None,
-                out.shape,
-                in_layouts[0] if in_layouts else None,
-                graph.input_shape,
-            )
-        )
+        warnings.extend(Warning(node.name, code, message) for code, message in findings)
         if causality.open:
             sizes = [out.shape[j] if j is not None else 1 for j in _positions(layout, rank)]
             causality.see(node.name, new_fields, sizes)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rfcalc.layers import REGISTRY, canonical
 
 
-@dataclass(frozen=True, slots=True)
-class Foreign:
+class Foreign(NamedTuple):
     """What to write instead of a foreign name: a PyTorch name, a note, or both."""
 
     use: str | None

@@ -23,8 +23,7 @@ are not checked here; ``rfcalc rf --map holes`` maps any layer exactly.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rfcalc import rf
 from rfcalc.layers.base import ALL_GLOBAL, POINTWISE, Layout, PerDim, PerInput, RfRule
@@ -37,8 +36,7 @@ HOLES = "rf-holes"
 MAX_BITS = 1 << 22  # a hull wider than this is not checked (its mask would be megabytes)
 
 
-@dataclass(frozen=True, slots=True)
-class Edge:
+class Edge(NamedTuple):
     source: int  # node index, or INPUT
     rules: tuple[rf.AxisRule, ...]  # per spatial axis of the model input
 

@@ -11,28 +11,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rfcalc import rf
 from rfcalc.errors import InputError, SourcePos, did_you_mean
-from rfcalc.layers.base import PerInput, RfRule, Shape, axis_name
+from rfcalc.layers.base import LayerKind, PerInput, RfRule, Shape, axis_name
 
 if TYPE_CHECKING:
     from rfcalc.build import Node
     from rfcalc.engine import LayerRow
 
 
-@dataclass(frozen=True, slots=True)
-class Warning:
+class Warning(NamedTuple):
     layer: str
     code: str
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class Code:
+class Code(NamedTuple):
     code: str
     why: str  # one sentence: what it means and why it matters (docs/lint.md says more)
 
@@ -111,23 +108,25 @@ def _noun(rank: int, axis: int) -> str:
     return _NOUNS.get(axis_name(rank, axis), "position")
 
 
-def layer_warnings(
-    node: Node,
+def window_findings(
+    kind: LayerKind,
+    args: Mapping[str, object],
     rule: RfRule,
     in_shape: Shape | None,
     out_shape: Shape,
     in_layout: tuple[object, ...] | None,
     input_shape: Shape,
-) -> list[Warning]:
-    """The warnings one layer raises from its own window rules: dropped-input, unused-padding,
-    destructive-pooling and even-kernel-same. Only single-input layers with per-axis windows
-    (convolution, pooling) can raise them."""
+) -> tuple[tuple[str, str], ...]:
+    """The warnings, as (code, message), that a layer raises from its own window rules:
+    dropped-input, unused-padding, destructive-pooling and even-kernel-same. Only single-input
+    layers with per-axis windows (convolution, pooling) can raise them. A function of the
+    layer's type, arguments and input, as its rule is: the engine asks once for layers alike."""
     if not isinstance(rule, PerInput) or len(rule.axes) != 1 or in_shape is None:
-        return []
+        return ()
     assert in_layout is not None
     rank = len(input_shape) - 1
-    pooling = node.kind.family == "pooling"
-    same = node.kind.takes("padding") and node.args.get("padding") == "same"
+    pooling = kind.family == "pooling"
+    same = kind.takes("padding") and args.get("padding") == "same"
     dropped: list[tuple[str, str, str]] = []  # (what, axis name, arithmetic), per axis
     unused: list[tuple[str, str, str]] = []
     pools: list[tuple[str, str]] = []  # (what, axis name)
@@ -169,27 +168,24 @@ def layer_warnings(
         if padding:
             noun = _noun(rank, tag) if padding == 1 else f"{padding} {_noun(rank, tag)}s"
             unused.append((noun, name, sums))
-    out: list[Warning] = []
+    out: list[tuple[str, str]] = []
     if dropped:
         what, sums = _per_axis(dropped)
-        out.append(Warning(node.name, "dropped-input", f"no unit reads input {what} {sums}"))
+        out.append(("dropped-input", f"no unit reads input {what} {sums}"))
     if unused:
         what, sums = _per_axis(unused)
         out.append(
-            Warning(
-                node.name,
+            (
                 "unused-padding",
                 f"no unit reads the last {what} of padding after the input {sums}: padding "
                 "applied unevenly",
             )
         )
     if pools:
-        out.append(Warning(node.name, "destructive-pooling", "pooling " + _grouped(pools)))
+        out.append(("destructive-pooling", "pooling " + _grouped(pools)))
     if evens:
-        out.append(
-            Warning(node.name, "even-kernel-same", "'same' padding with an even " + _grouped(evens))
-        )
-    return out
+        out.append(("even-kernel-same", "'same' padding with an even " + _grouped(evens)))
+    return tuple(out)
 
 
 def _grouped(parts: list[tuple[str, str]]) -> str:
@@ -271,8 +267,7 @@ def rf_smaller_than_input(
 # ---------------------------------------------------------------- causality
 
 
-@dataclass(frozen=True, slots=True)
-class Lookahead:
+class Lookahead(NamedTuple):
     """The first layer whose units read past the input position they stand for, on one axis."""
 
     layer: str

@@ -12,7 +12,7 @@ the hull ``[lo, hi]`` of the input positions it depends on, or to nothing.
   grows it on demand, so a virtual unit that a later layer's padding reads, however far from the
   edge, is computed from its definition, never extrapolated. Windows (convolution, pooling,
   padding) on a table compose into a view of the same store (unit ``y`` reads store units
-  ``y·S − P + i·step``, ``i < count``) as long as those units form one arithmetic progression, so
+  ``y·S − P + i·step``, ``i < taps``) as long as those units form one arithmetic progression, so
   a long chain of padded layers after one non-uniform layer grows one store, not one per layer.
 * :class:`Global` — every unit depends on the same hull (after flatten, global pooling, ...).
 
@@ -35,10 +35,11 @@ thousands of padded non-uniform layers in a row need that many), is a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from itertools import compress, repeat
 from operator import eq, le, sub
+from typing import NamedTuple
 
 MAX_TABLE = 4_000_000  # units of one per-unit table; a larger non-uniform axis is an error
 MAX_EXTRA = 4_000_000  # units computed beyond one chain of tables' initial ranges (+16 a step)
@@ -57,8 +58,14 @@ class TableTooLargeError(ValueError):
 Span = tuple[int, int] | None  # hull [lo, hi] of a unit's field, or None when it is empty
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
+@lru_cache(maxsize=1024)
+def whole(n: int) -> Fraction:
+    """``Fraction(n)``, made once per stride (a Fraction is a value: one serves every layer;
+    making one costs about a microsecond, twice a layer)."""
+    return Fraction(n)
+
+
+class Window(NamedTuple):
     span: int  # d·(k−1)+1
     stride: int
     pad: int  # units before 0 read by unit 0
@@ -68,16 +75,26 @@ class Window:
     after: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Func:
+class Func(NamedTuple):
     fn: Callable[[int], tuple[int, int, int] | None]
     jump: Fraction
     label: str = ""
 
 
-@dataclass(frozen=True, slots=True)
 class GlobalAxis:
-    pass
+    """The rule of an axis whose every unit reads all of its input (one instance:
+    :data:`GLOBAL_AXIS`)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GlobalAxis)
+
+    def __hash__(self) -> int:
+        return hash(GlobalAxis)
+
+    def __repr__(self) -> str:
+        return "GlobalAxis()"
 
 
 AxisRule = Window | Func | GlobalAxis
@@ -85,23 +102,21 @@ IDENTITY_AXIS = Window(1, 1, 0)
 GLOBAL_AXIS = GlobalAxis()
 
 
-@dataclass(frozen=True, slots=True)
-class Affine:
+class Affine(NamedTuple):
     S: int
     P: int
     r: int
 
     @property
     def jump(self) -> Fraction:
-        return Fraction(self.S)
+        return whole(self.S)
 
     def span(self, y: int) -> Span:
         lo = y * self.S - self.P
         return (lo, lo + self.r - 1)
 
 
-@dataclass(frozen=True, slots=True)
-class Global:
+class Global(NamedTuple):
     lo: int
     hi: int
 
@@ -109,17 +124,16 @@ class Global:
         return (self.lo, self.hi)
 
 
-@dataclass(frozen=True, slots=True)
-class Table:
+class Table(NamedTuple):
     """A non-uniform field: unit ``y`` is the hull of the store's units
-    ``y·S − P + i·step`` for ``i < count``. A value: the store only ever adds units, each
+    ``y·S − P + i·step`` for ``i < taps``. A value: the store only ever adds units, each
     computed exactly from its definition, so :meth:`span` always gives the same answer for a
     unit (it raises :class:`TableTooLargeError` for a unit absurdly far beyond the edges)."""
 
     store: _Store
     S: int = 1
     P: int = 0
-    count: int = 1
+    taps: int = 1  # not `count`, which a tuple has as a method
     step: int = 1
 
     @property
@@ -128,9 +142,9 @@ class Table:
 
     def span(self, y: int) -> Span:
         first = y * self.S - self.P
-        last = first + (self.count - 1) * self.step
+        last = first + (self.taps - 1) * self.step
         _ensure(self.store, first, last + 1, slack=True)
-        return _query(self.store, first, self.count, self.step)
+        return _query(self.store, first, self.taps, self.step)
 
 
 Field = Affine | Table | Global
@@ -139,8 +153,7 @@ Source = tuple[Affine | Table, Window | Func]  # a parent field and the rule tha
 Reads = list[tuple[int, int, int] | None]  # a Func's reads, unit by unit
 
 
-@dataclass(frozen=True, slots=True)
-class TableStats:
+class TableStats(NamedTuple):
     """Work done by a table's store so far (for tests and benchmarks)."""
 
     units: int  # units stored
@@ -370,17 +383,17 @@ def _gather_table(table: Table, first: int, last: int, step: int) -> Span:
     store = table.store
     units = (last - first) // step + 1
     base = first * table.S - table.P
-    progression = _sumset(units, step * table.S, table.count, table.step)
+    progression = _sumset(units, step * table.S, table.taps, table.step)
     if progression is not None:
         return _query(store, base, *progression)
     if store.monotone:  # the ends suffice, whatever the gaps
-        end = last * table.S - table.P + (table.count - 1) * table.step
+        end = last * table.S - table.P + (table.taps - 1) * table.step
         return (int(store.lo[base - store.origin]), int(store.hi[end - store.origin]))
     spans = (
-        [_query(store, base + m * step * table.S, table.count, table.step) for m in range(units)]
-        if units <= table.count
+        [_query(store, base + m * step * table.S, table.taps, table.step) for m in range(units)]
+        if units <= table.taps
         else [
-            _query(store, base + i * table.step, units, step * table.S) for i in range(table.count)
+            _query(store, base + i * table.step, units, step * table.S) for i in range(table.taps)
         ]
     )
     return _union(spans)
@@ -399,21 +412,21 @@ def _bulk(
     """Ends of units ``y0 … y0 + count − 1`` (``±inf`` for empty fields), mostly at C speed.
     The caller must not change the lists (the last answer is kept for the next caller)."""
     store, S, t = table.store, table.S, table.step
-    key = (S, table.P, table.count, t, y0, count)
+    key = (S, table.P, table.taps, t, y0, count)
     if store.last is not None and store.last[0] == key:
         return store.last[1], store.last[2]
     first = y0 * S - table.P
-    reach = (table.count - 1) * t
+    reach = (table.taps - 1) * t
     if ensure:
         _ensure(store, first, first + (count - 1) * S + reach + 1, slack=True)
     i = first - store.origin
     stop = i + (count - 1) * S + 1
     if store.monotone:
         lo, hi = store.lo[i:stop:S], store.hi[i + reach : stop + reach : S]
-    elif table.count == 1:
+    elif table.taps == 1:
         store.scanned += count
         lo, hi = store.lo[i:stop:S], store.hi[i:stop:S]
-    elif table.count <= SMALL:
+    elif table.taps <= SMALL:
         # column by column: the extremes over one slice per unit read, a block of units at a
         # time (the slices of a whole 4,000,000-unit axis would take gigabytes)
         offsets = range(0, reach + 1, t)
@@ -428,12 +441,12 @@ def _bulk(
         # (about 0.3 µs a value, where a range query costs about 7 µs a unit)
         end = stop + reach
         store.scanned += 4 * ((end - i - 1) // t + 1)
-        lo = _sliding(store.lo[i:end:t], S // t, count, table.count, True)
-        hi = _sliding(store.hi[i:end:t], S // t, count, table.count, False)
+        lo = _sliding(store.lo[i:end:t], S // t, count, table.taps, True)
+        hi = _sliding(store.hi[i:end:t], S // t, count, table.taps, False)
     else:
         lo, hi = [], []
         for k in range(count):
-            s = _query(store, first + k * S, table.count, t)
+            s = _query(store, first + k * S, table.taps, t)
             lo.append(_INF if s is None else s[0])
             hi.append(-_INF if s is None else s[1])
     store.last = (key, lo, hi)
@@ -484,20 +497,22 @@ def _running(block: list[float], low: bool, out: list[float]) -> None:
 def _needs(table: Table, first: int, last: int) -> tuple[int, int]:
     """Store units ``[a, b)`` that ``table``'s units ``first … last`` read."""
     a = first * table.S - table.P
-    return (a, last * table.S - table.P + (table.count - 1) * table.step + 1)
+    return (a, last * table.S - table.P + (table.taps - 1) * table.step + 1)
 
 
-@dataclass(slots=True)
 class _Job:
     """Grow ``store`` to hold ``[a, b)``; ``parts`` (one or two ranges of units, on the left
     and on the right) and their ``reads``: the step under way, once its parents hold what it
     reads."""
 
-    store: _Store
-    a: int
-    b: int
-    parts: list[range] | None = None
-    reads: list[list[Reads | None]] | None = None
+    __slots__ = ("a", "b", "parts", "reads", "store")
+
+    def __init__(self, store: _Store, a: int, b: int) -> None:
+        self.store = store
+        self.a = a
+        self.b = b
+        self.parts: list[range] | None = None
+        self.reads: list[list[Reads | None]] | None = None
 
 
 def _ensure(store: _Store, a: int, b: int, slack: bool = False) -> None:
@@ -638,7 +653,7 @@ def _func_ends(
     if store.monotone:  # the ends again, straight from the stored lists
         lo_of, hi_of, S = store.lo, store.hi, field.S
         first = -field.P - store.origin
-        last = first + (field.count - 1) * field.step
+        last = first + (field.taps - 1) * field.step
         return (
             [_INF if r is None else lo_of[r[0] * S + first] for r in reads],
             [-_INF if r is None else hi_of[r[1] * S + last] for r in reads],
@@ -662,7 +677,7 @@ def _view(table: Table, rule: Window) -> Table | None:
     """``rule`` applied to ``table`` as a view of the same store, when its reads stay one
     progression of store units."""
     taps = (rule.span - 1) // rule.step + 1
-    progression = _sumset(table.count, table.step, taps, rule.step * table.S)
+    progression = _sumset(table.taps, table.step, taps, rule.step * table.S)
     if progression is None:
         return None
     count, step = progression
@@ -680,7 +695,7 @@ def _materialize(n: int, jump: Fraction, sources: tuple[Source, ...]) -> Table:
 
 
 def _rule_jump(rule: Window | Func) -> Fraction:
-    return Fraction(rule.stride) if isinstance(rule, Window) else rule.jump
+    return whole(rule.stride) if isinstance(rule, Window) else rule.jump
 
 
 def hull(field: Field, n: int) -> Span:
@@ -718,8 +733,7 @@ def compose(field: Field, rule: AxisRule, n_in: int, n_out: int) -> Field:
     return _materialize(n_out, field.jump * _rule_jump(rule), ((field, rule),))
 
 
-@dataclass(frozen=True, slots=True)
-class MergeInput:
+class MergeInput(NamedTuple):
     field: Field
     rule: AxisRule
     n_in: int
@@ -768,8 +782,7 @@ def _fmt(value: Fraction) -> str:
 # ------------------------------------------------------------------ summaries
 
 
-@dataclass(frozen=True, slots=True)
-class Summary:
+class Summary(NamedTuple):
     """What docs/numbers.md reports for one axis of one layer."""
 
     size: int
@@ -784,7 +797,7 @@ def summarize(field: Field, n: int) -> Summary:
     if isinstance(field, Global):
         return Summary(max(field.hi - field.lo + 1, 0), None, -field.lo, True, True)
     if isinstance(field, Affine):
-        return Summary(field.r, Fraction(field.S), field.P, True, False)
+        return Summary(field.r, whole(field.S), field.P, True, False)
     lo, hi = _bulk(field, 0, n)
     widest = max(map(sub, hi, lo))  # an empty field's hi − lo is −inf
     size = int(widest) + 1 if widest != -_INF else 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final, Literal, NamedTuple
 
@@ -31,8 +30,7 @@ Shape = tuple[int, ...]
 CHANNELS: Final = "C"
 
 
-@dataclass(frozen=True, slots=True)
-class Tokens:
+class Tokens(NamedTuple):
     """A token dim: the spatial ``axes`` (of ``sizes`` units) flattened row-major into one dim,
     as ``flatten(2)`` makes (C, H·W) of (C, H, W); ``lead`` and ``trail`` extra tokens before
     and after them (a class token concatenated in front) read no input position."""
@@ -60,9 +58,10 @@ def carried(tag: DimTag) -> tuple[int, ...]:
     return ()
 
 
+@lru_cache(maxsize=1024)
 def axis_sizes(layout: Layout, shape: Shape, rank: int) -> tuple[int, ...]:
     """Per spatial axis of the model input: its size in a tensor of ``shape`` (1 where no dim
-    carries it any more)."""
+    carries it any more). Cached: the engine asks four times a layer, mostly the same."""
     sizes = [1] * rank
     for tag, n in zip(layout, shape, strict=True):
         if isinstance(tag, int):

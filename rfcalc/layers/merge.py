@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from fractions import Fraction
 
 from rfcalc.layers.base import Arg, Ctx, LayerKind, Out, PerDim, Shape, T, Tokens, fmt_shape
@@ -69,7 +68,7 @@ def _concat(ctx: Ctx) -> Out:
         assert isinstance(tag, Tokens)
         before = sum(s[d] for s in ctx.in_shapes[:i])
         after = sum(s[d] for s in ctx.in_shapes[i + 1 :])
-        extra = replace(tag, lead=tag.lead + before, trail=tag.trail + after)
+        extra = tag._replace(lead=tag.lead + before, trail=tag.trail + after)
         layout = tuple(extra if j == d else t for j, t in enumerate(ctx.in_layouts[i]))
         return Out(shape, rf=identity, layout=layout)
     rules: list[tuple[AxisRule, ...]] = []

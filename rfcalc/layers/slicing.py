@@ -10,8 +10,6 @@ negative zero padding.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from rfcalc.layers.base import (
     POINTWISE,
     Arg,
@@ -32,7 +30,7 @@ def _piece(ctx: Ctx, d: int, start: int, length: int) -> Out:
     tag = ctx.layout[d]
     if isinstance(tag, Tokens) and start <= tag.lead and tag.length - tag.trail <= start + length:
         # the image's tokens all kept (a class token cut off): each keeps its field
-        kept = replace(tag, lead=tag.lead - start, trail=start + length - tag.length + tag.trail)
+        kept = tag._replace(lead=tag.lead - start, trail=start + length - tag.length + tag.trail)
         return Out(shape, layout=tuple(kept if j == d else t for j, t in enumerate(ctx.layout)))
     rf = on_dim(ctx, d, Window(1, 1, -start)) if start else POINTWISE
     return Out(shape, rf=rf)

@@ -13,8 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rfcalc.errors import InputError, did_you_mean
 
@@ -22,8 +21,7 @@ if TYPE_CHECKING:
     from rfcalc.engine import Report
 
 
-@dataclass(frozen=True, slots=True)
-class View:
+class View(NamedTuple):
     """What every renderer is told besides the report; each uses what applies to it."""
 
     depth: int | None = None  # fold blocks nested this deep (the tree: show this many levels)

@@ -10,14 +10,13 @@ no recursion, so no nesting is too deep to show.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from itertools import accumulate
+from typing import NamedTuple
 
 from rfcalc.engine import Report
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
+class Block(NamedTuple):
     name: str  # full name, e.g. 'layer1.0'
     parent: str | None  # the block it is in, None at the top
     depth: int  # 1: one of the model's own layers; 2: inside one of those; …
