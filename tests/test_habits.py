@@ -6,6 +6,8 @@ in test_check.py, beside the rest of those commands.)"""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -401,9 +403,16 @@ def test_shell_completion_offered() -> None:
     help_text = runner.invoke(app, ["-h"]).stdout
     assert "--install-completion" in help_text
     assert "--show-completion" in help_text
-    result = runner.invoke(app, ["--show-completion", "bash"])
-    assert (result.exit_code, result.stderr) == (0, "")
-    assert "_RFCALC_COMPLETE=complete_bash" in result.stdout
+    # in a process of its own: click's completion reads process-wide state that other tests'
+    # runs in this process may have left behind
+    done = subprocess.run(
+        [sys.executable, "-m", "rfcalc", "--show-completion", "bash"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "_RFCALC_COMPLETE=complete_bash" in done.stdout
 
 
 def test_shell_completion_completes_commands_and_choices() -> None:
