@@ -13,6 +13,11 @@
   var select = document.getElementById("layer-select");
   var state = { layer: null, unit: null };
 
+  // a count as text: exact below 2**53; above, JSON.parse has rounded it (rfcalc rf is exact)
+  function count(v) {
+    return v < 9007199254740992 ? v.toLocaleString("en") : "\u2248 " + v.toPrecision(4);
+  }
+
   function cellSize(r, c) {
     var px = Math.max(1, Math.min(16, Math.floor(300 / Math.max(r, c))));
     return { w: px, h: r === 1 && rank === 1 ? 24 : px };
@@ -114,7 +119,10 @@
       for (var p = 1; p < ur; p++) { ctx.beginPath(); ctx.moveTo(0, p * cell.h); ctx.lineTo(canvas.width, p * cell.h); ctx.stroke(); }
     }
     var i = rank === 2 ? state.unit[0] : 0, j = state.unit[rank - 1];
-    ctx.fillStyle = "#d62728"; ctx.fillRect(j * cell.w, i * cell.h, cell.w, cell.h);
+    // the hovered unit; at least 5 pixels wide, so that it shows on a fine grid
+    var mw = Math.max(cell.w, 5), mh = Math.max(cell.h, 5);
+    ctx.fillStyle = "#d62728";
+    ctx.fillRect((j + 0.5) * cell.w - mw / 2, (i + 0.5) * cell.h - mh / 2, mw, mh);
     canvas.dataset.cellW = cell.w; canvas.dataset.cellH = cell.h;
   }
 
@@ -161,8 +169,8 @@
       var peak = 0, total = 0;
       for (var p = 0; p < rows; p++) { for (var q = 0; q < cols; q++) { var v = value(p, q); total += v; if (v > peak) { peak = v; } } }
       heat(ectx, value, peak);
-      text = "ERF of unit (" + shown.join(", ") + "): " + total.toLocaleString("en") + " paths, at most " +
-        peak.toLocaleString("en") + " to one position" + (erf.upper_bound ? " (an upper bound: max pooling on a path)" : "") +
+      text = "ERF of unit (" + shown.join(", ") + "): " + count(total) + " paths, at most " +
+        count(peak) + " to one position" + (erf.upper_bound ? " (an upper bound: max pooling on a path)" : "") +
         (erf.every ? "" : erf.separable ? "; embedded for the centre unit only (size limit)"
           : "; its paths merge, so only the centre unit's map is embedded");
     }
