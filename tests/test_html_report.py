@@ -166,6 +166,36 @@ def test_separable_erf_is_the_exact_map() -> None:
             assert [a * b for a in h for b in w] == list(expected)
 
 
+MIXED_CHAIN = """
+name: mixed
+input: [1, 13, 11]
+layers:
+  - {type: conv2d, out_channels: 2, kernel_size: [3, 2], stride: 2, padding: 1}
+  - {type: maxpool2d, kernel_size: 2, stride: 1, padding: 1}
+  - {type: upsample, scale_factor: 2, mode: nearest}
+  - {type: convtranspose2d, name: last, out_channels: 1, kernel_size: 3, stride: 2, padding: 1}
+"""
+
+
+def test_separable_erf_through_strides_pooling_and_upsampling() -> None:
+    """The same on a chain with strides, padding, pooling, upsampling and a transposed conv,
+    every unit of the last layer: the product of the page's vectors is the 2-D map."""
+    data = embedded(page(MIXED_CHAIN))
+    model = maps.prepare(load(MIXED_CHAIN))
+    last = layer(data, "last")
+    erf = last["erf"]
+    assert isinstance(erf, dict)
+    assert erf["every"] is True
+    units = last["units"]
+    assert isinstance(units, list)
+    for i in range(units[0]):
+        for j in range(units[1]):
+            h = vector(erf["axes"][0][i], 13)
+            w = vector(erf["axes"][1][j], 11)
+            expected = maps.erf(model, 3, (i, j)).grid.values
+            assert [a * b for a in h for b in w] == list(expected), (i, j)
+
+
 def test_merged_paths_send_the_centre_units_map() -> None:
     data = embedded(page(RESIDUAL))
     erf = layer(data, "sum")["erf"]

@@ -45,6 +45,11 @@ from rfcalc.render import PLAIN, View, html_table
 UNIT_VECTORS = 100_000  # per layer: numbers of per-unit ERF vectors, beyond: the centre unit only
 ERF_CELLS = 300_000  # per page: numbers of all ERF data (the deepest layers come first)
 MAX_DRAWN = 1024  # an input axis longer than this is not drawn (the table and chart still are)
+MAX_LAYERS = 5_000  # a model with more layers gets no explorer (the table and chart still are)
+ERF_WORK = 400_000  # per page: the ERF computations' work, counted as layers walked times the
+# input's longest axis for each call of maps.erf (which walks back from the layer to the input:
+# a deep chain's units cost their depth each; about 3 s of CPU here)
+MAX_POINTS = 2_000  # the chart marks each layer with a point up to this many layers
 
 
 def render(report: Report, view: View = PLAIN) -> str:
@@ -144,13 +149,24 @@ def page_data(report: Report, model: maps.Model | None) -> dict[str, object]:
     if max(report.input_shape[1:]) > MAX_DRAWN:
         data["note"] = f"an input axis longer than {MAX_DRAWN} is not drawn"
         return data
+    if len(report.layers) > MAX_LAYERS:
+        data["note"] = f"the explorer is drawn for models of up to {MAX_LAYERS:,} layers"
+        return data
     layers = [_layer(model, i) for i in range(len(report.layers))]
-    budget = ERF_CELLS
+    chains = separable(model)
+    lines = [along(model, a) for a in range(rank)]
+    budget, work = ERF_CELLS, ERF_WORK
     # the separable layers first (their data is small), then the others, the deepest first
-    for i in sorted(range(len(layers)), key=lambda i: (not separable(model, i), -i)):
-        erf, cost = _erf(model, i, budget)
+    for i in sorted(range(len(layers)), key=lambda i: (not chains[i], -i)):
+        per_call = (i + 1) * max(report.input_shape[1:])
+        least = len(model.units[i]) + 1 if chains[i] else 1  # calls of maps.erf, at least
+        if least * per_call > work:
+            layers[i]["erf"] = None
+            continue
+        erf, cost, calls = _erf(model, lines if chains[i] else None, i, budget, work // per_call)
         layers[i]["erf"] = erf
         budget -= cost
+        work -= calls * per_call
     data["layers"] = layers
     data["default"] = maps.find_layer(model, None)
     return data
@@ -178,19 +194,14 @@ def _axis(field: rf.Field, units: int) -> dict[str, object]:
     return {"units": [None if s is None else list(s) for s in spans]}
 
 
-def separable(model: maps.Model, index: int) -> bool:
-    """Do the layer's paths back to the input never merge (every layer on them has one edge)?
-    Then a path is a choice per axis, and every count is a product of per-axis counts."""
-    todo, seen = [index], set()
-    while todo:
-        k = todo.pop()
-        if k == INPUT or k in seen:
-            continue
-        seen.add(k)
-        if len(model.edges[k]) > 1:
-            return False
-        todo.extend(edge.source for edge in model.edges[k])
-    return True
+def separable(model: maps.Model) -> list[bool]:
+    """Per layer: do its paths back to the input never merge (every layer on them has at most
+    one edge)? Then a path is a choice per axis, and every count is a product of per-axis
+    counts."""
+    chain: dict[int, bool] = {INPUT: True}
+    for k, edges in enumerate(model.edges):
+        chain[k] = len(edges) <= 1 and all(chain[e.source] for e in edges)
+    return [chain[k] for k in range(len(model.edges))]
 
 
 def along(model: maps.Model, axis: int) -> maps.Model:
@@ -212,36 +223,41 @@ def _trim(values: Sequence[int]) -> list[int]:
     return [nonzero[0], *values[nonzero[0] : nonzero[-1] + 1]]
 
 
-def _erf(model: maps.Model, index: int, budget: int) -> tuple[dict[str, object] | None, int]:
-    """The layer's ERF data and what it costs of the page's budget (see the module doc)."""
+def _erf(
+    model: maps.Model, lines: list[maps.Model] | None, index: int, budget: int, calls: int
+) -> tuple[dict[str, object] | None, int, int]:
+    """The layer's ERF data (see the module doc), the numbers it holds and how many times it
+    called :func:`maps.erf` (``calls``: at most how many; a chain's every unit needs one per
+    unit and axis). ``lines``: the model along each axis when the layer's paths are a chain."""
     units = model.units[index]
     inputs = model.graph.input_shape[1:]
     centre = maps.centre(model, index)
-    if separable(model, index):
-        every = sum(u * n for u, n in zip(units, inputs, strict=True)) <= min(UNIT_VECTORS, budget)
+    if lines is not None:
+        size = sum(u * n for u, n in zip(units, inputs, strict=True))
+        every = size <= min(UNIT_VECTORS, budget) and sum(units) + 1 <= calls
         axes, cost = [], 0
-        for a, u in enumerate(units):
-            line = along(model, a)
-            chosen = range(u) if every else range(centre[a], centre[a] + 1)
+        for line, u, c in zip(lines, units, centre, strict=True):
+            chosen = range(u) if every else range(c, c + 1)
             vectors = [_trim(maps.erf(line, index, (x,)).grid.values) for x in chosen]
             cost += sum(map(len, vectors))
             axes.append(vectors)
+        calls = sum(map(len, axes)) + 1
         if cost > budget:
-            return None, 0
-        upper = maps.erf(along(model, 0), index, (centre[0],)).upper_bound
+            return None, 0, calls
+        upper = maps.erf(lines[0], index, (centre[0],)).upper_bound
         return {
             "separable": True,
             "every": every,
             "centre": list(centre),
             "axes": axes,
             "upper_bound": upper,
-        }, cost
+        }, cost, calls
     if _cells(inputs) > budget:
-        return None, 0
+        return None, 0, 0
     found = maps.erf(model, index, centre)
     origin, shape, values = _box(found.grid)
     if len(values) > budget:
-        return None, 0
+        return None, 0, 1
     return {
         "separable": False,
         "every": False,
@@ -250,7 +266,7 @@ def _erf(model: maps.Model, index: int, budget: int) -> tuple[dict[str, object] 
         "shape": shape,
         "values": values,
         "upper_bound": found.upper_bound,
-    }, len(values)
+    }, len(values), 1
 
 
 def _cells(shape: Sequence[int]) -> int:
@@ -339,7 +355,7 @@ def chart(report: Report) -> str:
         )
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(sizes[a]))
         out.append(f'<polyline points="{points}" stroke="{colour}" class="rf-line"/>')
-        for i, v in enumerate(sizes[a]):
+        for i, v in enumerate(sizes[a] if len(rows) <= MAX_POINTS else ()):
             out.append(
                 f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="2.5" fill="{colour}">'
                 f"<title>{_text(rows[i].name)} ({_text(rows[i].type)}): RF {name} {v}"
