@@ -245,28 +245,36 @@ def _erf(
         if cost > budget:
             return None, 0, calls
         upper = maps.erf(lines[0], index, (centre[0],)).upper_bound
-        return {
-            "separable": True,
-            "every": every,
-            "centre": list(centre),
-            "axes": axes,
-            "upper_bound": upper,
-        }, cost, calls
+        return (
+            {
+                "separable": True,
+                "every": every,
+                "centre": list(centre),
+                "axes": axes,
+                "upper_bound": upper,
+            },
+            cost,
+            calls,
+        )
     if _cells(inputs) > budget:
         return None, 0, 0
     found = maps.erf(model, index, centre)
     origin, shape, values = _box(found.grid)
     if len(values) > budget:
         return None, 0, 1
-    return {
-        "separable": False,
-        "every": False,
-        "centre": list(centre),
-        "origin": origin,
-        "shape": shape,
-        "values": values,
-        "upper_bound": found.upper_bound,
-    }, len(values), 1
+    return (
+        {
+            "separable": False,
+            "every": False,
+            "centre": list(centre),
+            "origin": origin,
+            "shape": shape,
+            "values": values,
+            "upper_bound": found.upper_bound,
+        },
+        len(values),
+        1,
+    )
 
 
 def _cells(shape: Sequence[int]) -> int:
