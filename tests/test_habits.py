@@ -421,4 +421,4 @@ def test_shell_completion_completes_commands_and_choices() -> None:
     assert (result.exit_code, result.stdout, result.stderr) == (0, "describe\n", "")
     env |= {"COMP_WORDS": "rfcalc describe --format ", "COMP_CWORD": "3"}
     result = runner.invoke(app, [], env=env, prog_name="rfcalc")
-    assert result.stdout.split() == ["table", "tree", "json", "markdown", "csv"]
+    assert result.stdout.split() == ["table", "tree", "json", "markdown", "csv", "html"]

@@ -41,10 +41,18 @@ FORMATS: dict[str, str] = {
     "json": "rfcalc.render.json_out",
     "markdown": "rfcalc.render.markdown",
     "csv": "rfcalc.render.csv_out",
+    "html": "rfcalc.render.html_report",
 }
 """Format name → the module whose ``render`` writes it."""
 
-EXTENSIONS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".csv": "csv"}
+EXTENSIONS = {
+    ".json": "json",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".csv": "csv",
+    ".html": "html",
+    ".htm": "html",
+}
 """An ``--output`` file's extension → its format, when ``--format`` is not given."""
 
 
