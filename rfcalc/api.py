@@ -91,10 +91,12 @@ def load_file(
     path: str,
     overrides: Mapping[str, str] | None = None,
     input_shape: tuple[int, ...] | None = None,
+    scale: str | None = None,
 ) -> build.Graph:
-    """Read and validate a model file ('-' for stdin) into a graph (the CLI's reader)."""
+    """Read and validate a model file ('-' for stdin) into a graph (the CLI's reader);
+    ``scale``: an Ultralytics model config's scale (docs/ultralytics.md)."""
     with _no_cyclic_gc():
-        return build.build(load_path(path), overrides, input_shape)
+        return build.build(load_path(path, scale), overrides, input_shape)
 
 
 def analyze_graph(
@@ -116,9 +118,10 @@ def describe_file(
     batch: int = 1,
     dtype: str = "float32",
     ignore: frozenset[str] = frozenset(),
+    scale: str | None = None,
 ) -> engine.Report:
     """:func:`load_file` then :func:`analyze_graph` (what ``rfcalc describe`` computes)."""
-    return analyze_graph(load_file(path, overrides, input_shape), batch, dtype, ignore)
+    return analyze_graph(load_file(path, overrides, input_shape, scale), batch, dtype, ignore)
 
 
 # ---------------------------------------------------------------- models given from Python

@@ -120,6 +120,7 @@ class _Scope:
         "groups",
         "ignore",
         "input_index",
+        "inputs",
         "local",
         "parent",
         "positional",
@@ -139,9 +140,11 @@ class _Scope:
         parent: _Scope | None = None,  # the scope a nested 'layers:' list is written in
         positional: bool = False,  # unnamed layers are named 0, 1, … (as nn.Sequential's)
         ignore: frozenset[str] = frozenset(),  # warning codes silenced on every layer inside
+        inputs: tuple[int, ...] | None = None,  # a block instance's inputs: input.0, input.1, …
     ) -> None:
         self.prefix = prefix
         self.input_index = input_index
+        self.inputs = inputs
         self.env = env
         self.groups = groups
         self.trainable = trainable
@@ -153,8 +156,28 @@ class _Scope:
         self.counters: dict[str, int] = {}
 
 
+def _reads_inputs(layers: tuple[LayerSpec, ...]) -> bool:
+    """Does a layer of these (or of their nested lists) read ``input.k`` in its ``from``?"""
+    for layer in layers:
+        node = layer.from_
+        items = node.items if isinstance(node, YSeq) else () if node is None else (node,)
+        if any(isinstance(i, YScalar) and str(i.value).startswith("input.") for i in items):
+            return True
+        if layer.layers is not None and _reads_inputs(layer.layers):
+            return True
+    return False
+
+
 class _SkippedError(Exception):
     """A layer reads a layer that already failed: skip it without a second error."""
+
+
+class _NoSuchInputError(Exception):
+    """``input.k`` beyond a block instance's inputs: no error when the layer is off (``if``)."""
+
+    def __init__(self, error: GraphError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 SCOPE_TYPE = "sequential"  # what an unnamed nested scope is called outside positional scopes
@@ -406,7 +429,12 @@ class Builder:
             return len(self.shapes[INPUT])
 
     def _layer(self, layer: LayerSpec, scope: _Scope, previous: int) -> int:
-        first_input = self._inputs(layer, scope, previous)
+        try:
+            first_input = self._inputs(layer, scope, previous)
+        except _NoSuchInputError as missing:
+            if layer.if_ is not None and not self._exists(layer, scope.env):
+                return previous  # reads an input this instance was not given, and is off
+            raise missing.error from None
         env = self._env(layer, scope.env, first_input)
         repeat = self._repeat(layer, env)
         if repeat == 0 or not self._exists(layer, env):
@@ -453,6 +481,7 @@ class Builder:
                     stack=(*scope.stack, block.name),
                     positional=block.sequential,
                     ignore=ignore,
+                    inputs=inputs,
                 )
                 out = self._sequence(block.layers, inner)
             elif layer.layers is not None:
@@ -595,13 +624,35 @@ class Builder:
                 value = str(value)  # a positional name: from: 0
             if not isinstance(value, str):
                 raise GraphError(f"'from' takes layer names, got {what_node(item)}", item.pos)
+            if value.endswith(".*"):  # every instance of a repeat, in order (none for repeat 0)
+                out.extend(self._instances(value[:-2], scope, item.pos))
+                continue
             out.append(self._lookup(value, scope, item.pos))
+        if not out:
+            raise GraphError("'from' names no layer (a repeat of 0 instances)", node.pos)
         return tuple(out)
+
+    def _instances(self, name: str, scope: _Scope, pos: SourcePos) -> list[int]:
+        """``m.*``: the instances ``m.0``, ``m.1``, … of the repeat ``m`` of this scope, or the
+        layers of its nested list ``m``."""
+        if name not in scope.local:
+            self._lookup(name, scope, pos)  # the error for a name that does not exist
+            raise GraphError(f"'{name}.*' names the instances of a repeat or nested list", pos)
+        found: list[int] = []
+        k = 0
+        while True:  # a repeat's instances, or the children of a nested list, in order
+            index = scope.local.get(f"{name}.{k}", self.full.get(f"{scope.prefix}{name}.{k}"))
+            if index is None:
+                return found
+            found.append(index)
+            k += 1
 
     def _lookup(self, name: str, scope: _Scope, pos: SourcePos) -> int:
         """A name in this scope, then in the scopes it is written in, then a full name."""
         if name == "input":
             return scope.input_index
+        if name.startswith("input.") and name[6:].isdigit():
+            return self._block_input(int(name[6:]), scope, pos)
         outer: _Scope | None = scope
         while outer is not None:
             if name in outer.local:
@@ -619,6 +670,23 @@ class Builder:
             return did_you_mean(name, [*islice(local, n_local), *islice(full, n_full), "input"])
 
         raise GraphError(f"no layer named '{name}' before this one", pos, hint)
+
+    def _block_input(self, k: int, scope: _Scope, pos: SourcePos) -> int:
+        """``input.k``: the k-th input of the block instance the scope is in (of the model
+        outside blocks: its one input)."""
+        outer: _Scope | None = scope
+        while outer is not None and outer.inputs is None:
+            outer = outer.parent
+        inputs = outer.inputs if outer is not None and outer.inputs is not None else (INPUT,)
+        if k >= len(inputs):
+            raise _NoSuchInputError(
+                GraphError(
+                    f"'input.{k}': the block has {len(inputs)} input(s), input.0 … "
+                    f"input.{len(inputs) - 1}",
+                    pos,
+                )
+            )
+        return inputs[k]
 
     def _leaf(
         self,
@@ -683,8 +751,12 @@ class Builder:
         if block.name in scope.stack:
             chain = " → ".join((*scope.stack, block.name))
             raise GraphError(f"block '{block.name}' uses itself ({chain})", layer.type_pos)
-        if len(inputs) != 1:
-            raise GraphError(f"block '{block.name}' takes one input, got {len(inputs)}", layer.pos)
+        if len(inputs) != 1 and not _reads_inputs(block.layers):
+            raise GraphError(
+                f"block '{block.name}' takes one input, got {len(inputs)}",
+                layer.pos,
+                "a block whose layers read 'input.0', 'input.1', … takes several",
+            )
         return self._arguments(layer, block, env)
 
     def _arguments(

@@ -96,6 +96,16 @@ def main_callback(
     """Shapes, parameters, MACs and receptive fields of neural networks described in YAML."""
 
 
+ScaleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scale",
+        metavar="S",
+        help="An Ultralytics model config's scale (n, s, m, l, x); default: from the file's name.",
+    ),
+]
+
+
 @app.command()
 def describe(
     model: Annotated[
@@ -171,6 +181,7 @@ def describe(
             " lists them).",
         ),
     ] = None,
+    scale: ScaleOption = None,
 ) -> None:
     """Print every layer's shape, params, MACs and receptive field, and the totals."""
     from rfcalc.api import describe_file as run
@@ -193,6 +204,7 @@ def describe(
             batch,
             dtype.value,
             parse_ignores(ignore),
+            scale,
         )
     except RfcalcError as error:
         fail(error)
@@ -371,6 +383,7 @@ def check(
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Exit 0 even when a check fails.")
     ] = False,
+    scale: ScaleOption = None,
 ) -> None:
     """Check models against limits from their 'checks:' section and these options.
 
@@ -402,7 +415,7 @@ def check(
     results: list[FileResult] = []
     for path in _expand(models):
         try:
-            graph = load_file(path, overrides)
+            graph = load_file(path, overrides, scale=scale)
             report = analyze_graph(graph, ignore=ignored)
             # the file's limits and the command line's: all must hold (a flag never loosens)
             gates = [*checks.from_file(graph.checks, graph.variables), *flags]
@@ -432,6 +445,7 @@ def diff(
         bool,
         typer.Option("--exit-code", help="Exit 1 when anything changed, 0 when nothing did."),
     ] = False,
+    scale: ScaleOption = None,
 ) -> None:
     """Show what changed between two model files: totals, output, receptive field, layers.
 
@@ -442,7 +456,7 @@ def diff(
 
     try:
         overrides = parse_sets(sets)
-        result = compare(run(old, overrides), run(new, overrides))
+        result = compare(run(old, overrides, scale=scale), run(new, overrides, scale=scale))
     except RfcalcError as error:
         fail(error)
     emit(render_json(result) if fmt is CheckFormat.json else render_text(result))
