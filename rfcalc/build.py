@@ -617,13 +617,16 @@ class Builder:
         items: tuple[YNode, ...] = node.items if isinstance(node, YSeq) else (node,)
         if not items:
             raise GraphError("'from' must name at least one layer", node.pos)
-        out = []
+        out: list[int] = []
         for item in items:
             value = item.value if isinstance(item, YScalar) else None
             if isinstance(value, int) and not isinstance(value, bool):
                 value = str(value)  # a positional name: from: 0
             if not isinstance(value, str):
                 raise GraphError(f"'from' takes layer names, got {what_node(item)}", item.pos)
+            if value == "input.*":  # every input of the block instance
+                out.extend(self._block_inputs(scope))
+                continue
             if value.endswith(".*"):  # every instance of a repeat, in order (none for repeat 0)
                 out.extend(self._instances(value[:-2], scope, item.pos))
                 continue
@@ -671,13 +674,18 @@ class Builder:
 
         raise GraphError(f"no layer named '{name}' before this one", pos, hint)
 
-    def _block_input(self, k: int, scope: _Scope, pos: SourcePos) -> int:
-        """``input.k``: the k-th input of the block instance the scope is in (of the model
-        outside blocks: its one input)."""
+    @staticmethod
+    def _block_inputs(scope: _Scope) -> tuple[int, ...]:
+        """The inputs of the block instance the scope is in (outside blocks: the model's)."""
         outer: _Scope | None = scope
         while outer is not None and outer.inputs is None:
             outer = outer.parent
-        inputs = outer.inputs if outer is not None and outer.inputs is not None else (INPUT,)
+        return outer.inputs if outer is not None and outer.inputs is not None else (INPUT,)
+
+    def _block_input(self, k: int, scope: _Scope, pos: SourcePos) -> int:
+        """``input.k``: the k-th input of the block instance the scope is in (of the model
+        outside blocks: its one input)."""
+        inputs = self._block_inputs(scope)
         if k >= len(inputs):
             raise _NoSuchInputError(
                 GraphError(

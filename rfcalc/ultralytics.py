@@ -53,9 +53,17 @@ MODULES: dict[str, Module] = {
     "SPPF": Module("SPPF", ("c2", "k", "n", "shortcut"), _BASE),
     "C2PSA": Module("C2PSA", ("c2", "e"), _REPEAT),
     "PSA": Module("PSA", ("c2", "e"), _BASE),
+    "SCDown": Module("SCDown", ("c2", "k", "s"), _BASE),
+    "C2fCIB": Module("C2fCIB", ("c2", "shortcut", "lk", "g", "e"), _REPEAT),
+    "A2C2f": Module(
+        "A2C2f",
+        ("c2", "a2", "area", "residual", "mlp_ratio", "e", "g", "shortcut"),
+        _REPEAT,
+    ),
     "Concat": Module("concat", ("dim",), _CONCAT),
     "nn.Upsample": Module("upsample", ("size", "scale_factor", "mode"), _SAME),
     "Detect": Module("Detect", ("nc",), _DETECT),
+    "v10Detect": Module("Detect", ("nc",), _DETECT),
 }
 
 _SAME_CHANNELS = frozenset({"C2PSA", "PSA"})  # parse_model asserts c1 == c2
@@ -308,6 +316,8 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
             n = 1
         if row.module == "C3k2" and ctx.scale in {"m", "l", "x"}:
             values[2:3] = [_s(True, row.module_node.pos)]  # parse_model: c3k for M/L/X sizes
+        if row.module == "A2C2f" and ctx.scale in {"l", "x"}:
+            values += [_s(True, row.module_node.pos), _s(1.2, row.module_node.pos)]
         if row.module == "DWConv":
             names.append("g")
             values += [None] * (len(names) - 1 - len(values)) + [_s(math.gcd(c1, c2), pos)]
@@ -319,6 +329,12 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
     elif spec.kind == _DETECT:
         names += ["ch0", "nl", "legacy"]
         values = [*values[:1], _s(ch[row.froms[0]], pos), _s(len(row.froms), pos), _s(legacy, pos)]
+        if row.module == "v10Detect":  # Detect(nc, end2end=True) with the light class head
+            names[-1] = "end2end"
+            values[-1] = _s(True, pos)
+        if ctx.variable_values.get("end2end"):  # the config's end2end: True (YOLO26)
+            names.append("end2end")
+            values.append(_s(True, pos))
         reg_max = ctx.variable_values.get("reg_max")
         if reg_max is not None:
             names.append("reg_max")
@@ -364,6 +380,13 @@ def model_tree(root: YMap, path: str, scale: str | None) -> YMap:
         variables[key] = value
         if key == "nc":
             var_items.append((_s(key, node.pos), node))
+    end2end = root.get("end2end")
+    if end2end is not None:
+        if not isinstance(end2end, YScalar) or not isinstance(end2end.value, bool):
+            raise InputError(
+                f"'end2end' must be true or false, got {what_node(end2end)}", end2end.pos
+            )
+        variables["end2end"] = end2end.value
     channels_node = root.get("channels")
     channels = 3
     if channels_node is not None:

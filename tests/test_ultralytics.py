@@ -22,21 +22,40 @@ from rfcalc.api import describe_file
 from rfcalc.cli import app
 
 DATA = Path(__file__).parent / "data" / "ultralytics"
-# the configs whose every module rfcalc covers
-CONFIGS = ["yolov8.yaml", "yolo11.yaml"]
-_SUMMARY = re.compile(r"^\s+(\w+): \[[^\]]*\] #.*?(\d+) parameters, (\d+) gradients", re.M)
+# the configs that state their summaries, every module of which rfcalc covers
+CONFIGS = [
+    "yolov8.yaml",
+    "yolo11.yaml",
+    "yolo12.yaml",
+    "yolo26.yaml",
+    "yolo26-p2.yaml",
+    "yolo26-p6.yaml",
+]
+# covered too, without a summary: checked against ultralytics itself (scale, config)
+UNSTATED = [
+    *((s, "yolov5.yaml") for s in "nsmlx"),
+    ("n", "yolov5-p6.yaml"),
+    ("n", "yolov8-p2.yaml"),
+    *((s, f"yolov10{s}.yaml") for s in "nsmblx"),
+]
+_SUMMARY = re.compile(r"^\s+(\w+): \[[^\]]*\] #.*?([\d,]+) parameters, ([\d,]+) gradients", re.M)
 
 
 def _stated(config: str) -> list[tuple[str, int, int]]:
     """(scale, parameters, gradients) as the config's `scales` comments state them."""
-    return [(s, int(p), int(g)) for s, p, g in _SUMMARY.findall((DATA / config).read_text())]
+    text = (DATA / config).read_text()
+    return [(s, _int(p), _int(g)) for s, p, g in _SUMMARY.findall(text)]
+
+
+def _int(text: str) -> int:
+    return int(text.replace(",", ""))
 
 
 STATED = [(config, *row) for config in CONFIGS for row in _stated(config)]
 
 
 def test_every_config_states_its_scales() -> None:
-    # yolov8.yaml and yolo11.yaml state n, s, m, l, x
+    # each states n, s, m, l, x
     assert [(c, s) for c, s, *_ in STATED] == [(c, s) for c in CONFIGS for s in "nsmlx"]
 
 
@@ -173,25 +192,139 @@ def _ultralytics_leaves(config: str, scale: str) -> tuple[Any, dict[str, Any]]:
     hooks = [module.register_forward_hook(hook(name)) for name, module in leaves.items()]
     with torch.no_grad():
         model(torch.zeros(1, 3, 640, 640))
-    for hook in hooks:
-        hook.remove()
-    found = {
+    for handle in hooks:
+        handle.remove()
+    found: dict[str, Any] = {
         name: (shapes[name], sum(p.numel() for p in module.parameters()))
         for name, module in leaves.items()
     }
+    for name, module in model.named_modules():
+        if list(module.children()):
+            for key, param in module.named_parameters(recurse=False):
+                found[f"{name}.{key}"] = (None, param.numel())
     return model, found
 
 
+TORCH_CASES = [(c, s) for c in CONFIGS for s in "nsm"] + [(c, s) for s, c in UNSTATED]
+
+
 @pytest.mark.torch
-@pytest.mark.parametrize(("config", "scale"), [(c, s) for c in CONFIGS for s in "nsm"])
+@pytest.mark.parametrize(("config", "scale"), TORCH_CASES)
 def test_layer_for_layer_as_ultralytics_builds_it(config: str, scale: str) -> None:
     """Every module of the real model with parameters is a layer of the same name, with the
-    same output shape and parameters, and rfcalc has no parametrised layer it lacks. (Scales n,
-    s, m: l and x differ from m only in the multiples, and their totals are checked above.)"""
+    same output shape and parameters, and rfcalc has no parametrised layer it lacks; a
+    parameter held by a module with children (A2C2f's gamma) is a layer of its name. (Scales
+    n, s, m of the stated configs: l and x differ from m only in the multiples, and their
+    totals are checked above.)"""
     model, leaves = _ultralytics_leaves(config, scale)
     report = describe_file(str(DATA / config), scale=scale)
-    ours = {row.name: (row.output_shape, row.params) for row in report.layers if row.params}
+    ours = {
+        row.name: (row.output_shape if row.type != "parameter" else None, row.params)
+        for row in report.layers
+        if row.params
+    }
     assert ours == leaves
     assert report.totals.params == sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert report.totals.trainable_params == trainable
+
+
+# ---------------------------------------------------------------- mapattention
+
+
+def _attention_model(shape: tuple[int, int, int], args: str) -> str:
+    c, h, w = shape
+    return f"input: [{c}, {h}, {w}]\nlayers:\n  - {{name: attn, type: mapattention, {args}}}\n"
+
+
+def _report(text: str) -> Any:
+    from rfcalc.build import build
+    from rfcalc.engine import analyze
+    from rfcalc.loader import load_text
+
+    return analyze(build(load_text(text, "model.yaml")), keep_fields=True)
+
+
+def _row_spans(report: Any, name: str) -> list[tuple[int, int] | None]:
+    """Every row's field (hull) along H of the named layer's output."""
+    i = [r.name for r in report.layers].index(name)
+    h = report.layers[i].output_shape[1]
+    return [report.fields[i][0].span(y) for y in range(h)]
+
+
+def test_map_attention_counts() -> None:
+    # 2 heads of q 8, k 8, v 16 channels: 2·32 = 64 channels in, 2·16 = 32 out; 4×6 = 24
+    # positions; MACs: per head 24² scores of 8 and 24² sums of 16: 2·576·(8 + 16) = 27,648
+    row = _report(_attention_model((64, 4, 6), "num_heads: 2, key_dim: 8")).layers[0]
+    assert (row.output_shape, row.params, row.macs) == ((32, 4, 6), 0, 27648)
+    assert row.rf.is_global
+    # the values: each head's last 16 channels, position by position
+    v = _report(_attention_model((64, 4, 6), "num_heads: 2, key_dim: 8, output: v")).layers[0]
+    assert (v.output_shape, v.macs, v.rf.size) == ((32, 4, 6), 0, (1, 1))
+
+
+def test_area_attention_reads_its_stripe() -> None:
+    # 8×5 = 40 positions in 4 areas of 10 = 2 rows each; 1 head of q, k, v 4 (12 channels);
+    # MACs 4 areas · 10² · (4 + 4) = 3,200
+    report = _report(_attention_model((12, 8, 5), "num_heads: 1, area: 4"))
+    assert (report.layers[0].output_shape, report.layers[0].macs) == ((4, 8, 5), 3200)
+    assert _row_spans(report, "attn") == [
+        (0, 1),
+        (0, 1),
+        (2, 3),
+        (2, 3),
+        (4, 5),
+        (4, 5),
+        (6, 7),
+        (6, 7),
+    ]
+    # 3×4 = 12 positions in 2 areas of 6: row 1 (positions 4 … 7) meets both: rows 0 … 2
+    report = _report(_attention_model((12, 3, 4), "num_heads: 1, area: 2"))
+    assert _row_spans(report, "attn") == [(0, 1), (0, 2), (1, 2)]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ("num_heads: 5", "the input's 12 channels are not divisible by num_heads 5"),
+        ("num_heads: 3", "each head's 4 channels do not split into equal q, k and v"),
+        ("num_heads: 1, key_dim: 6", "leave no value channels after q and k of key_dim 6"),
+        ("num_heads: 1, area: 7", "the map's 8×5 = 40 positions do not split into 7 areas"),
+    ],
+)
+def test_map_attention_mistakes(args: str, message: str) -> None:
+    from rfcalc.errors import RfcalcError
+
+    with pytest.raises(RfcalcError, match=re.escape(message)):
+        _report(_attention_model((12, 8, 5), args))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("h", "w", "area"), [(8, 5, 4), (3, 4, 2), (6, 6, 1)])
+def test_area_fields_are_what_ultralytics_aattn_reads(h: int, w: int, area: int) -> None:
+    """Ultralytics' AAttn with its positional conv zeroed is qkv (1×1), the attention, proj
+    (1×1): an output row reads exactly the input rows whose random change changes it, and
+    these are rfcalc's field. (Changes, not gradients: on torch 2.13's CPU build the input
+    gradient of AAttn is non-zero on rows whose change leaves the output exactly the same.)"""
+    torch = pytest.importorskip("torch")
+    block = pytest.importorskip("ultralytics.nn.modules.block")
+    torch.manual_seed(0)
+    attn = block.AAttn(64, num_heads=2, area=area).double().eval()
+    torch.nn.init.zeros_(attn.pe.conv.weight)
+    x = torch.rand(1, 64, h, w, dtype=torch.float64)
+    found = []
+    with torch.no_grad():
+        base = attn(x)
+        changed = []
+        for r in range(h):
+            moved = x.clone()
+            moved[:, :, r] += torch.randn(64, w, dtype=torch.float64)
+            changed.append((attn(moved) - base)[0].abs().sum(dim=(0, 2)) > 0)
+    for y in range(h):
+        rows = [r for r in range(h) if changed[r][y]]
+        found.append((rows[0], rows[-1]))
+    text = (
+        f"input: [64, {h}, {w}]\nlayers:\n  - {{type: conv2d, out_channels: 192, kernel_size: 1}}\n"
+        f"  - {{name: attn, type: mapattention, num_heads: 2, area: {area}}}\n"
+    )
+    assert _row_spans(_report(text), "attn") == found
