@@ -431,10 +431,10 @@ class Builder:
     def _layer(self, layer: LayerSpec, scope: _Scope, previous: int) -> int:
         try:
             first_input = self._inputs(layer, scope, previous)
-        except _NoSuchInputError as missing:
+        except (_NoSuchInputError, GraphError) as missing:
             if layer.if_ is not None and not self._exists(layer, scope.env):
-                return previous  # reads an input this instance was not given, and is off
-            raise missing.error from None
+                return previous  # off, and reads what does not exist here: not built at all
+            raise missing.error if isinstance(missing, _NoSuchInputError) else missing from None
         env = self._env(layer, scope.env, first_input)
         repeat = self._repeat(layer, env)
         if repeat == 0 or not self._exists(layer, env):
@@ -627,12 +627,10 @@ class Builder:
             if value == "input.*":  # every input of the block instance
                 out.extend(self._block_inputs(scope))
                 continue
-            if value.endswith(".*"):  # every instance of a repeat, in order (none for repeat 0)
+            if value.endswith(".*"):  # every instance of a repeat, in order
                 out.extend(self._instances(value[:-2], scope, item.pos))
                 continue
             out.append(self._lookup(value, scope, item.pos))
-        if not out:
-            raise GraphError("'from' names no layer (a repeat of 0 instances)", node.pos)
         return tuple(out)
 
     def _instances(self, name: str, scope: _Scope, pos: SourcePos) -> list[int]:
@@ -640,11 +638,19 @@ class Builder:
         layers of its nested list ``m``."""
         if name not in scope.local:
             self._lookup(name, scope, pos)  # the error for a name that does not exist
-            raise GraphError(f"'{name}.*' names the instances of a repeat or nested list", pos)
+            raise GraphError(
+                f"'{name}.*': '{name}' is not a repeat or nested list of this scope", pos
+            )
         found: list[int] = []
         k = 0
         while True:  # a repeat's instances, or the children of a nested list, in order
             index = scope.local.get(f"{name}.{k}", self.full.get(f"{scope.prefix}{name}.{k}"))
+            if index is None and not found:
+                raise GraphError(
+                    f"'{name}.*': '{name}' has no instances {name}.0, {name}.1, …",
+                    pos,
+                    "'.*' names the instances of a repeat, or the layers of a nested list",
+                )
             if index is None:
                 return found
             found.append(index)

@@ -582,6 +582,20 @@ def _write_image(output: str, suffix: str, shown: object) -> None:
 
 
 @app.command()
+def convert(
+    model: Annotated[str, typer.Argument(metavar="CONFIG", help="An Ultralytics model config.")],
+    scale: ScaleOption = None,
+) -> None:
+    """Print an Ultralytics model config (yolov8n.yaml) as an rfcalc model file."""
+    from rfcalc.ultralytics import convert as run
+
+    try:
+        emit(run(model, scale))
+    except RfcalcError as error:
+        fail(error)
+
+
+@app.command()
 def schema(
     model: Annotated[
         str | None,

@@ -221,7 +221,7 @@ def load_text(text: str, path: str, scale: str | None = None) -> ModelSpec:
     through :mod:`rfcalc.ultralytics` at ``scale`` (default: from the file's name)."""
     root = parse(text, path)
     if isinstance(root, YMap) and root.get("backbone") is not None and root.get("head"):
-        from rfcalc.ultralytics import model_tree
+        from rfcalc.ultralytics import model_tree  # is_config, without importing it first
 
         root = model_tree(root, path, scale)
     elif scale is not None:

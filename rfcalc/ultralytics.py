@@ -22,13 +22,13 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable
 from typing import NamedTuple
 
 from rfcalc.errors import InputError, SourcePos, did_you_mean
 from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, what_node
 
 INPUT_SIZE = 640  # Ultralytics' default image size
+CLASSIFY_SIZE = 224  # its default for classification
 TOP_KEYS = ("nc", "scales", "backbone", "head")
 
 
@@ -43,6 +43,7 @@ class Module(NamedTuple):
 
 
 _BASE, _REPEAT, _CONCAT, _SAME, _DETECT = "base", "repeat", "concat", "same", "detect"
+_CLASSIFY = "classify"  # a base module whose c2 (the classes) is not scaled
 
 MODULES: dict[str, Module] = {
     "Conv": Module("Conv", ("c2", "k", "s", "p", "g", "d", "act"), _BASE),
@@ -64,12 +65,21 @@ MODULES: dict[str, Module] = {
     "nn.Upsample": Module("upsample", ("size", "scale_factor", "mode"), _SAME),
     "Detect": Module("Detect", ("nc",), _DETECT),
     "v10Detect": Module("Detect", ("nc",), _DETECT),
+    "Segment": Module("Detect", ("nc", "extra", "npr"), _DETECT),
+    "Pose": Module("Detect", ("nc", "extra"), _DETECT),
+    "OBB": Module("Detect", ("nc", "extra"), _DETECT),
+    "Classify": Module("Classify", ("c2", "k", "s", "p", "g"), _CLASSIFY),
 }
 
 _SAME_CHANNELS = frozenset({"C2PSA", "PSA"})  # parse_model asserts c1 == c2
 
 # modules after which parse_model builds Detect's class branch of depthwise convolutions
 _NOT_LEGACY = frozenset({"C3k2", "A2C2f", "C2fCIB"})
+
+
+def is_config(root: YNode) -> bool:
+    """Is a parsed file an Ultralytics model config (it has ``backbone`` and ``head``)?"""
+    return isinstance(root, YMap) and root.get("backbone") is not None and bool(root.get("head"))
 
 
 def guess_scale(path: str) -> str:
@@ -326,9 +336,26 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
             values += [None] * (len(names) - 1 - len(values)) + [_s(True, pos)]
     elif spec.kind == _CONCAT:
         c2 = sum(ch[f] for f in row.froms)
+    elif spec.kind == _CLASSIFY:
+        c2 = 0  # the classes: read by nothing after it
     elif spec.kind == _DETECT:
+        values = values[: len(names)]
+        if row.module == "Segment":  # parse_model scales the prototypes' channels
+            values += [None] * (3 - len(values))
+            nm, npr = values[1] or _s(32, pos), values[2] or _s(256, pos)
+            given = npr.value if isinstance(npr, YScalar) else None
+            if isinstance(given, bool) or not isinstance(given, int):
+                raise InputError(f"row {row.number}: Segment's npr must be an integer", npr.pos)
+            scaled = make_divisible(min(given, ctx.max_channels) * ctx.width, 8)
+            values[1:3] = [nm, _s(scaled, npr.pos)]
+        if row.module == "Pose":  # kpt_shape [keypoints, dims]: their product per anchor
+            values[1:2] = [_keypoints(row, ctx)]
+        if row.module == "OBB":
+            names.append("angle")
+            values[1:2] = values[1:2] or [_s(1, pos)]
+            values += [None] * (len(names) - 1 - len(values)) + [_s(True, pos)]
         names += ["ch0", "nl", "legacy"]
-        values = [*values[:1], _s(ch[row.froms[0]], pos), _s(len(row.froms), pos), _s(legacy, pos)]
+        values = [*values, _s(ch[row.froms[0]], pos), _s(len(row.froms), pos), _s(legacy, pos)]
         if row.module == "v10Detect":  # Detect(nc, end2end=True) with the light class head
             names[-1] = "end2end"
             values[-1] = _s(True, pos)
@@ -365,6 +392,27 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
     return YMap((name_item, *items), pos), c2
 
 
+def _keypoints(row: _Row, ctx: _Context) -> YScalar:
+    """Pose's keypoint outputs per anchor, kpt_shape[0] · kpt_shape[1] (the config's
+    ``kpt_shape`` by name, or a list in the row)."""
+    node = row.args[1] if len(row.args) > 1 else row.node
+    value: object = node.value if isinstance(node, YScalar) else None
+    if value == "kpt_shape":
+        value = ctx.variable_values.get("kpt_shape")
+    elif isinstance(node, YSeq):
+        value = [i.value if isinstance(i, YScalar) else None for i in node.items]
+    if not (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+    ):
+        raise InputError(
+            f"row {row.number}: Pose needs kpt_shape, [keypoints, dims], got {what_node(node)}",
+            node.pos,
+        )
+    return _s(value[0] * value[1], node.pos)
+
+
 def model_tree(root: YMap, path: str, scale: str | None) -> YMap:
     """An Ultralytics model config as an rfcalc model tree (positions are the config's)."""
     chosen, depth, width, most = _scales(root, path, scale)
@@ -380,6 +428,18 @@ def model_tree(root: YMap, path: str, scale: str | None) -> YMap:
         variables[key] = value
         if key == "nc":
             var_items.append((_s(key, node.pos), node))
+    shape_node = root.get("kpt_shape")
+    if isinstance(shape_node, YSeq):
+        variables["kpt_shape"] = [
+            i.value if isinstance(i, YScalar) else None for i in shape_node.items
+        ]
+    activation = root.get("activation")
+    if activation is not None:
+        raise InputError(
+            "'activation' is not covered by rfcalc: its Conv blocks have the default SiLU",
+            activation.pos,
+            "remove the key to describe the model with SiLU (docs/ultralytics.md)",
+        )
     end2end = root.get("end2end")
     if end2end is not None:
         if not isinstance(end2end, YScalar) or not isinstance(end2end.value, bool):
@@ -405,6 +465,7 @@ def model_tree(root: YMap, path: str, scale: str | None) -> YMap:
         layers.append(layer)
         ch.append(c2)
     pos = root.pos
+    size = CLASSIFY_SIZE if rows[-1].module == "Classify" else INPUT_SIZE
     stem = os.path.splitext(os.path.basename(path))[0]
     name = (
         stem
@@ -425,7 +486,7 @@ def model_tree(root: YMap, path: str, scale: str | None) -> YMap:
         (_s("include", pos), YSeq((_s("ultralytics", pos),), pos)),
         (
             _s("input", pos),
-            YSeq(tuple(_s(v, pos) for v in (channels, INPUT_SIZE, INPUT_SIZE)), pos),
+            YSeq(tuple(_s(v, pos) for v in (channels, size, size)), pos),
         ),
     ]
     if var_items:
@@ -462,8 +523,34 @@ def _flow(node: YNode) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def convert_text(tree: YMap, source: str, row_text: Callable[[int], str] | None = None) -> str:
-    """The model tree as an rfcalc model file, with a header saying where it came from."""
+def convert(path: str, scale: str | None = None) -> str:
+    """``rfcalc convert CONFIG``: an Ultralytics model config as an rfcalc model file, each
+    row a block instance followed by the row as written."""
+    from rfcalc.loader import read_path
+    from rfcalc.yamltree import parse, read_text
+
+    if scale is None and not os.path.lexists(path):
+        found = scaled_path(path)
+        if found is not None:
+            path, scale = found
+    text = read_text(path, read_path(path))
+    root = parse(text, path)
+    if not is_config(root):
+        raise InputError(
+            "not an Ultralytics model config (no 'backbone' and 'head')",
+            SourcePos(path),
+            "convert reads Ultralytics model configs such as yolov8n.yaml",
+        )
+    assert isinstance(root, YMap)
+    tree = model_tree(root, path, scale)
+    lines = text.splitlines()
+    written = [lines[row.node.pos.line - 1].strip().removeprefix("- ") for row in _rows(root)]
+    return convert_text(tree, os.path.basename(path), written)
+
+
+def convert_text(tree: YMap, source: str, written: list[str]) -> str:
+    """The model tree as an rfcalc model file, with a header saying where it came from and
+    each row's text as a comment."""
     lines = [
         f"# Converted by rfcalc from the Ultralytics model config {source}: each row",
         "# [from, repeats, module, args] is a block of the built-in library `ultralytics`,",
@@ -473,13 +560,10 @@ def convert_text(tree: YMap, source: str, row_text: Callable[[int], str] | None 
         if key.value != "layers":
             lines.append(f"{key.value}: {_flow(value)}")
             continue
-        lines.append("layers:")
+        lines += ["layers:", "  - name: model", "    layers:"]
         (model,) = value.items if isinstance(value, YSeq) else ()
-        assert isinstance(model, YMap)
-        lines += ["  - name: model", "    layers:"]
-        rows = model.get("layers")
+        rows = model.get("layers") if isinstance(model, YMap) else None
         assert isinstance(rows, YSeq)
-        for i, row in enumerate(rows.items):
-            comment = f"  # {row_text(i)}" if row_text is not None else ""
-            lines.append(f"      - {_flow(row)}{comment}")
+        for row, text in zip(rows.items, written, strict=True):
+            lines.append(f"      - {_flow(row)}  # {text}")
     return "\n".join(lines) + "\n"

@@ -30,13 +30,30 @@ CONFIGS = [
     "yolo26.yaml",
     "yolo26-p2.yaml",
     "yolo26-p6.yaml",
+    "yolo26-cls.yaml",
+    "yolo11-cls.yaml",
+    "yolo12-cls.yaml",
+    "yolo11-seg.yaml",
+    "yolo11-pose.yaml",
+    "yolo11-obb.yaml",
+    "yolo12-seg.yaml",
+    "yolo12-pose.yaml",
+    "yolo12-obb.yaml",
+    "yolov8-obb.yaml",
 ]
+# the summaries of these count 80 classes, not their nc of 1000: the real models have 920 · 1281
+# parameters more (Classify's linear: 1280 weights and a bias per class), as ultralytics'
+# ClassificationModel builds them (the torch tests compare with it at nc 1000)
+AT_NC_80 = {"yolo11-cls.yaml", "yolo12-cls.yaml"}
 # covered too, without a summary: checked against ultralytics itself (scale, config)
 UNSTATED = [
     *((s, "yolov5.yaml") for s in "nsmlx"),
     ("n", "yolov5-p6.yaml"),
     ("n", "yolov8-p2.yaml"),
     *((s, f"yolov10{s}.yaml") for s in "nsmblx"),
+    ("n", "yolov8-cls.yaml"),
+    ("n", "yolov8-seg.yaml"),
+    ("n", "yolov8-pose.yaml"),
 ]
 _SUMMARY = re.compile(r"^\s+(\w+): \[[^\]]*\] #.*?([\d,]+) parameters, ([\d,]+) gradients", re.M)
 
@@ -63,7 +80,8 @@ def test_every_config_states_its_scales() -> None:
 def test_params_equal_the_stated_summary(
     config: str, scale: str, parameters: int, gradients: int
 ) -> None:
-    totals = describe_file(str(DATA / config), scale=scale).totals
+    overrides = {"nc": "80"} if config in AT_NC_80 else None
+    totals = describe_file(str(DATA / config), overrides, scale=scale).totals
     assert totals.params == parameters
     # the gradients leave out DFL's fixed 1×1 convolution (16 weights, requires_grad False)
     assert totals.trainable_params == gradients
@@ -175,7 +193,10 @@ def _ultralytics_leaves(config: str, scale: str) -> tuple[Any, dict[str, Any]]:
     tasks = pytest.importorskip("ultralytics.nn.tasks")
     cfg = tasks.yaml_model_load(DATA / config)
     cfg["scale"] = scale
-    model = tasks.DetectionModel(cfg, verbose=False).eval()
+    classify = cfg["head"][-1][2] == "Classify"
+    task = tasks.ClassificationModel if classify else tasks.DetectionModel
+    model = task(cfg, verbose=False).eval()
+    size = 224 if classify else 640
     leaves = {
         name: module
         for name, module in model.named_modules()
@@ -191,7 +212,7 @@ def _ultralytics_leaves(config: str, scale: str) -> tuple[Any, dict[str, Any]]:
 
     hooks = [module.register_forward_hook(hook(name)) for name, module in leaves.items()]
     with torch.no_grad():
-        model(torch.zeros(1, 3, 640, 640))
+        model(torch.zeros(1, 3, size, size))
     for handle in hooks:
         handle.remove()
     found: dict[str, Any] = {
@@ -328,3 +349,155 @@ def test_area_fields_are_what_ultralytics_aattn_reads(h: int, w: int, area: int)
         f"  - {{name: attn, type: mapattention, num_heads: 2, area: {area}}}\n"
     )
     assert _row_spans(_report(text), "attn") == found
+
+
+# ---------------------------------------------------------------- convert
+
+
+@pytest.mark.parametrize("config", [*CONFIGS, "yolov5.yaml", "yolov10n.yaml"])
+def test_convert_prints_the_same_model(tmp_path: Path, config: str) -> None:
+    result = _run("convert", str(DATA / config), "--scale", "n")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith(
+        f"# Converted by rfcalc from the Ultralytics model config {config}: each row\n"
+    )
+    path = tmp_path / "converted.yaml"
+    path.write_text(result.stdout)
+    direct = describe_file(str(DATA / config), scale="n")
+    converted = describe_file(str(path))
+    assert converted.totals == direct.totals
+    assert [_key(r) for r in converted.layers] == [_key(r) for r in direct.layers]
+
+
+def _key(row: Any) -> tuple[Any, ...]:
+    return (row.name, row.type, row.output_shape, row.params, row.macs, row.rf)
+
+
+def test_convert_reads_configs_only(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text("input: [3, 8, 8]\nlayers: [relu]\n")
+    result = _run("convert", str(path))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"{path}:1:1: error: not an Ultralytics model config (no 'backbone' and 'head')\n"
+        "hint: convert reads Ultralytics model configs such as yolov8n.yaml\n"
+    )
+
+
+# ---------------------------------------------------------------- the footer
+
+
+def test_the_footer_shows_the_field_at_each_head_input() -> None:
+    report = describe_file(str(DATA / "yolov8.yaml"), scale="n")
+    rows = {row.name: row for row in report.layers}
+    # Detect reads rows 15, 18, 21 (80², 40², 20² of 640: strides 8, 16, 32, levels P3 … P5)
+    sizes = [rows[f"model.{i}.cv2.act"].rf.size for i in (15, 18, 21)]
+    assert all(h == w for h, w in sizes)
+    expected = ", ".join(
+        f"P{p}/{s} RF {h}" for p, s, (h, _) in zip((3, 4, 5), (8, 16, 32), sizes, strict=True)
+    )
+    result = _run("describe", str(DATA / "yolov8.yaml"), "--scale", "n")
+    assert f"\nHeads     {expected}\n" in result.stdout
+    # a model without a block of several inputs has no such line
+    assert "Heads" not in _run("describe", "--example", "resnet18").stdout
+
+
+def test_the_footer_marks_global_context_at_the_heads() -> None:
+    # YOLO11's C2PSA attends over all of P5, which every head reads through the neck
+    result = _run("describe", str(DATA / "yolo11.yaml"), "--scale", "n")
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("Heads")]
+    assert line.count(" +g") == 3
+
+
+def test_activation_is_not_covered(tmp_path: Path) -> None:
+    path = tmp_path / "yolov6.yaml"
+    path.write_text(
+        "nc: 80\nactivation: nn.ReLU()\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n"
+        "head:\n  - [-1, 1, Conv, [64]]\n"
+    )
+    result = _run("describe", str(path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{path}:2:13: error: 'activation' is not covered")
+
+
+# ---------------------------------------------------------------- blocks of several inputs
+
+_BLOCKS = """input: [4, 8, 8]
+blocks:
+  Pair:
+    args: {n: 2}
+    layers:
+      - {name: a, type: conv2d, out_channels: 2, kernel_size: 1, from: input.0}
+      - {name: b, type: conv2d, out_channels: 3, kernel_size: 1, from: input.1, if: "${n > 1}"}
+      - {type: concat, from: [a, input.*]}
+  Chain:
+    layers:
+      - {name: m, type: conv2d, out_channels: 2, kernel_size: 3, padding: 1, repeat: 3}
+      - {type: concat, from: [input, m.*]}
+layers:
+  - {name: x, type: conv2d, out_channels: 5, kernel_size: 1}
+  - {name: y, type: conv2d, out_channels: 6, kernel_size: 1}
+LAYERS
+"""
+
+
+def _graph_rows(layers: str) -> dict[str, Any]:
+    text = _BLOCKS.replace("LAYERS", layers)
+    return {r.name: r for r in _report(text).layers}
+
+
+def test_a_block_reads_its_inputs_by_number() -> None:
+    rows = _graph_rows("  - {name: p, type: Pair, from: [x, y]}")
+    assert rows["p.a"].inputs == ("x",)
+    assert rows["p.b"].inputs == ("y",)
+    assert rows["p.concat_0"].inputs == ("p.a", "x", "y")
+    assert rows["p.concat_0"].output_shape == (13, 8, 8)  # 2 + 5 + 6 channels
+    # one input: b is off, and reads nothing
+    rows = _graph_rows("  - {name: p, type: Pair, n: 1}")
+    assert "p.b" not in rows
+    assert rows["p.a"].inputs == ("y",)
+
+
+def test_a_repeats_instances_in_from() -> None:
+    rows = _graph_rows("  - {name: c, type: Chain}")
+    assert rows["c.concat_0"].inputs == ("y", "c.m.0", "c.m.1", "c.m.2")
+    assert rows["c.concat_0"].output_shape == (12, 8, 8)  # 6 + 3 · 2
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        ("  - {type: Pair, from: [x]}", "'input.1': the block has 1 input(s), input.0 … input.0"),
+        ("  - {type: Chain, from: [x, y]}", "block 'Chain' takes one input, got 2"),
+        ("  - {type: concat, from: [x, y.*]}", "'y.*': 'y' has no instances y.0, y.1, …"),
+    ],
+)
+def test_block_inputs_mistakes(layers: str, message: str) -> None:
+    from rfcalc.errors import RfcalcError
+
+    with pytest.raises(RfcalcError, match=re.escape(message)):
+        _graph_rows(layers)
+
+
+@pytest.mark.parametrize(
+    ("config", "outputs"),
+    [
+        ("yolo11-seg.yaml", 4 + 80 + 32),  # boxes, classes, 32 mask coefficients
+        ("yolo11-pose.yaml", 4 + 80 + 17 * 3),  # nc 80 in the config; kpt_shape [17, 3]
+        ("yolo11-obb.yaml", 4 + 80 + 1),  # and the angle
+        ("yolo11-cls.yaml", None),
+    ],
+)
+def test_task_heads_outputs(config: str, outputs: int | None) -> None:
+    report = describe_file(str(DATA / config), scale="n")
+    if outputs is None:  # 1000 classes, at Ultralytics' classification size 224
+        assert (report.input_shape, report.output_shape) == ((3, 224, 224), (1000,))
+    else:
+        assert report.output_shape == (outputs, 8400)
+    if config == "yolo11-seg.yaml":  # 32 prototypes at twice P3's size, 160²
+        assert {r.name: r.output_shape for r in report.layers}["model.23.proto.cv3.act"] == (
+            32,
+            160,
+            160,
+        )
