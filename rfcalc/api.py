@@ -204,7 +204,10 @@ def _spec(model: ModelSource) -> ModelSpec:
     if is_yaml_text(model):
         return load_text(model, "<string>")
     if model != "-" and model and not os.path.lexists(model):
-        raise InputError("no such file", SourcePos(model), _NOT_TEXT_HINT)
+        from rfcalc.ultralytics import scaled_path
+
+        if scaled_path(model) is None:  # yolov8n.yaml: yolov8.yaml at scale n
+            raise InputError("no such file", SourcePos(model), _NOT_TEXT_HINT)
     return load_path(model)
 
 

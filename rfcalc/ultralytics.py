@@ -61,6 +61,10 @@ MODULES: dict[str, Module] = {
         ("c2", "a2", "area", "residual", "mlp_ratio", "e", "g", "shortcut"),
         _REPEAT,
     ),
+    "Bottleneck": Module("Bottleneck", ("c2", "shortcut", "g"), _BASE),
+    "SPP": Module("SPP", ("c2", "k"), _BASE),
+    "nn.MaxPool2d": Module("maxpool2d", ("kernel_size", "stride", "padding"), _SAME),
+    "nn.ZeroPad2d": Module("zeropad2d", ("padding",), _SAME),
     "Concat": Module("concat", ("dim",), _CONCAT),
     "nn.Upsample": Module("upsample", ("size", "scale_factor", "mode"), _SAME),
     "Detect": Module("Detect", ("nc",), _DETECT),
@@ -331,6 +335,8 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
         if row.module == "DWConv":
             names.append("g")
             values += [None] * (len(names) - 1 - len(values)) + [_s(math.gcd(c1, c2), pos)]
+        if row.module == "SPP":  # k, a list of three kernels: k1, k2, k3
+            values, names = _spp_kernels(row, values, names)
         if row.module == "SPPF" and len(values) <= 2:
             names.append("act")  # parse_model: cv1 of a legacy row keeps the activation
             values += [None] * (len(names) - 1 - len(values)) + [_s(True, pos)]
@@ -390,6 +396,23 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
             outer = [name_item, *from_item, (_s("layers", pos), YSeq((inner,), pos))]
         return YMap(tuple(outer), pos), c2
     return YMap((name_item, *items), pos), c2
+
+
+def _spp_kernels(
+    row: _Row, values: list[YNode | None], names: list[str]
+) -> tuple[list[YNode | None], list[str]]:
+    """SPP's k (5, 9, 13 by default) as the block's k1, k2, k3."""
+    if len(values) < 2 or values[1] is None:
+        return values[:1], names[:1]
+    node = values[1]
+    kernels = node.items if isinstance(node, YSeq) else ()
+    if len(kernels) != 3:
+        raise InputError(
+            f"row {row.number}: SPP's k must list three kernels, got {what_node(node)}",
+            node.pos,
+            "e.g. [512, [5, 9, 13]]",
+        )
+    return [values[0], *kernels], ["c2", "k1", "k2", "k3"]
 
 
 def _keypoints(row: _Row, ctx: _Context) -> YScalar:

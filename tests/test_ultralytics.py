@@ -54,6 +54,9 @@ UNSTATED = [
     ("n", "yolov8-cls.yaml"),
     ("n", "yolov8-seg.yaml"),
     ("n", "yolov8-pose.yaml"),
+    ("", "yolov3.yaml"),  # without scales: depth and width multiples of 1
+    ("", "yolov3-spp.yaml"),
+    ("", "yolov3-tiny.yaml"),
 ]
 _SUMMARY = re.compile(r"^\s+(\w+): \[[^\]]*\] #.*?([\d,]+) parameters, ([\d,]+) gradients", re.M)
 
