@@ -172,14 +172,6 @@ class _SkippedError(Exception):
     """A layer reads a layer that already failed: skip it without a second error."""
 
 
-class _NoSuchInputError(Exception):
-    """``input.k`` beyond a block instance's inputs: no error when the layer is off (``if``)."""
-
-    def __init__(self, error: GraphError) -> None:
-        super().__init__(error.message)
-        self.error = error
-
-
 SCOPE_TYPE = "sequential"  # what an unnamed nested scope is called outside positional scopes
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TEMPLATE = re.compile(r"\$\{[^}]*\}")  # ${...} inside a name
@@ -431,10 +423,10 @@ class Builder:
     def _layer(self, layer: LayerSpec, scope: _Scope, previous: int) -> int:
         try:
             first_input = self._inputs(layer, scope, previous)
-        except (_NoSuchInputError, GraphError) as missing:
+        except GraphError:
             if layer.if_ is not None and not self._exists(layer, scope.env):
                 return previous  # off, and reads what does not exist here: not built at all
-            raise missing.error if isinstance(missing, _NoSuchInputError) else missing from None
+            raise
         env = self._env(layer, scope.env, first_input)
         repeat = self._repeat(layer, env)
         if repeat == 0 or not self._exists(layer, env):
@@ -693,12 +685,10 @@ class Builder:
         outside blocks: its one input)."""
         inputs = self._block_inputs(scope)
         if k >= len(inputs):
-            raise _NoSuchInputError(
-                GraphError(
-                    f"'input.{k}': the block has {len(inputs)} input(s), input.0 … "
-                    f"input.{len(inputs) - 1}",
-                    pos,
-                )
+            raise GraphError(
+                f"'input.{k}': the block has {len(inputs)} input(s), input.0 … "
+                f"input.{len(inputs) - 1}",
+                pos,
             )
         return inputs[k]
 
