@@ -88,24 +88,27 @@ def _positioned(func: Callable[_P, _R]) -> Callable[_P, _R]:
 # ---------------------------------------------------------------- the command line's functions
 
 
-def read_model(path: str) -> ModelSpec:
+def read_model(path: str, scale: str | None = None) -> ModelSpec:
     """The spec of a model file: an ``.onnx`` file through the ONNX importer (which needs
-    the ``onnx`` package: ``rfcalc[onnx]``), anything else ('-' too) as rfcalc YAML."""
+    the ``onnx`` package: ``rfcalc[onnx]``), anything else ('-' too) as YAML: rfcalc's, or an
+    Ultralytics model config at ``scale`` (docs/ultralytics.md)."""
     if path.lower().endswith(".onnx"):
         from rfcalc.onnx_import import load_onnx
 
         return load_onnx(path)
-    return load_path(path)
+    return load_path(path, scale)
 
 
 def load_file(
     path: str,
     overrides: Mapping[str, str] | None = None,
     input_shape: tuple[int, ...] | None = None,
+    scale: str | None = None,
 ) -> build.Graph:
-    """Read and validate a model file ('-' for stdin) into a graph (the CLI's reader)."""
+    """Read and validate a model file ('-' for stdin) into a graph (the CLI's reader);
+    ``scale``: an Ultralytics model config's scale (docs/ultralytics.md)."""
     with _no_cyclic_gc():
-        return build.build(read_model(path), overrides, input_shape)
+        return build.build(read_model(path, scale), overrides, input_shape)
 
 
 def analyze_graph(
@@ -129,9 +132,11 @@ def describe_file(
     dtype: str = "float32",
     ignore: frozenset[str] = frozenset(),
     count: str = "torchvision",
+    scale: str | None = None,
 ) -> engine.Report:
     """:func:`load_file` then :func:`analyze_graph` (what ``rfcalc describe`` computes)."""
-    return analyze_graph(load_file(path, overrides, input_shape), batch, dtype, ignore, count)
+    graph = load_file(path, overrides, input_shape, scale)
+    return analyze_graph(graph, batch, dtype, ignore, count)
 
 
 # ---------------------------------------------------------------- models given from Python
@@ -214,7 +219,10 @@ def _spec(model: ModelSource) -> ModelSpec:
     if is_yaml_text(model):
         return load_text(model, "<string>")
     if model != "-" and model and not os.path.lexists(model):
-        raise InputError("no such file", SourcePos(model), _NOT_TEXT_HINT)
+        from rfcalc.ultralytics import scaled_path
+
+        if scaled_path(model) is None:  # yolov8n.yaml: yolov8.yaml at scale n
+            raise InputError("no such file", SourcePos(model), _NOT_TEXT_HINT)
     return read_model(model)
 
 

@@ -121,6 +121,7 @@ class _Scope:
         "groups",
         "ignore",
         "input_index",
+        "inputs",
         "local",
         "parent",
         "positional",
@@ -140,9 +141,11 @@ class _Scope:
         parent: _Scope | None = None,  # the scope a nested 'layers:' list is written in
         positional: bool = False,  # unnamed layers are named 0, 1, … (as nn.Sequential's)
         ignore: frozenset[str] = frozenset(),  # warning codes silenced on every layer inside
+        inputs: tuple[int, ...] | None = None,  # a block instance's inputs: input.0, input.1, …
     ) -> None:
         self.prefix = prefix
         self.input_index = input_index
+        self.inputs = inputs
         self.env = env
         self.groups = groups
         self.trainable = trainable
@@ -152,6 +155,18 @@ class _Scope:
         self.ignore = ignore
         self.local: dict[str, int] = {}
         self.counters: dict[str, int] = {}
+
+
+def _reads_inputs(layers: tuple[LayerSpec, ...]) -> bool:
+    """Does a layer of these (or of their nested lists) read ``input.k`` in its ``from``?"""
+    for layer in layers:
+        node = layer.from_
+        items = node.items if isinstance(node, YSeq) else () if node is None else (node,)
+        if any(isinstance(i, YScalar) and str(i.value).startswith("input.") for i in items):
+            return True
+        if layer.layers is not None and _reads_inputs(layer.layers):
+            return True
+    return False
 
 
 class _SkippedError(Exception):
@@ -407,7 +422,12 @@ class Builder:
             return len(self.shapes[INPUT])
 
     def _layer(self, layer: LayerSpec, scope: _Scope, previous: int) -> int:
-        first_input = self._inputs(layer, scope, previous)
+        try:
+            first_input = self._inputs(layer, scope, previous)
+        except GraphError:
+            if layer.if_ is not None and not self._exists(layer, scope.env):
+                return previous  # off, and reads what does not exist here: not built at all
+            raise
         env = self._env(layer, scope.env, first_input)
         repeat = self._repeat(layer, env)
         if repeat == 0 or not self._exists(layer, env):
@@ -454,6 +474,7 @@ class Builder:
                     stack=(*scope.stack, block.name),
                     positional=block.sequential,
                     ignore=ignore,
+                    inputs=inputs,
                 )
                 out = self._sequence(block.layers, inner)
             elif layer.layers is not None:
@@ -589,20 +610,51 @@ class Builder:
         items: tuple[YNode, ...] = node.items if isinstance(node, YSeq) else (node,)
         if not items:
             raise GraphError("'from' must name at least one layer", node.pos)
-        out = []
+        out: list[int] = []
         for item in items:
             value = item.value if isinstance(item, YScalar) else None
             if isinstance(value, int) and not isinstance(value, bool):
                 value = str(value)  # a positional name: from: 0
             if not isinstance(value, str):
                 raise GraphError(f"'from' takes layer names, got {what_node(item)}", item.pos)
+            if value == "input.*":  # every input of the block instance
+                out.extend(self._block_inputs(scope))
+                continue
+            if value.endswith(".*"):  # every instance of a repeat, in order
+                out.extend(self._instances(value[:-2], scope, item.pos))
+                continue
             out.append(self._lookup(value, scope, item.pos))
         return tuple(out)
+
+    def _instances(self, name: str, scope: _Scope, pos: SourcePos) -> list[int]:
+        """``m.*``: the instances ``m.0``, ``m.1``, … of the repeat ``m`` of this scope, or the
+        layers of its nested list ``m``."""
+        if name not in scope.local:
+            self._lookup(name, scope, pos)  # the error for a name that does not exist
+            raise GraphError(
+                f"'{name}.*': '{name}' is not a repeat or nested list of this scope", pos
+            )
+        found: list[int] = []
+        k = 0
+        while True:  # a repeat's instances, or the children of a nested list, in order
+            index = scope.local.get(f"{name}.{k}", self.full.get(f"{scope.prefix}{name}.{k}"))
+            if index is None and not found:
+                raise GraphError(
+                    f"'{name}.*': '{name}' has no instances {name}.0, {name}.1, …",
+                    pos,
+                    "'.*' names the instances of a repeat, or the layers of a nested list",
+                )
+            if index is None:
+                return found
+            found.append(index)
+            k += 1
 
     def _lookup(self, name: str, scope: _Scope, pos: SourcePos) -> int:
         """A name in this scope, then in the scopes it is written in, then a full name."""
         if name == "input":
             return scope.input_index
+        if name.startswith("input.") and name[6:].isdigit():
+            return self._block_input(int(name[6:]), scope, pos)
         outer: _Scope | None = scope
         while outer is not None:
             if name in outer.local:
@@ -620,6 +672,26 @@ class Builder:
             return did_you_mean(name, [*islice(local, n_local), *islice(full, n_full), "input"])
 
         raise GraphError(f"no layer named '{name}' before this one", pos, hint)
+
+    @staticmethod
+    def _block_inputs(scope: _Scope) -> tuple[int, ...]:
+        """The inputs of the block instance the scope is in (outside blocks: the model's)."""
+        outer: _Scope | None = scope
+        while outer is not None and outer.inputs is None:
+            outer = outer.parent
+        return outer.inputs if outer is not None and outer.inputs is not None else (INPUT,)
+
+    def _block_input(self, k: int, scope: _Scope, pos: SourcePos) -> int:
+        """``input.k``: the k-th input of the block instance the scope is in (of the model
+        outside blocks: its one input)."""
+        inputs = self._block_inputs(scope)
+        if k >= len(inputs):
+            raise GraphError(
+                f"'input.{k}': the block has {len(inputs)} input(s), input.0 … "
+                f"input.{len(inputs) - 1}",
+                pos,
+            )
+        return inputs[k]
 
     def _leaf(
         self,
@@ -684,8 +756,12 @@ class Builder:
         if block.name in scope.stack:
             chain = " → ".join((*scope.stack, block.name))
             raise GraphError(f"block '{block.name}' uses itself ({chain})", layer.type_pos)
-        if len(inputs) != 1:
-            raise GraphError(f"block '{block.name}' takes one input, got {len(inputs)}", layer.pos)
+        if len(inputs) != 1 and not _reads_inputs(block.layers):
+            raise GraphError(
+                f"block '{block.name}' takes one input, got {len(inputs)}",
+                layer.pos,
+                "a block whose layers read 'input.0', 'input.1', … takes several",
+            )
         return self._arguments(layer, block, env)
 
     def _arguments(

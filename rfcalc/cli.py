@@ -13,7 +13,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from rfcalc import __version__
-from rfcalc.errors import InputError, RfcalcError, SourcePos, printable
+from rfcalc.errors import InputError, RfcalcError, printable
 from rfcalc.render import FORMATS
 
 app = typer.Typer(
@@ -94,6 +94,16 @@ def main_callback(
     ] = False,
 ) -> None:
     """Shapes, parameters, MACs and receptive fields of neural networks described in YAML."""
+
+
+ScaleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scale",
+        metavar="S",
+        help="An Ultralytics model config's scale (n, s, m, l, x); default: from the file's name.",
+    ),
+]
 
 
 @app.command()
@@ -181,6 +191,7 @@ def describe(
             " does; all: a footer line for each (docs/counting.md).",
         ),
     ] = "torchvision",
+    scale: ScaleOption = None,
 ) -> None:
     """Print every layer's shape, params, MACs and receptive field, and the totals."""
     from rfcalc.api import describe_file as run
@@ -209,6 +220,7 @@ def describe(
             dtype.value,
             parse_ignores(ignore),
             count,
+            scale,
         )
     except RfcalcError as error:
         fail(error)
@@ -393,6 +405,7 @@ def check(
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Exit 0 even when a check fails.")
     ] = False,
+    scale: ScaleOption = None,
 ) -> None:
     """Check models against limits from their 'checks:' section and these options.
 
@@ -424,7 +437,7 @@ def check(
     results: list[FileResult] = []
     for path in _expand(models):
         try:
-            graph = load_file(path, overrides)
+            graph = load_file(path, overrides, scale=scale)
             report = analyze_graph(graph, ignore=ignored)
             # the file's limits and the command line's: all must hold (a flag never loosens)
             gates = [*checks.from_file(graph.checks, graph.variables), *flags]
@@ -454,6 +467,7 @@ def diff(
         bool,
         typer.Option("--exit-code", help="Exit 1 when anything changed, 0 when nothing did."),
     ] = False,
+    scale: ScaleOption = None,
 ) -> None:
     """Show what changed between two model files: totals, output, receptive field, layers.
 
@@ -464,7 +478,7 @@ def diff(
 
     try:
         overrides = parse_sets(sets)
-        result = compare(run(old, overrides), run(new, overrides))
+        result = compare(run(old, overrides, scale=scale), run(new, overrides, scale=scale))
     except RfcalcError as error:
         fail(error)
     emit(render_json(result) if fmt is CheckFormat.json else render_text(result))
@@ -593,7 +607,10 @@ def _write_image(output: str, suffix: str, shown: object) -> None:
 def convert(
     model: Annotated[
         str | None,
-        typer.Argument(metavar="[MODEL]", help="An ONNX file (.onnx) to write as rfcalc YAML."),
+        typer.Argument(
+            metavar="[MODEL]",
+            help="An ONNX file (.onnx) or an Ultralytics model config to write as rfcalc YAML.",
+        ),
     ] = None,
     torch_spec: Annotated[
         str | None,
@@ -609,6 +626,7 @@ def convert(
             "--input", metavar="C,H,W", help="With --torch: the input shape (default 3,224,224)."
         ),
     ] = None,
+    scale: ScaleOption = None,
     output: Annotated[
         str | None,
         typer.Option(
@@ -616,8 +634,9 @@ def convert(
         ),
     ] = None,
 ) -> None:
-    """Write a model from ONNX (MODEL.onnx) or PyTorch (--torch SPEC; needs torch) as a
-    readable rfcalc file (docs/importers.md, docs/importers_torch.md)."""
+    """Write a model from ONNX (MODEL.onnx), an Ultralytics config (yolov8n.yaml) or PyTorch
+    (--torch SPEC; needs torch) as a readable rfcalc file (docs/importers.md,
+    docs/ultralytics.md, docs/importers_torch.md)."""
     try:
         if (torch_spec is None) == (model is None):
             raise InputError(
@@ -630,16 +649,16 @@ def convert(
             raise InputError(
                 "--input: an ONNX file declares its own input shape", None, "drop --input"
             )
-        if model is not None and not model.lower().endswith(".onnx"):
-            raise InputError(
-                "convert reads ONNX files (.onnx)", SourcePos(model), "an rfcalc file needs none"
-            )
         if output is not None:
             _check_output(output, model or "")
-        if model is not None:
+        if model is not None and model.lower().endswith(".onnx"):
             from rfcalc.onnx_import import convert as convert_onnx
 
             text = convert_onnx(model)
+        elif model is not None:
+            from rfcalc.ultralytics import convert as convert_config
+
+            text = convert_config(model, scale)
         else:
             assert torch_spec is not None
             shape = parse_shape(input_shape or "3,224,224", "--input")

@@ -216,8 +216,18 @@ def _block(name_key: YScalar, node: YNode) -> BlockSpec:
     return BlockSpec(name, params, layers, body.pos, sequential)
 
 
-def load_text(text: str, path: str) -> ModelSpec:
+def load_text(text: str, path: str, scale: str | None = None) -> ModelSpec:
+    """A model file's text; an Ultralytics model config (``backbone`` and ``head``) is read
+    through :mod:`rfcalc.ultralytics` at ``scale`` (default: from the file's name)."""
     root = parse(text, path)
+    if isinstance(root, YMap) and root.get("backbone") is not None and root.get("head"):
+        from rfcalc.ultralytics import model_tree  # is_config, without importing it first
+
+        root = model_tree(root, path, scale)
+    elif scale is not None:
+        raise InputError(
+            f"--scale {scale}: the model is not an Ultralytics model config", SourcePos(path)
+        )
     top = _mapping(root, "a model file")
     for key, _ in top.items:
         if key.value not in TOP_KEYS:
@@ -338,8 +348,8 @@ class _Library:
         return os.path.normpath(folder / entry)
 
 
-def load_bytes(data: bytes, path: str) -> ModelSpec:
-    return load_text(read_text(path, data), path)
+def load_bytes(data: bytes, path: str, scale: str | None = None) -> ModelSpec:
+    return load_text(read_text(path, data), path, scale)
 
 
 def _refused_kind(mode: int, *, stdin: bool = False) -> str | None:
@@ -373,7 +383,7 @@ def _read_bounded(stream: BinaryIO) -> bytes:
     return b"".join(chunks)
 
 
-def load_path(path: str) -> ModelSpec:
+def load_path(path: str, scale: str | None = None) -> ModelSpec:
     """Read a model file ('-' for standard input), never more than the size limit plus one byte.
 
     A device, socket or folder named as MODEL is refused before it is opened (opening some
@@ -400,8 +410,14 @@ def load_path(path: str) -> ModelSpec:
             raise InputError(f"cannot read: {exc.strerror}", where) from None
         except ValueError:  # closed since
             raise InputError("standard input is closed", where) from None
-        return load_bytes(data, "<stdin>")
-    return load_bytes(read_path(path), path)
+        return load_bytes(data, "<stdin>", scale)
+    if scale is None and not os.path.lexists(path):
+        from rfcalc.ultralytics import scaled_path
+
+        found = scaled_path(path)  # yolov8n.yaml: yolov8.yaml at scale n, as Ultralytics reads it
+        if found is not None:
+            return load_bytes(read_path(found[0]), found[0], found[1])
+    return load_bytes(read_path(path), path, scale)
 
 
 def read_path(path: str) -> bytes:

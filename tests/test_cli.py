@@ -201,7 +201,8 @@ def test_output_never_overwrites_the_model(tmp_path: Path) -> None:
 
 
 def test_convert_takes_one_source() -> None:
-    # neither an ONNX file nor --torch, or both: one positioned usage error, exit 2
+    # neither a file nor --torch, or both: one usage error, exit 2; an rfcalc file is not
+    # something to convert
     for args in (["convert"], ["convert", "m.onnx", "--torch", "torchvision.models:resnet18"]):
         result = runner.invoke(app, args)
         assert (result.exit_code, result.stdout) == (2, "")
@@ -214,9 +215,11 @@ def test_convert_takes_one_source() -> None:
     assert result.stderr == (
         "rfcalc: error: --input: an ONNX file declares its own input shape\nhint: drop --input\n"
     )
-    result = runner.invoke(app, ["convert", "m.yaml"])
+    textbook = str(EXAMPLES / "textbook.yaml")
+    result = runner.invoke(app, ["convert", textbook])
     assert (result.exit_code, result.stdout) == (2, "")
-    assert (
-        result.stderr
-        == "m.yaml:1:1: error: convert reads ONNX files (.onnx)\nhint: an rfcalc file needs none\n"
+    assert result.stderr == (
+        f"{textbook}:1:1: error: not an Ultralytics model config (no 'backbone' and 'head')\n"
+        "hint: convert reads ONNX files, Ultralytics model configs such as yolov8n.yaml and"
+        " --torch models; an rfcalc model file needs no converting\n"
     )

@@ -268,6 +268,59 @@ def _patch_merging_pad(ctx: Ctx) -> Out:
     return Out(shape, rf=PerDim((rules,)))
 
 
+def _areas(n: int, width: int, area: int) -> Func:
+    """Along the rows of an (H, W) map whose H·W positions are cut, row-major, into ``area``
+    equal runs (Ultralytics' AAttn): a row reads the rows of the runs it meets; exact when a run
+    is whole rows (H divisible by area), the hull of the runs' rows otherwise."""
+    run = n * width // area
+
+    def reads(y: int) -> tuple[int, int, int]:
+        if not 0 <= y < n:
+            return (y, y, 1)  # beyond the map (a later layer's padding): itself
+        first = y * width // run * run // width
+        last = ((y + 1) * width - 1) // run * run + run - 1
+        return (first, last // width, 1)
+
+    return Func(reads, Fraction(1), f"areas of {run} positions")
+
+
+def _map_attention(ctx: Ctx) -> Out:
+    ctx.need_rank(3)
+    c, h, w = ctx.shape
+    heads = ctx.get_int("num_heads")
+    if c % heads:
+        raise ctx.fail(f"the input's {c} channels are not divisible by num_heads {heads}")
+    group = c // heads  # per head: q (key_dim), k (key_dim), v (the rest)
+    key_dim = ctx.opt_int("key_dim")
+    if key_dim is None:
+        if group % 3:
+            raise ctx.fail(
+                f"each head's {group} channels do not split into equal q, k and v: give key_dim"
+            )
+        key_dim = group // 3
+    head_dim = group - 2 * key_dim
+    if head_dim < 1:
+        raise ctx.fail(
+            f"each head's {group} channels leave no value channels after q and k of "
+            f"key_dim {key_dim}",
+            "key_dim",
+        )
+    area = ctx.get_int("area")
+    tokens = h * w
+    if tokens % area:
+        raise ctx.fail(
+            f"the map's {h}×{w} = {tokens} positions do not split into {area} areas", "area"
+        )
+    shape = (heads * head_dim, h, w)
+    if ctx.args["output"] == "v":  # the values, as the model passes them to its positional conv
+        return Out(shape, rf=PerDim(((GLOBAL_AXIS, IDENTITY_AXIS, IDENTITY_AXIS),)))
+    per_area = tokens // area
+    # per area and head: the scores q·kᵀ (N² · key_dim) and the weighted sum of v (N² · head_dim)
+    macs = area * heads * per_area * per_area * (key_dim + head_dim)
+    rows: AxisRule = GLOBAL_AXIS if area == 1 else _areas(h, w, area)
+    return Out(shape, macs=macs, rf=PerDim(((GLOBAL_AXIS, rows, GLOBAL_AXIS),)))
+
+
 _ATTENTION_IGNORED = ignored("dropout", "batch_first", "device", "dtype")
 _TRANSFORMER_ARGS = (
     Arg("d_model", T.INT, None, "checked against the input's features", 1, nullable=True),
@@ -368,6 +421,39 @@ KINDS = (
         args=(),
         rule=_patch_merging_pad,
         channels_first=False,
+    ),
+    LayerKind(
+        name="mapattention",
+        torch_name="Attention",
+        family="attention",
+        doc=(
+            "Attention over the positions of a channels-first map (C, H, W) whose channels "
+            "hold, per head, q (key_dim), k (key_dim) and v (the rest), as a 1×1 convolution "
+            "computes them in Ultralytics' Attention (PSA, C2PSA) and AAttn (A2C2f). Output: "
+            "the heads' values (heads·head_dim, H, W), or with output v the values themselves. "
+            "Every position reads every position (a global field), or with area > 1 those of "
+            "its area: the H·W positions cut row-major into area equal runs (stripes of rows)."
+        ),
+        args=(
+            Arg("num_heads", T.INT, doc="heads; must divide the channels", minimum=1),
+            Arg(
+                "key_dim",
+                T.INT,
+                None,
+                "q and k channels per head (default: a third)",
+                1,
+                nullable=True,
+            ),
+            Arg("area", T.INT, 1, "areas the positions are cut into (1: all)", 1),
+            Arg(
+                "output",
+                T.CHOICE,
+                "attention",
+                "attention, or v: the values",
+                choices=("attention", "v"),
+            ),
+        ),
+        rule=_map_attention,
     ),
     LayerKind(
         name="embedding",

@@ -90,6 +90,11 @@ def _concat(ctx: Ctx) -> Out:
         axes[d] = Func(reads, Fraction(1), f"concat part {j}")
         rules.append(tuple(axes))
         offset = hi
+    if len({t for t in tags if isinstance(t, Tokens)}) > 1:
+        # tokens of different maps side by side (a detection head's levels, each flattened):
+        # the dim no longer says which token is which; it is derived, and its axes global
+        layout = tuple(None if j == d else t for j, t in enumerate(ctx.in_layouts[0]))
+        return Out(shape, rf=PerDim(tuple(rules)), layout=layout)
     return Out(shape, rf=PerDim(tuple(rules)))
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from rfcalc import counting
-from rfcalc.engine import LayerRow, Report
+from rfcalc.engine import RF, LayerRow, Report
 from rfcalc.errors import InputError, did_you_mean
 
 
@@ -371,6 +371,9 @@ def footer(report: Report) -> list[tuple[str, str]]:
         lines.append(("Final RF", _final_rf(report)))
     if any(report.causal) or len(report.causal) == 1:  # sequences, or a causal axis
         lines.append(("Causal", _causal(report)))
+    heads = _heads(report)
+    if heads:
+        lines.append(("Heads", heads))
     return lines
 
 
@@ -387,6 +390,55 @@ def _every_convention(report: Report) -> list[tuple[str, str]]:
 def _flops(count: str) -> str:
     factor = counting.convention(count).flops_factor
     return "2 × MACs" if factor == 2 else "= MACs: Ultralytics' MACs are its FLOPs"
+
+
+def _heads(report: Report) -> str:
+    """The field at each input of a block that reads several layers (a detection head's
+    levels: "P3/8 RF 395"); '' when no block does (docs/ultralytics.md)."""
+    outside: dict[str, list[str]] = {}  # group → the layers outside it that it reads, in order
+    members: dict[str, set[str]] = {}
+    for row in report.layers:
+        for group in row.groups:
+            members.setdefault(group, set()).add(row.name)
+    for row in report.layers:
+        for group in row.groups:
+            for name in row.inputs:
+                if name not in members[group] and name not in outside.setdefault(group, []):
+                    outside[group].append(name)
+    heads = [g for g, names in outside.items() if len(names) > 1]
+    heads = [g for g in heads if not any(g.startswith(h + ".") for h in heads)]
+    if not heads:
+        return ""
+    rows = {row.name: row for row in report.layers}
+    parts = []
+    for group in heads:
+        levels = []
+        for name in outside[group]:
+            rf = rows[name].rf if name in rows else None
+            if rf is None or not rf.size:
+                continue
+            levels.append(f"{_level(rf.stride)} RF {_head_rf(rf)}")
+        prefix = f"{group}: " if len(heads) > 1 else ""
+        parts.append(prefix + ", ".join(levels))
+    return "; ".join(parts)
+
+
+def _level(stride: tuple[Fraction | None, ...]) -> str:
+    """The level of a stride of 8 on every axis, "P3/8" (2³: the feature pyramid's), else the
+    stride."""
+    first = stride[0]
+    if first is not None and all(s == first for s in stride) and first.denominator == 1:
+        n = int(first)
+        if n & (n - 1) == 0:
+            return f"P{n.bit_length() - 1}/{n}"
+    return "stride " + per_axis(tuple(fraction(v) for v in stride))
+
+
+def _head_rf(rf: RF) -> str:
+    size = per_axis(tuple(str(v) for v in rf.size))
+    if rf.is_global:
+        return f"{size} (global)"
+    return f"{size} +g" if rf.global_context else size
 
 
 def _causal(report: Report) -> str:

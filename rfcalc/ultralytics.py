@@ -1,0 +1,593 @@
+"""Ultralytics model configs (``yolov8.yaml``, ``yolo11.yaml``, …) read as they are.
+
+A config's ``backbone`` and ``head`` rows ``[from, repeats, module, args]`` become an rfcalc
+model tree: ``include: [ultralytics]`` (the built-in library of Ultralytics' modules as blocks)
+and one layer per row, named by its index inside a nested list ``model``, so that layer names
+are Ultralytics' own (``model.2.m.0.cv1.conv``). Channels and repeats are computed here as
+Ultralytics' ``parse_model`` (ultralytics/nn/tasks.py) computes them: the scale's depth
+multiple rounds the repeats, its width multiple and ``max_channels`` set each module's output
+channels (``make_divisible(min(c2, max_channels) · width, 8)``, rounding up). ``nc`` becomes a
+variable, so ``--set nc=…`` works. Every node of the tree keeps the position of the user's row,
+so an error points into the user's file.
+
+This is a front end: it produces the same tree a model file would, which the loader reads as
+it reads any model (:func:`model_tree`), and which ``rfcalc convert`` prints
+(:func:`convert_text`).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import os
+import re
+from typing import NamedTuple
+
+from rfcalc.errors import InputError, SourcePos, did_you_mean
+from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, what_node
+
+INPUT_SIZE = 640  # Ultralytics' default image size
+CLASSIFY_SIZE = 224  # its default for classification
+TOP_KEYS = ("nc", "scales", "backbone", "head")
+
+
+class Module(NamedTuple):
+    """How a row's module becomes a layer: the block (or layer type), the names of its YAML
+    arguments in order, and how parse_model treats it (``base``: args[0] is the output
+    channels, scaled; ``repeat``: also takes the row's repeats as ``n``)."""
+
+    block: str
+    params: tuple[str, ...]
+    kind: str
+
+
+_BASE, _REPEAT, _CONCAT, _SAME, _DETECT = "base", "repeat", "concat", "same", "detect"
+_CLASSIFY = "classify"  # a base module whose c2 (the classes) is not scaled
+
+MODULES: dict[str, Module] = {
+    "Conv": Module("Conv", ("c2", "k", "s", "p", "g", "d", "act"), _BASE),
+    "DWConv": Module("Conv", ("c2", "k", "s", "d", "act"), _BASE),  # g = gcd(c1, c2)
+    "C2f": Module("C2f", ("c2", "shortcut", "g", "e"), _REPEAT),
+    "C3": Module("C3", ("c2", "shortcut", "g", "e"), _REPEAT),
+    "C3k2": Module("C3k2", ("c2", "c3k", "e", "attn", "g", "shortcut"), _REPEAT),
+    "SPPF": Module("SPPF", ("c2", "k", "n", "shortcut"), _BASE),
+    "C2PSA": Module("C2PSA", ("c2", "e"), _REPEAT),
+    "PSA": Module("PSA", ("c2", "e"), _BASE),
+    "SCDown": Module("SCDown", ("c2", "k", "s"), _BASE),
+    "C2fCIB": Module("C2fCIB", ("c2", "shortcut", "lk", "g", "e"), _REPEAT),
+    "A2C2f": Module(
+        "A2C2f",
+        ("c2", "a2", "area", "residual", "mlp_ratio", "e", "g", "shortcut"),
+        _REPEAT,
+    ),
+    "Bottleneck": Module("Bottleneck", ("c2", "shortcut", "g"), _BASE),
+    "SPP": Module("SPP", ("c2", "k"), _BASE),
+    "nn.MaxPool2d": Module("maxpool2d", ("kernel_size", "stride", "padding"), _SAME),
+    "nn.ZeroPad2d": Module("zeropad2d", ("padding",), _SAME),
+    "Concat": Module("concat", ("dim",), _CONCAT),
+    "nn.Upsample": Module("upsample", ("size", "scale_factor", "mode"), _SAME),
+    "Detect": Module("Detect", ("nc",), _DETECT),
+    "v10Detect": Module("Detect", ("nc",), _DETECT),
+    "Segment": Module("Detect", ("nc", "extra", "npr"), _DETECT),
+    "Pose": Module("Detect", ("nc", "extra"), _DETECT),
+    "OBB": Module("Detect", ("nc", "extra"), _DETECT),
+    "Classify": Module("Classify", ("c2", "k", "s", "p", "g"), _CLASSIFY),
+}
+
+_SAME_CHANNELS = frozenset({"C2PSA", "PSA"})  # parse_model asserts c1 == c2
+
+# modules after which parse_model builds Detect's class branch of depthwise convolutions
+_NOT_LEGACY = frozenset({"C3k2", "A2C2f", "C2fCIB"})
+
+
+def is_config(root: YNode) -> bool:
+    """Is a parsed file an Ultralytics model config (it has ``backbone`` and ``head``)?"""
+    return isinstance(root, YMap) and root.get("backbone") is not None and bool(root.get("head"))
+
+
+def guess_scale(path: str) -> str:
+    """The scale letter in a file name, as Ultralytics' ``guess_model_scale``: ``yolov8n`` → n,
+    ``yolo11x-seg`` → x, ``yoloe-11s`` → s; '' when there is none."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    match = re.search(r"yolo(e-)?v?\d+([nslmx])", stem)
+    return match.group(2) if match else ""
+
+
+def scaled_path(path: str) -> tuple[str, str] | None:
+    """A file that does not exist but names a scale: ``yolov8n.yaml`` is ``yolov8.yaml`` at
+    scale n (``yolov8n6.yaml``: ``yolov8-p6.yaml``), as Ultralytics' ``yaml_model_load`` reads
+    it; None when there is no such file."""
+    folder, name = os.path.split(path)
+    stem, ext = os.path.splitext(name)
+    if re.fullmatch(r"yolov[58][nsmlx]6", stem):
+        stem = re.sub(r"(\d+)([nslmx])6(.+)?$", r"\1\2-p6\3", stem)
+    scale = guess_scale(stem)
+    unified = re.sub(r"(\d+)([nslmx])(.+)?$", r"\1\3", stem)
+    if not scale or unified == stem:
+        return None
+    target = os.path.join(folder, unified + ext)
+    return (target, scale) if os.path.isfile(target) else None
+
+
+def make_divisible(x: float, divisor: int = 8) -> int:
+    """Ultralytics' make_divisible: the nearest multiple of ``divisor`` at or above ``x``."""
+    return math.ceil(x / divisor) * divisor
+
+
+# ---------------------------------------------------------------- reading the config
+
+
+def _number(node: YNode, what: str) -> float:
+    value = node.value if isinstance(node, YScalar) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise InputError(f"{what} must be a positive number, got {what_node(node)}", node.pos)
+    return value
+
+
+def _scales(top: YMap, path: str, scale: str | None) -> tuple[str, float, float, float]:
+    """(the scale, depth, width, max_channels): the chosen entry of ``scales``, or the
+    config's ``depth_multiple`` and ``width_multiple`` (1 by default) without one."""
+    node = top.get("scales")
+    if node is None or (isinstance(node, YScalar) and node.value is None):
+        if scale:
+            raise InputError(f"--scale {scale}: the config has no 'scales'", SourcePos(path), None)
+        multiples = []
+        for key in ("depth_multiple", "width_multiple"):
+            given = top.get(key)
+            multiples.append(1.0 if given is None else _number(given, f"'{key}'"))
+        return "", multiples[0], multiples[1], math.inf
+    if not isinstance(node, YMap) or not node.items:
+        raise InputError(
+            f"'scales' must map scale names to [depth, width, max_channels], got {what_node(node)}",
+            node.pos,
+            "e.g. scales: {n: [0.33, 0.25, 1024]}",
+        )
+    names = [str(k.value) for k, _ in node.items]
+    if scale is None:
+        scale = guess_scale(path) or names[0]  # parse_model: the first one when none is given
+    entry = node.get(scale)
+    if entry is None:
+        raise InputError(
+            f"no scale '{scale}' in 'scales'",
+            node.pos,
+            did_you_mean(scale, names) or f"the scales are: {', '.join(names)}",
+        )
+    if not isinstance(entry, YSeq) or len(entry.items) != 3:
+        raise InputError(
+            f"scale '{scale}' must be [depth, width, max_channels], got {what_node(entry)}",
+            entry.pos,
+        )
+    depth, width, most = (
+        _number(item, f"scale '{scale}': {what}")
+        for item, what in zip(entry.items, ("depth", "width", "max_channels"), strict=True)
+    )
+    return scale, depth, width, most
+
+
+class _Row(NamedTuple):
+    number: int  # the row's index, counted over backbone and head
+    froms: tuple[int, ...]  # absolute indices (-1: the model's input)
+    multi: bool  # from was a list
+    repeats: int
+    module: str
+    args: tuple[YNode, ...]
+    node: YSeq
+    from_node: YNode
+    repeats_node: YNode
+    module_node: YNode
+
+
+def _rows(top: YMap) -> list[_Row]:
+    rows: list[_Row] = []
+    for section in ("backbone", "head"):
+        node = top.get(section)
+        if not isinstance(node, YSeq) or not node.items:
+            where = node.pos if node is not None else top.pos
+            raise InputError(
+                f"'{section}' must be a list of rows [from, repeats, module, args], got "
+                f"{what_node(node) if node is not None else 'nothing'}",
+                where,
+            )
+        for item in node.items:
+            rows.append(_row(item, len(rows)))
+    return rows
+
+
+def _row(item: YNode, i: int) -> _Row:
+    if not isinstance(item, YSeq) or len(item.items) != 4:
+        raise InputError(
+            f"row {i} must be [from, repeats, module, args], got {what_node(item)}"
+            + (f" of {len(item.items)} items" if isinstance(item, YSeq) else ""),
+            item.pos,
+            "e.g. [-1, 1, Conv, [64, 3, 2]]",
+        )
+    from_node, repeats_node, module_node, args_node = item.items
+    sources = from_node.items if isinstance(from_node, YSeq) else (from_node,)
+    froms = []
+    for source in sources:
+        value = source.value if isinstance(source, YScalar) else None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(
+                f"row {i}: 'from' must be a row index or a list of them, got {what_node(source)}",
+                source.pos,
+            )
+        absolute = i + value if value < 0 else value
+        if not (0 <= absolute < i or (value == -1 and i == 0)):
+            raise InputError(
+                f"row {i}: 'from' {value} is not an earlier row (rows 0 … {i - 1})"
+                if i
+                else f"row 0: 'from' {value}: the first row reads the input, -1",
+                source.pos,
+            )
+        froms.append(absolute if i else -1)
+    repeats = repeats_node.value if isinstance(repeats_node, YScalar) else None
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise InputError(
+            f"row {i}: repeats must be an integer ≥ 1, got {what_node(repeats_node)}",
+            repeats_node.pos,
+        )
+    module = module_node.value if isinstance(module_node, YScalar) else None
+    if not isinstance(module, str):
+        raise InputError(
+            f"row {i}: the module must be a name, got {what_node(module_node)}", module_node.pos
+        )
+    if not isinstance(args_node, YSeq):
+        raise InputError(
+            f"row {i}: the arguments must be a list, got {what_node(args_node)}", args_node.pos
+        )
+    return _Row(
+        i,
+        tuple(froms),
+        isinstance(from_node, YSeq),
+        repeats,
+        module,
+        args_node.items,
+        item,
+        from_node,
+        repeats_node,
+        module_node,
+    )
+
+
+# ---------------------------------------------------------------- building the tree
+
+
+def _s(value: object, pos: SourcePos) -> YScalar:
+    return YScalar(value, pos)
+
+
+def _map(pos: SourcePos, **items: YNode) -> YMap:
+    return YMap(tuple((_s(k.rstrip("_"), pos), v) for k, v in items.items()), pos)
+
+
+def _arg_value(node: YNode, names: frozenset[str]) -> YNode | None:
+    """A row's argument as parse_model reads it: a string naming a config variable (``nc``)
+    is that variable, another string is a Python literal if it is one (``None``); None for
+    None (the block's default)."""
+    if not isinstance(node, YScalar) or not isinstance(node.value, str):
+        return node
+    text = node.value
+    if text in names:
+        return YScalar(f"${text}", node.pos)
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return node
+    if value is None:
+        return None
+    if isinstance(value, bool | int | float | str):
+        return YScalar(value, node.pos)
+    return node
+
+
+class _Context(NamedTuple):
+    scale: str
+    depth: float
+    width: float
+    max_channels: float
+    variables: frozenset[str]
+    variable_values: dict[str, object]
+
+
+def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap, int]:
+    """A row's layer, and its output channels as parse_model counts them."""
+    spec = MODULES.get(row.module)
+    if spec is None:
+        raise InputError(
+            f"row {row.number}: module '{row.module}' is not covered by rfcalc",
+            row.module_node.pos,
+            did_you_mean(row.module, list(MODULES))
+            or f"covered: {', '.join(sorted(MODULES))} (docs/ultralytics.md)",
+        )
+    pos = row.node.pos
+    n = max(round(row.repeats * ctx.depth), 1) if row.repeats > 1 else row.repeats
+    c1 = ch[row.froms[0]] if row.froms[0] >= 0 else ch[-1]
+    values: list[YNode | None] = [_arg_value(a, ctx.variables) for a in row.args]
+    names = list(spec.params)
+    c2 = c1
+    if spec.kind in (_BASE, _REPEAT):
+        first = values[0] if values else None
+        given = first.value if isinstance(first, YScalar) else None
+        if isinstance(given, bool) or not isinstance(given, int) or given < 1:
+            where = row.args[0].pos if row.args else row.node.items[3].pos
+            raise InputError(
+                f"row {row.number}: {row.module}'s first argument is its output channels, a "
+                f"positive integer, got {what_node(first) if first is not None else 'nothing'}",
+                where,
+            )
+        c2 = make_divisible(min(given, ctx.max_channels) * ctx.width, 8)
+        if row.module in _SAME_CHANNELS and c2 != c1:
+            raise InputError(
+                f"row {row.number}: {row.module} keeps its channels (c1 == c2), but it reads "
+                f"{c1} and its argument gives {c2} at this scale",
+                first.pos if first is not None else pos,
+            )
+        values[0] = _s(c2, first.pos if first is not None else pos)
+        if spec.kind == _REPEAT:
+            values.insert(1, _s(n, row.repeats_node.pos))
+            names.insert(1, "n")
+            n = 1
+        if row.module == "C3k2" and ctx.scale in {"m", "l", "x"}:
+            values[2:3] = [_s(True, row.module_node.pos)]  # parse_model: c3k for M/L/X sizes
+        if row.module == "A2C2f" and ctx.scale in {"l", "x"}:
+            values += [_s(True, row.module_node.pos), _s(1.2, row.module_node.pos)]
+        if row.module == "DWConv":
+            names.append("g")
+            values += [None] * (len(names) - 1 - len(values)) + [_s(math.gcd(c1, c2), pos)]
+        if row.module == "SPP":  # k, a list of three kernels: k1, k2, k3
+            values, names = _spp_kernels(row, values, names)
+        if row.module == "SPPF" and len(values) <= 2:
+            names.append("act")  # parse_model: cv1 of a legacy row keeps the activation
+            values += [None] * (len(names) - 1 - len(values)) + [_s(True, pos)]
+    elif spec.kind == _CONCAT:
+        c2 = sum(ch[f] for f in row.froms)
+    elif spec.kind == _CLASSIFY:
+        c2 = 0  # the classes: read by nothing after it
+    elif spec.kind == _DETECT:
+        values = values[: len(names)]
+        if row.module == "Segment":  # parse_model scales the prototypes' channels
+            values += [None] * (3 - len(values))
+            nm, npr = values[1] or _s(32, pos), values[2] or _s(256, pos)
+            given = npr.value if isinstance(npr, YScalar) else None
+            if isinstance(given, bool) or not isinstance(given, int):
+                raise InputError(f"row {row.number}: Segment's npr must be an integer", npr.pos)
+            scaled = make_divisible(min(given, ctx.max_channels) * ctx.width, 8)
+            values[1:3] = [nm, _s(scaled, npr.pos)]
+        if row.module == "Pose":  # kpt_shape [keypoints, dims]: their product per anchor
+            values[1:2] = [_keypoints(row, ctx)]
+        if row.module == "OBB":
+            names.append("angle")
+            values[1:2] = values[1:2] or [_s(1, pos)]
+            values += [None] * (len(names) - 1 - len(values)) + [_s(True, pos)]
+        names += ["ch0", "nl", "legacy"]
+        values = [*values, _s(ch[row.froms[0]], pos), _s(len(row.froms), pos), _s(legacy, pos)]
+        if row.module == "v10Detect":  # Detect(nc, end2end=True) with the light class head
+            names[-1] = "end2end"
+            values[-1] = _s(True, pos)
+        if ctx.variable_values.get("end2end"):  # the config's end2end: True (YOLO26)
+            names.append("end2end")
+            values.append(_s(True, pos))
+        reg_max = ctx.variable_values.get("reg_max")
+        if reg_max is not None:
+            names.append("reg_max")
+            values.append(_s(reg_max, pos))
+    if len(values) > len(names):
+        extra = row.args[len(spec.params)] if len(row.args) > len(spec.params) else row.node
+        raise InputError(
+            f"row {row.number}: {row.module} takes at most {len(spec.params)} arguments "
+            f"({', '.join(spec.params)}), got {len(row.args)}",
+            extra.pos,
+        )
+    items: list[tuple[YScalar, YNode]] = [(_s("type", pos), _s(spec.block, row.module_node.pos))]
+    for name, value in zip(names, values, strict=False):
+        if value is not None:
+            items.append((_s(name, value.pos), value))
+    if row.number > 0 and (row.multi or row.froms[0] != row.number - 1):
+        sources = tuple(_s(f, row.from_node.pos) for f in row.froms)
+        items.append((_s("from", row.from_node.pos), YSeq(sources, row.from_node.pos)))
+    name_item: tuple[YScalar, YNode] = (_s("name", pos), _s(row.number, pos))
+    if n > 1:  # nn.Sequential of n modules: model.i.0, model.i.1, …
+        inner = YMap(((_s("repeat", pos), _s(n, row.repeats_node.pos)), *items), pos)
+        outer: list[tuple[YScalar, YNode]] = [name_item, (_s("layers", pos), YSeq((inner,), pos))]
+        from_item = [kv for kv in items if kv[0].value == "from"]
+        if from_item:  # the list reads the row's input; its first module reads the list's
+            inner = YMap(tuple(kv for kv in inner.items if kv[0].value != "from"), pos)
+            outer = [name_item, *from_item, (_s("layers", pos), YSeq((inner,), pos))]
+        return YMap(tuple(outer), pos), c2
+    return YMap((name_item, *items), pos), c2
+
+
+def _spp_kernels(
+    row: _Row, values: list[YNode | None], names: list[str]
+) -> tuple[list[YNode | None], list[str]]:
+    """SPP's k (5, 9, 13 by default) as the block's k1, k2, k3."""
+    if len(values) < 2 or values[1] is None:
+        return values[:1], names[:1]
+    node = values[1]
+    kernels = node.items if isinstance(node, YSeq) else ()
+    if len(kernels) != 3:
+        raise InputError(
+            f"row {row.number}: SPP's k must list three kernels, got {what_node(node)}",
+            node.pos,
+            "e.g. [512, [5, 9, 13]]",
+        )
+    return [values[0], *kernels], ["c2", "k1", "k2", "k3"]
+
+
+def _keypoints(row: _Row, ctx: _Context) -> YScalar:
+    """Pose's keypoint outputs per anchor, kpt_shape[0] · kpt_shape[1] (the config's
+    ``kpt_shape`` by name, or a list in the row)."""
+    node = row.args[1] if len(row.args) > 1 else row.node
+    value: object = node.value if isinstance(node, YScalar) else None
+    if value == "kpt_shape":
+        value = ctx.variable_values.get("kpt_shape")
+    elif isinstance(node, YSeq):
+        value = [i.value if isinstance(i, YScalar) else None for i in node.items]
+    if not (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+    ):
+        raise InputError(
+            f"row {row.number}: Pose needs kpt_shape, [keypoints, dims], got {what_node(node)}",
+            node.pos,
+        )
+    return _s(value[0] * value[1], node.pos)
+
+
+def model_tree(root: YMap, path: str, scale: str | None) -> YMap:
+    """An Ultralytics model config as an rfcalc model tree (positions are the config's)."""
+    chosen, depth, width, most = _scales(root, path, scale)
+    variables: dict[str, object] = {}
+    var_items: list[tuple[YScalar, YNode]] = []
+    for key in ("nc", "reg_max"):
+        node = root.get(key)
+        if node is None:
+            continue
+        value = node.value if isinstance(node, YScalar) else None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(f"'{key}' must be a positive integer, got {what_node(node)}", node.pos)
+        variables[key] = value
+        if key == "nc":
+            var_items.append((_s(key, node.pos), node))
+    shape_node = root.get("kpt_shape")
+    if isinstance(shape_node, YSeq):
+        variables["kpt_shape"] = [
+            i.value if isinstance(i, YScalar) else None for i in shape_node.items
+        ]
+    activation = root.get("activation")
+    if activation is not None:
+        raise InputError(
+            "'activation' is not covered by rfcalc: its Conv blocks have the default SiLU",
+            activation.pos,
+            "remove the key to describe the model with SiLU (docs/ultralytics.md)",
+        )
+    end2end = root.get("end2end")
+    if end2end is not None:
+        if not isinstance(end2end, YScalar) or not isinstance(end2end.value, bool):
+            raise InputError(
+                f"'end2end' must be true or false, got {what_node(end2end)}", end2end.pos
+            )
+        variables["end2end"] = end2end.value
+    channels_node = root.get("channels")
+    channels = 3
+    if channels_node is not None:
+        channels = int(_number(channels_node, "'channels'"))
+    ctx = _Context(
+        chosen, depth, width, most, frozenset(str(k.value) for k, _ in var_items), variables
+    )
+    rows = _rows(root)
+    ch: list[int] = []
+    legacy = True
+    layers: list[YNode] = []
+    for row in rows:
+        layer, c2 = _layer(row, ctx, ch or [channels], legacy)
+        if row.module in _NOT_LEGACY:
+            legacy = False
+        layers.append(layer)
+        ch.append(c2)
+    pos = root.pos
+    size = CLASSIFY_SIZE if rows[-1].module == "Classify" else INPUT_SIZE
+    stem = os.path.splitext(os.path.basename(path))[0]
+    name = (
+        stem
+        if guess_scale(stem) or not chosen
+        else re.sub(r"(\d+)", rf"\g<1>{chosen}", stem, count=1)
+    )
+    scaled = (
+        f"scale {chosen}: depth {depth:g}, width {width:g}, max_channels {most:g}"
+        if chosen
+        else f"depth {depth:g}, width {width:g}"
+    )
+    items: list[tuple[YScalar, YNode]] = [
+        (_s("name", pos), _s(name, pos)),
+        (
+            _s("description", pos),
+            _s(f"Ultralytics model config {os.path.basename(path)}, {scaled}", pos),
+        ),
+        (_s("include", pos), YSeq((_s("ultralytics", pos),), pos)),
+        (
+            _s("input", pos),
+            YSeq(tuple(_s(v, pos) for v in (channels, size, size)), pos),
+        ),
+    ]
+    if var_items:
+        items.append((_s("vars", pos), YMap(tuple(var_items), pos)))
+    model = YMap(
+        ((_s("name", pos), _s("model", pos)), (_s("layers", pos), YSeq(tuple(layers), pos))), pos
+    )
+    items.append((_s("layers", pos), YSeq((model,), pos)))
+    return YMap(tuple(items), pos)
+
+
+# ---------------------------------------------------------------- convert
+
+
+_PLAIN = re.compile(r"[A-Za-z_$][A-Za-z0-9_.-]*")
+_RESERVED = frozenset({"true", "false", "null", "yes", "no", "on", "off", "~"})
+
+
+def _flow(node: YNode) -> str:
+    if isinstance(node, YMap):
+        return "{" + ", ".join(f"{_flow(k)}: {_flow(v)}" for k, v in node.items) + "}"
+    if isinstance(node, YSeq):
+        return "[" + ", ".join(_flow(v) for v in node.items) + "]"
+    value = node.value
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    text = str(value)
+    if _PLAIN.fullmatch(text) and text.lower() not in _RESERVED:
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def convert(path: str, scale: str | None = None) -> str:
+    """``rfcalc convert CONFIG``: an Ultralytics model config as an rfcalc model file, each
+    row a block instance followed by the row as written."""
+    from rfcalc.loader import read_path
+    from rfcalc.yamltree import parse, read_text
+
+    if scale is None and not os.path.lexists(path):
+        found = scaled_path(path)
+        if found is not None:
+            path, scale = found
+    text = read_text(path, read_path(path))
+    root = parse(text, path)
+    if not is_config(root):
+        raise InputError(
+            "not an Ultralytics model config (no 'backbone' and 'head')",
+            SourcePos(path),
+            "convert reads ONNX files, Ultralytics model configs such as yolov8n.yaml and --torch"
+            " models; an rfcalc model file needs no converting",
+        )
+    assert isinstance(root, YMap)
+    tree = model_tree(root, path, scale)
+    lines = text.splitlines()
+    written = [lines[row.node.pos.line - 1].strip().removeprefix("- ") for row in _rows(root)]
+    return convert_text(tree, os.path.basename(path), written)
+
+
+def convert_text(tree: YMap, source: str, written: list[str]) -> str:
+    """The model tree as an rfcalc model file, with a header saying where it came from and
+    each row's text as a comment."""
+    lines = [
+        f"# Converted by rfcalc from the Ultralytics model config {source}: each row",
+        "# [from, repeats, module, args] is a block of the built-in library `ultralytics`,",
+        "# with the channels and repeats parse_model gives them at this scale.",
+    ]
+    for key, value in tree.items:
+        if key.value != "layers":
+            lines.append(f"{key.value}: {_flow(value)}")
+            continue
+        lines += ["layers:", "  - name: model", "    layers:"]
+        (model,) = value.items if isinstance(value, YSeq) else ()
+        rows = model.get("layers") if isinstance(model, YMap) else None
+        assert isinstance(rows, YSeq)
+        for row, text in zip(rows.items, written, strict=True):
+            lines.append(f"      - {_flow(row)}  # {text}")
+    return "\n".join(lines) + "\n"
