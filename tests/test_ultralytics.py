@@ -1,7 +1,8 @@
 """Ultralytics model configs read as they are (rfcalc.ultralytics, the library `ultralytics`).
 
-The configs under tests/data/ultralytics/ are copies of those shipped with ultralytics 8.4.190
-(ultralytics/cfg/models/, AGPL-3.0, their license line kept). Expected numbers are the
+The configs are those the installed ultralytics package ships (8.4.190, ultralytics/cfg/models/,
+AGPL-3.0: read where they are installed, not copied into this MIT project; .ci/run installs the
+package, and without it these tests skip). Expected numbers are the
 summaries the configs state in their `scales` comments (Ultralytics' own printout of the
 model: "summary: 129 layers, 3157200 parameters, 3157184 gradients"), and, in the torch tests,
 the models that ultralytics.nn.tasks builds from the same files.
@@ -21,7 +22,31 @@ from typer.testing import CliRunner
 from rfcalc.api import describe_file
 from rfcalc.cli import app
 
-DATA = Path(__file__).parent / "data" / "ultralytics"
+
+def _configs() -> Path | None:
+    """ultralytics/cfg/models/ of the installed package, found without importing it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("ultralytics")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "cfg" / "models"
+
+
+MODELS = _configs()
+pytestmark = pytest.mark.skipif(MODELS is None, reason="needs the ultralytics package's configs")
+
+
+class _Configs:
+    """``DATA / "yolov8.yaml"``: the installed config of that name, wherever it lies."""
+
+    def __truediv__(self, name: str) -> Path:
+        assert MODELS is not None
+        (found,) = MODELS.rglob(name)
+        return found
+
+
+DATA = _Configs()
 # the configs that state their summaries, every module of which rfcalc covers
 CONFIGS = [
     "yolov8.yaml",
