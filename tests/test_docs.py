@@ -158,7 +158,7 @@ def transcripts() -> list[tuple[str, str, str]]:
 
 @pytest.mark.parametrize(("page", "args", "shown"), transcripts(), ids=lambda v: str(v)[:40])
 def test_transcripts_show_what_rfcalc_prints(
-    page: str, args: str, shown: str, monkeypatch: pytest.MonkeyPatch
+    page: str, args: str, shown: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A command shown with its output in the docs prints exactly that output today (piped,
     as a reader who runs it in a pipe would see it)."""
@@ -169,8 +169,26 @@ def test_transcripts_show_what_rfcalc_prints(
     from rfcalc.cli import app
 
     monkeypatch.chdir(ROOT)
+    if re.search(r"\byolo\w*\.yaml\b", args):  # the user's Ultralytics config, by its name
+        monkeypatch.chdir(_ultralytics_configs(tmp_path))
     result = CliRunner().invoke(app, shlex.split(args), prog_name="rfcalc")
     assert shows(shown, result.stdout), f"{page}: rfcalc {args}\n{result.stdout}"
+
+
+def _ultralytics_configs(folder: Path) -> Path:
+    """A folder holding the installed ultralytics package's model configs, as a user has
+    them beside their work (the package is AGPL-3.0: read where installed, never copied into
+    this repository); the test skips without the package."""
+    import importlib.util
+    import shutil
+
+    spec = importlib.util.find_spec("ultralytics")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("needs the ultralytics package's configs")
+    models = Path(next(iter(spec.submodule_search_locations))) / "cfg" / "models"
+    for config in models.rglob("*.yaml"):
+        shutil.copy(config, folder / config.name)
+    return folder
 
 
 def shows(shown: str, printed: str) -> bool:
