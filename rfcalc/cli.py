@@ -75,6 +75,13 @@ def parse_ignores(values: list[str] | None) -> frozenset[str]:
     return frozenset(check_code(c, "--ignore", None) for c in codes if c)
 
 
+SetsOption = Annotated[
+    list[str] | None, typer.Option("--set", metavar="NAME=VALUE", help="Override a variable.")
+]
+InputOption = Annotated[
+    str | None,
+    typer.Option("--input", metavar="C,H,W", help="Override the input shape, e.g. 3,224,224."),
+]
 IgnoreOption = Annotated[
     list[str] | None,
     typer.Option("--ignore", metavar="CODE", help="Leave out warnings with this code (repeatable)"),
@@ -122,13 +129,8 @@ def describe(
             " else the tree with --depth, else the table.",
         ),
     ] = None,
-    sets: Annotated[
-        list[str] | None, typer.Option("--set", metavar="NAME=VALUE", help="Override a variable.")
-    ] = None,
-    input_shape: Annotated[
-        str | None,
-        typer.Option("--input", metavar="C,H,W", help="Override the input shape, e.g. 3,224,224."),
-    ] = None,
+    sets: SetsOption = None,
+    input_shape: InputOption = None,
     batch: Annotated[
         int,
         typer.Option(
@@ -399,9 +401,7 @@ def check(
     ] = False,
     ignore: IgnoreOption = None,
     fmt: Annotated[CheckFormat, typer.Option("--format", "-f")] = CheckFormat.text,
-    sets: Annotated[
-        list[str] | None, typer.Option("--set", metavar="NAME=VALUE", help="Override a variable.")
-    ] = None,
+    sets: SetsOption = None,
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Exit 0 even when a check fails.")
     ] = False,
@@ -530,13 +530,8 @@ def rf(
         str | None,
         typer.Option("--output", "-o", metavar="FILE", help="Write the map as FILE.svg or .png."),
     ] = None,
-    sets: Annotated[
-        list[str] | None, typer.Option("--set", metavar="NAME=VALUE", help="Override a variable.")
-    ] = None,
-    input_shape: Annotated[
-        str | None,
-        typer.Option("--input", metavar="C,H,W", help="Override the input shape, e.g. 3,224,224."),
-    ] = None,
+    sets: SetsOption = None,
+    input_shape: InputOption = None,
 ) -> None:
     """Show which input positions a unit sees: its field, and a map of coverage, ERF or holes."""
     from rfcalc import maps
