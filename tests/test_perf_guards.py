@@ -50,6 +50,8 @@ def test_describe_json_imports_no_rich() -> None:
     modules = imported("describe", "examples/resnet50.yaml", "--format", "json")
     assert "rfcalc.engine" in modules  # the probe did run the command
     assert "rich" not in top_level(modules)
+    # the importers' frameworks are optional extras: a YAML model never loads them
+    assert not {"torch", "onnx", "ultralytics", "PIL", "pandas"} & top_level(modules)
     # renderers are imported when used: the JSON pays for no table code
     assert "rfcalc.render.json_out" in modules
     assert not modules & {"rfcalc.render.text", "rfcalc.render.rows", "csv"}
