@@ -93,6 +93,8 @@ class Report(NamedTuple):
     fields: tuple[tuple[rf.Field, ...], ...] | None = None
     # per layer: what each output dim is (only with keep_fields=True; see layers.base.Layout)
     layouts: tuple[Layout, ...] | None = None
+    # per layer: its rule's receptive-field part (only with keep_fields=True; rfcalc.maps)
+    rules: tuple[RfRule, ...] | None = None
     # per spatial axis: the first layer whose units read past their own position (issue 12)
     lookahead: tuple[Lookahead | None, ...] = ()
     # the counting convention of ``macs`` (rfcalc/counting.py), and the total in every one
@@ -257,6 +259,7 @@ def analyze(
         warnings=lint.apply_ignores(warnings, per_layer, ignore),
         fields=tuple(fields[n.index] for n in graph.nodes) if keep_fields else None,
         layouts=tuple(layouts[n.index] for n in graph.nodes) if keep_fields else None,
+        rules=tuple(rules) if keep_fields else None,
         lookahead=causality.result(),
         convention=count,
         macs_by_convention=tuple(every.items()),

@@ -48,7 +48,7 @@ from rfcalc import gridding, rf
 from rfcalc.build import INPUT, Graph
 from rfcalc.engine import Report, analyze
 from rfcalc.errors import InputError, SourcePos, did_you_mean
-from rfcalc.layers.base import Ctx, axis_name, channels_first
+from rfcalc.layers.base import axis_name, channels_first
 
 MAPS = ("coverage", "erf", "holes")
 SPREAD = (1, 40)  # ERF spread: the central extent without at most 1/40 = 2.5 % on each side
@@ -177,6 +177,7 @@ def prepare(graph: Graph) -> Model:
     rank = len(graph.input_shape) - 1
     assert report.fields is not None
     assert report.layouts is not None
+    assert report.rules is not None
     layouts = {INPUT: channels_first(rank + 1), **dict(enumerate(report.layouts))}
     fields = {INPUT: (rf.INPUT_FIELD,) * rank, **dict(enumerate(report.fields))}
     shapes = {INPUT: graph.input_shape} | {r.index: r.output_shape for r in report.layers}
@@ -185,18 +186,8 @@ def prepare(graph: Graph) -> Model:
     units = []
     for node in graph.nodes:
         in_layouts = tuple(layouts[i] for i in node.inputs)
-        ctx = Ctx(
-            node.name,
-            node.kind.name,
-            node.args,
-            node.arg_pos,
-            node.pos,
-            tuple(shapes[i] for i in node.inputs),
-            in_layouts,
-            rank,
-        )
         found, mixed = gridding.edges(
-            node.kind.rule(ctx).rf,
+            report.rules[node.index],  # the engine's, not the rule run again
             node.inputs,
             in_layouts,
             layouts[node.index],
