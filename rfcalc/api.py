@@ -117,11 +117,15 @@ def analyze_graph(
     dtype: str = "float32",
     ignore: frozenset[str] = frozenset(),
     count: str = "torchvision",
+    keep_fields: bool = False,
 ) -> engine.Report:
     """The engine's report on a graph (the CLI's analysis); ``ignore``: warning codes to
-    leave out (rfcalc.lint.CODES); ``count``: the MACs' convention (rfcalc.counting)."""
+    leave out (rfcalc.lint.CODES); ``count``: the MACs' convention (rfcalc.counting);
+    ``keep_fields``: keep every unit's field (for the maps and the HTML page)."""
     with _no_cyclic_gc():
-        return engine.analyze(graph, batch, dtype, ignore=ignore, count=count)
+        return engine.analyze(
+            graph, batch, dtype, ignore=ignore, count=count, keep_fields=keep_fields
+        )
 
 
 def describe_file(
@@ -133,10 +137,11 @@ def describe_file(
     ignore: frozenset[str] = frozenset(),
     count: str = "torchvision",
     scale: str | None = None,
+    keep_fields: bool = False,
 ) -> engine.Report:
     """:func:`load_file` then :func:`analyze_graph` (what ``rfcalc describe`` computes)."""
     graph = load_file(path, overrides, input_shape, scale)
-    return analyze_graph(graph, batch, dtype, ignore, count)
+    return analyze_graph(graph, batch, dtype, ignore, count, keep_fields)
 
 
 # ---------------------------------------------------------------- models given from Python

@@ -197,7 +197,7 @@ def describe(
 ) -> None:
     """Print every layer's shape, params, MACs and receptive field, and the totals."""
     from rfcalc.api import describe_file as run
-    from rfcalc.render import View, choose, renderer, stream
+    from rfcalc.render import KEEP_FIELDS, View, choose, renderer, stream
 
     try:
         model = _model_or_example(model, example)
@@ -223,6 +223,7 @@ def describe(
             parse_ignores(ignore),
             count,
             scale,
+            keep_fields=name in KEEP_FIELDS,
         )
     except RfcalcError as error:
         fail(error)

@@ -171,9 +171,11 @@ class Model:
         return self.graph.input_shape[1:] if node == INPUT else self.units[node]
 
 
-def prepare(graph: Graph) -> Model:
-    """Analyse ``graph`` keeping every field, and derive its edges."""
-    report = analyze(graph, keep_fields=True)
+def prepare(graph: Graph, report: Report | None = None) -> Model:
+    """Analyse ``graph`` keeping every field, and derive its edges; ``report``: the graph's
+    analysis made with ``keep_fields`` already (then it is not made again)."""
+    if report is None or report.fields is None:
+        report = analyze(graph, keep_fields=True)
     rank = len(graph.input_shape) - 1
     assert report.fields is not None
     assert report.layouts is not None

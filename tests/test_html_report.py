@@ -314,6 +314,25 @@ def test_cli_format_and_extension(tmp_path: Path) -> None:
     assert choose(None, "r.htm", None) == "html"
 
 
+def test_the_page_analyses_the_model_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the command line analyses with keep_fields for html; the page reuses those fields
+    from rfcalc import engine
+
+    calls: list[bool] = []
+    real = engine.analyze
+
+    def counted(*args: object, **kwargs: object) -> engine.Report:
+        calls.append(bool(kwargs.get("keep_fields")))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "analyze", counted)
+    monkeypatch.setattr(maps, "analyze", counted)
+    done = CliRunner().invoke(app, ["describe", str(TEXTBOOK), "--format", "html"])
+    assert done.exit_code == 0, done.output
+    assert calls == [True]
+    assert done.stdout == page(TEXTBOOK)  # the same page as from a report without fields
+
+
 def test_other_formats_do_not_load_the_report() -> None:
     heavy = {"rfcalc.render.html_report", "rfcalc.maps"}
     assert not imported("describe", "examples/textbook.yaml", "--format", "json") & heavy

@@ -55,6 +55,10 @@ EXTENSIONS = {
 }
 """An ``--output`` file's extension → its format, when ``--format`` is not given."""
 
+KEEP_FIELDS = frozenset({"html"})
+"""Formats whose renderer reads every unit's field: the command line analyses the model for
+them with ``keep_fields`` (rfcalc.engine.analyze), so that the page does not analyse it again."""
+
 
 def renderer(name: str) -> Renderer:
     """The renderer of a format in :data:`FORMATS`."""

@@ -53,7 +53,7 @@ MAX_POINTS = 2_000  # the chart marks each layer with a point up to this many la
 
 
 def render(report: Report, view: View = PLAIN) -> str:
-    model = maps.prepare(graph_of(report)) if len(report.input_shape) > 1 else None
+    model = maps.prepare(graph_of(report), report) if len(report.input_shape) > 1 else None
     data = page_data(report, model)
     title = _text(report.name or report.source)
     return "\n".join(
