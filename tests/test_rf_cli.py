@@ -37,14 +37,15 @@ def test_default_layer_and_unit() -> None:
     lines = out.splitlines()
     # the last spatial layer is head, 22×22 units (28 − 3·2); the centre is 22 // 2 = 11,
     # whose field is 11 … 11 + 6
-    assert lines[1:5] == [
+    start = next(i for i, line in enumerate(lines) if line.startswith("layer   "))
+    assert lines[start : start + 4] == [
         "layer   head (conv2d, output 64×22×22)",
         "unit    (11, 11) of 22×22",
         "field   H: 11 … 17: 7 positions, all inside the input",
         "        W: 11 … 17: 7 positions, all inside the input",
     ]
     # 27 paths per axis (3 per layer): 729
-    assert "(Luo et al. 2016): 729 in all" in out
+    assert "(Luo et al. 2016): 729 in all" in " ".join(out.split())  # wrapped at 80 columns
     assert "\x1b[" not in out  # not a terminal: plain characters
 
 
@@ -57,7 +58,11 @@ def test_plain_heatmap_of_a_corner_unit() -> None:
     assert rows[start + 4].startswith(":=#@#=:")
     assert rows[start + 1] == "...:..."
     assert rows[start + 8] == ""  # row 7 is reached by no path: blank
-    assert rows[-1].startswith("' ' 0  '.' ≥1")
+    # the legend, wrapped at 80 − 1 columns: levels 1, 7, … 43 on its first line, 49 after
+    assert rows[-2:] == [
+        "' ' 0  '.' ≥1  ':' ≥7  '-' ≥13  '=' ≥19  '+' ≥25  '*' ≥31  '#' ≥37  '%' ≥43",
+        "'@' ≥49",
+    ]
 
 
 def test_json_erf_numbers() -> None:
@@ -195,10 +200,41 @@ def test_colour_heatmap_uses_half_blocks() -> None:
 
 def test_shrinks_to_the_width() -> None:
     out = ok("rf", str(EXAMPLES / "resnet18.yaml"), "layer1", "--map", "coverage")
-    map_lines = out.splitlines()[9:-1]
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("(H 0 … 223"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("' ' 0"))
+    map_lines = lines[start + 1 : end]
     # 224 positions in 80 − 1 columns: factor ceil(224 / 79) = 3, 75 columns
     assert max(len(line) for line in map_lines) <= 75
     assert out.splitlines()[-1].endswith("each cell: the largest value of 3×3 positions")
+
+
+def test_every_line_fits_80_columns() -> None:
+    # an 80-column terminal (the runner's fallback size): header, notes and legend wrapped at
+    # 79 columns, continuations indented, and nothing lost: the same words as unwrapped
+    from rfcalc import maps
+    from rfcalc.api import load
+
+    out = ok("rf", str(EXAMPLES / "resnet50.yaml"), "layer4", "--map", "erf")
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 79
+    assert "        W: -117 … 309: 427 positions; 0 … 223 inside the input, in the padding" in lines
+    assert "           117 before it and 86 after it" in lines  # after "W: "
+    assert not any(line.endswith(" …") or line.lstrip().startswith("… ") for line in lines)
+    model = maps.prepare(load(str(EXAMPLES / "resnet50.yaml")))
+    index = maps.find_layer(model, "layer4")
+    unit = maps.centre(model, index)
+    field = maps.unit_field(model, index, unit)
+    shown = rf_out.Shown(model, field, "erf", maps.erf(model, index, unit))
+    wide = rf_out.text(shown, 10_000, None, False)
+
+    def words(text: str) -> list[str]:  # the header and the notes, up to the heatmap
+        return text[: text.index("(H 0 … 223")].split()
+
+    assert words(out) == words(wide)
+    # unwrapped: model, layer, unit, H, W, a blank, ERF, spread, max pooling: 9 lines
+    assert len(wide[: wide.index("(H 0")].splitlines()) == 9
+    assert len(out[: out.index("(H 0")].splitlines()) > 9
 
 
 def test_global_context_is_said() -> None:

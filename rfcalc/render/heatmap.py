@@ -128,26 +128,45 @@ def _plain_line(picture: Picture, row: Sequence[int]) -> str:
     return line.rstrip()
 
 
-def legend(picture: Picture, colour_on: bool) -> str:
-    """One line saying what the colours (or characters) mean."""
+def legend(picture: Picture, colour_on: bool, width: int | None = None) -> list[str]:
+    """What the colours (or characters) mean: one line, or, without colour, its entries on
+    as many lines of at most ``width`` columns as they need (None: one line)."""
+    entries = _legend(picture, colour_on)
+    if colour_on or width is None:
+        return ["  ".join(entries)]
+    lines = [entries[0]]
+    for entry in entries[1:]:
+        if len(lines[-1]) + 2 + len(entry) <= width:
+            lines[-1] += "  " + entry
+        else:
+            lines.append(entry)
+    return lines
+
+
+def _legend(picture: Picture, colour_on: bool) -> list[str]:
+    """The legend's entries (joined by two spaces); the scale goes with the last."""
     scale = "" if picture.factor == 1 else f"; each cell: {_block(picture)}"
+    entries: list[str]
     if picture.holes:
         if colour_on:
             hole, hit = _xterm(HOLE), _xterm(REACHED)
-            return f"\x1b[38;5;{hit}m█\x1b[0m reached  \x1b[38;5;{hole}m█\x1b[0m hole{scale}"
-        return f"{REACHED_CHAR} reached  {HOLE_CHAR} hole{scale}"
-    top = picture.top
-    if top <= 0:
-        return f"0 everywhere{scale}"
-    steps = len(VIRIDIS) if colour_on else len(RAMP) - 1
-    # the smallest value drawn at each level
-    firsts = _firsts(top, steps)
-    if colour_on:
-        swatches = "".join(f"\x1b[38;5;{_xterm(colour(picture, v))}m█\x1b[0m" for v in firsts)
-        zero = f"\x1b[38;5;{ZERO_TERMINAL}m█\x1b[0m"
-        return f"{zero} 0  {swatches} 1 … {top:,}{scale}"
-    marks = "  ".join(f"'{RAMP[1 + level(v, top, steps)]}' ≥{v:,}" for v in firsts)
-    return f"' ' 0  {marks}{scale}"
+            entries = [f"\x1b[38;5;{hit}m█\x1b[0m reached", f"\x1b[38;5;{hole}m█\x1b[0m hole"]
+        else:
+            entries = [f"{REACHED_CHAR} reached", f"{HOLE_CHAR} hole"]
+    elif picture.top <= 0:
+        entries = ["0 everywhere"]
+    else:
+        top = picture.top
+        steps = len(VIRIDIS) if colour_on else len(RAMP) - 1
+        # the smallest value drawn at each level
+        firsts = _firsts(top, steps)
+        if colour_on:
+            swatches = "".join(f"\x1b[38;5;{_xterm(colour(picture, v))}m█\x1b[0m" for v in firsts)
+            entries = [f"\x1b[38;5;{ZERO_TERMINAL}m█\x1b[0m 0", f"{swatches} 1 … {top:,}"]
+        else:
+            entries = ["' ' 0", *(f"'{RAMP[1 + level(v, top, steps)]}' ≥{v:,}" for v in firsts)]
+    entries[-1] += scale
+    return entries
 
 
 def _firsts(top: int, levels: int) -> list[int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -81,7 +82,19 @@ def _plane(shown: Shown, grid: Grid) -> int:
     return min(max(middle - grid.origin[0], 0), grid.shape[0] - 1)
 
 
-def _header(shown: Shown) -> list[str]:
+def _wrap(line: str, width: int, indent: str) -> list[str]:
+    """``line`` broken at spaces to fit ``width`` columns, its continuations after ``indent``
+    (a word longer than the width stays whole: a name or a number is never cut, nor a range
+    ``a … b``)."""
+    glued = line.replace(" … ", "\u00a0…\u00a0")  # textwrap breaks at ASCII spaces only
+    lines = textwrap.wrap(
+        glued, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+    )
+    return [wrapped.replace("\u00a0…\u00a0", " … ") for wrapped in lines] or [line]
+
+
+def _header(shown: Shown) -> list[tuple[str, str]]:
+    """The header's lines, each with the indent its continuation takes."""
     model, field = shown.model, shown.field
     graph = model.graph
     # the user's names and paths, inert: the text is written as is to colour a terminal
@@ -89,13 +102,15 @@ def _header(shown: Shown) -> list[str]:
     name = f"{printable(graph.name, newlines=False)} ({path})" if graph.name else path
     units = _dims(model.units[field.index])
     layer = printable(field.layer, newlines=False)
+    label = " " * 8
     lines = [
-        f"model   {name}, input {_dims(graph.input_shape)}",
-        f"layer   {layer} ({field.type}, output {_dims(field.output_shape)})",
-        f"unit    ({', '.join(map(str, field.unit))}) of {units}",
+        (f"model   {name}, input {_dims(graph.input_shape)}", label),
+        (f"layer   {layer} ({field.type}, output {_dims(field.output_shape)})", label),
+        (f"unit    ({', '.join(map(str, field.unit))}) of {units}", label),
     ]
     for i, axis in enumerate(field.axes):
-        lines.append(f"{'field' if i == 0 else '':8}{_axis_line(axis)}")
+        # a continuation lines up after the axis's name ("H: ")
+        lines.append((f"{'field' if i == 0 else '':8}{_axis_line(axis)}", label + " " * 3))
     return lines
 
 
@@ -169,10 +184,12 @@ def text(shown: Shown, width: int, height: int | None, colour_on: bool) -> str:
     pic = picture(shown)
     rows_room = None if height is None else (2 * height if colour_on else height)
     pic = shrink(pic, width, rows_room)
-    lines = [*_header(shown), "", *_map_lines(shown)]
-    lines += _plane_note(shown, pic) + _origin_note(shown, pic)
+    lines = [wrapped for line, indent in _header(shown) for wrapped in _wrap(line, width, indent)]
+    lines.append("")
+    notes = _map_lines(shown) + _plane_note(shown, pic) + _origin_note(shown, pic)
+    lines += [wrapped for line in notes for wrapped in _wrap(line, width, "  ")]
     lines += terminal(pic, colour_on)
-    lines.append(legend(pic, colour_on))
+    lines += legend(pic, colour_on, width)
     return "\n".join(lines) + "\n"
 
 
