@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -232,6 +233,8 @@ def test_every_line_fits_80_columns() -> None:
         return text[: text.index("(H 0 … 223")].split()
 
     assert words(out) == words(wide)
+    coloured = rf_out.text(shown, 79, 20, True)  # a terminal: half blocks, a colour legend
+    assert max(len(re.sub(r"\x1b\[[0-9;]*m", "", line)) for line in coloured.splitlines()) <= 79
     # unwrapped: model, layer, unit, H, W, a blank, ERF, spread, max pooling: 9 lines
     assert len(wide[: wide.index("(H 0")].splitlines()) == 9
     assert len(out[: out.index("(H 0")].splitlines()) > 9

@@ -10,6 +10,7 @@ block it stands for (for holes: any hole in it).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -128,45 +129,43 @@ def _plain_line(picture: Picture, row: Sequence[int]) -> str:
     return line.rstrip()
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def legend(picture: Picture, colour_on: bool, width: int | None = None) -> list[str]:
-    """What the colours (or characters) mean: one line, or, without colour, its entries on
-    as many lines of at most ``width`` columns as they need (None: one line)."""
+    """What the colours (or characters) mean: one line, or its entries on as many lines of at
+    most ``width`` visible columns as they need (None: one line)."""
     entries = _legend(picture, colour_on)
-    if colour_on or width is None:
-        return ["  ".join(entries)]
+    if picture.factor != 1:
+        entries.append(f"each cell: {_block(picture)}")
     lines = [entries[0]]
     for entry in entries[1:]:
-        if len(lines[-1]) + 2 + len(entry) <= width:
-            lines[-1] += "  " + entry
+        scale = entry.startswith("each cell")
+        joined = lines[-1] + ("; " if scale else "  ") + entry
+        if width is None or len(_ANSI.sub("", joined)) <= width:
+            lines[-1] = joined
         else:
             lines.append(entry)
     return lines
 
 
 def _legend(picture: Picture, colour_on: bool) -> list[str]:
-    """The legend's entries (joined by two spaces); the scale goes with the last."""
-    scale = "" if picture.factor == 1 else f"; each cell: {_block(picture)}"
-    entries: list[str]
+    """The legend's entries (joined by two spaces)."""
     if picture.holes:
         if colour_on:
             hole, hit = _xterm(HOLE), _xterm(REACHED)
-            entries = [f"\x1b[38;5;{hit}m█\x1b[0m reached", f"\x1b[38;5;{hole}m█\x1b[0m hole"]
-        else:
-            entries = [f"{REACHED_CHAR} reached", f"{HOLE_CHAR} hole"]
-    elif picture.top <= 0:
-        entries = ["0 everywhere"]
-    else:
-        top = picture.top
-        steps = len(VIRIDIS) if colour_on else len(RAMP) - 1
-        # the smallest value drawn at each level
-        firsts = _firsts(top, steps)
-        if colour_on:
-            swatches = "".join(f"\x1b[38;5;{_xterm(colour(picture, v))}m█\x1b[0m" for v in firsts)
-            entries = [f"\x1b[38;5;{ZERO_TERMINAL}m█\x1b[0m 0", f"{swatches} 1 … {top:,}"]
-        else:
-            entries = ["' ' 0", *(f"'{RAMP[1 + level(v, top, steps)]}' ≥{v:,}" for v in firsts)]
-    entries[-1] += scale
-    return entries
+            return [f"\x1b[38;5;{hit}m█\x1b[0m reached", f"\x1b[38;5;{hole}m█\x1b[0m hole"]
+        return [f"{REACHED_CHAR} reached", f"{HOLE_CHAR} hole"]
+    top = picture.top
+    if top <= 0:
+        return ["0 everywhere"]
+    steps = len(VIRIDIS) if colour_on else len(RAMP) - 1
+    # the smallest value drawn at each level
+    firsts = _firsts(top, steps)
+    if colour_on:
+        swatches = "".join(f"\x1b[38;5;{_xterm(colour(picture, v))}m█\x1b[0m" for v in firsts)
+        return [f"\x1b[38;5;{ZERO_TERMINAL}m█\x1b[0m 0", f"{swatches} 1 … {top:,}"]
+    return ["' ' 0", *(f"'{RAMP[1 + level(v, top, steps)]}' ≥{v:,}" for v in firsts)]
 
 
 def _firsts(top: int, levels: int) -> list[int]:
