@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["convert", "load_onnx"]
 
 INSTALL_HINT = "pip install 'rfcalc[onnx]'"
+_UNKNOWN = -2  # the layer of a tensor an unmapped node computes
 _SMALL = 4096  # constants up to this many elements are evaluated; larger ones keep their shape
 
 
@@ -172,8 +173,7 @@ class _Importer:
             except _UnsupportedError as why:
                 key = f"{node.op_type}{f' ({why})' if str(why) else ''}"
                 failures.setdefault(key, []).append(_node_where(node, index))
-                for out in node.output:  # computed but unknown: later nodes map on
-                    self.values[out] = _Tensor(-2, self.shapes.get(out, ()))
+                self._unknown(node)
         if failures:
             listing = "; ".join(
                 f"{op} at {', '.join(where[:5])}"
@@ -207,15 +207,23 @@ class _Importer:
         ins = [self.values.get(name) if name else None for name in node.input]
         if any(v is None and name for v, name in zip(ins, node.input, strict=True)):
             raise _UnsupportedError("an input no node computes")
-        if node.op_type in ("Constant", "ConstantOfShape", "Shape", "Size") or all(
+        folds = node.op_type in ("Constant", "ConstantOfShape", "Shape", "Size") or all(
             isinstance(v, _Const) for v in ins if v is not None
-        ):
-            self._fold(node, ins)
-            return
+        )
         handler = _HANDLERS.get(node.op_type)
-        if handler is None:
+        if handler is None and not folds:
             raise _UnsupportedError("")
-        handler(self, node, ins)
+        if any(isinstance(v, _Tensor) and v.layer == _UNKNOWN for v in ins):
+            self._unknown(node)  # downstream of an unmapped node: only unmapped ones are listed
+        elif folds:
+            self._fold(node, ins)
+        elif handler is not None:
+            handler(self, node, ins)
+
+    def _unknown(self, node: Any) -> None:
+        """The outputs of a node that is not mapped: computed, but by no layer."""
+        for out in node.output:
+            self.values[out] = _Tensor(_UNKNOWN, self.shapes.get(out, ()))
 
     # ------------------------------------------------------------ constants
 
@@ -687,6 +695,14 @@ def _clip(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
 @_handles("Identity", "Cast")
 def _identity(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
     im.alias(node, _tensor(ins[0]))
+
+
+@_handles("Expand")
+def _expand(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
+    x = _tensor(ins[0])
+    if im.shape_of(node) != x.shape:
+        raise _UnsupportedError("a broadcast that changes the shape")
+    im.alias(node, x)  # to the shape it has: the exporter's broadcast of a batch to itself
 
 
 _MERGE = {"Add": "add", "Sub": "add", "Sum": "add", "Mul": "mul", "Div": "mul"}

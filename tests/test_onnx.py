@@ -101,6 +101,29 @@ def test_unmapped_operators_are_one_error(tmp_path: Path) -> None:
     assert "Sin at '/s/Sin', '/s2/Sin'; Cos at '/c/Cos'" in result.stderr
 
 
+def test_nodes_after_an_unmapped_one_are_not_listed(tmp_path: Path) -> None:
+    from onnx import TensorProto, helper
+
+    # a node of another domain has no inferred output shape; the Concat reading it (a
+    # mapped operator) is skipped, not run on a tensor of unknown shape
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    nodes = [
+        helper.make_node("Relu", ["x"], ["a"], name="/r/Relu"),
+        helper.make_node("Mine", ["a"], ["b"], name="/m/Mine", domain="my.ops"),
+        helper.make_node("Concat", ["a", "b"], ["y"], name="/c/Concat", axis=1),
+    ]
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("my.ops", 1)]
+    model = helper.make_model(helper.make_graph(nodes, "g", [x], [y]), opset_imports=opsets)
+    path = tmp_path / "m.onnx"
+    onnx.save(model, str(path))
+    result = CliRunner().invoke(app, ["describe", str(path)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith(
+        f"{path}:1:1: error: 1 ONNX node rfcalc cannot map: Mine (domain my.ops) at '/m/Mine'\n"
+    ), result.stderr
+
+
 # ---------------------------------------------------------------- torchvision via torch.onnx
 
 TORCHVISION = [
@@ -145,6 +168,43 @@ def test_exported_torchvision_equals_the_example(name: str, tmp_path: Path) -> N
     # torchvision's own module names come through (functional steps are named by operator)
     names = {r.name for r in ours.layers}
     assert {r.name for r in theirs.layers if r.params} <= names
+
+
+@pytest.mark.torch
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the legacy exporter warns
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")  # the bridge's batch test
+def test_exported_unet_equals_the_example(tmp_path: Path) -> None:
+    """examples/unet.yaml has no PyTorch original here: the tests' bridge builds it as a
+    module (its layers PyTorch's own, checked against the file by tests/test_torch.py), which
+    torch.onnx exports."""
+    torch = pytest.importorskip("torch")
+    from rfcalc.build import build
+    from rfcalc.loader import load_path
+    from tests.torch_bridge import GraphModule
+
+    source = str(EXAMPLES / "unet.yaml")
+    theirs = describe(source)
+    module = GraphModule(build(load_path(source)), [r.output_shape for r in theirs.layers])
+
+    class Last(torch.nn.Module):  # GraphModule returns every layer's output
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = module
+
+        def forward(self, x: Any) -> Any:
+            return self.net(x)[-1]
+
+    path = tmp_path / "unet.onnx"
+    torch.onnx.export(
+        Last().eval(),
+        (torch.zeros(1, *theirs.input_shape),),
+        str(path),
+        dynamo=False,
+        do_constant_folding=False,
+    )
+    ours = describe(path)
+    assert _rows(ours) == _rows(theirs)
+    assert ours.totals == theirs.totals
 
 
 def test_convert_writes_what_describe_reads(tmp_path: Path) -> None:
