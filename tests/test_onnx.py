@@ -70,14 +70,96 @@ def test_no_onnx_or_torch_for_yaml() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_without_onnx_says_how_to_install(tmp_path: Path, monkeypatch: Any) -> None:
+# ---------------------------------------------------------------- check, diff and rf
+
+ALEXNET = next((p for p in _LIGHT if Path(p).stem == "light_bvlc_alexnet"), "")
+
+
+def test_check_an_onnx_file() -> None:
+    params = _declared_weights(ALEXNET)  # no batch norm: every weight is a parameter
+    text = f"{params:,}"
+    passed = CliRunner().invoke(app, ["check", ALEXNET, "--max-params", str(params)])
+    assert (passed.exit_code, passed.stderr) == (0, "")
+    assert passed.stdout == (
+        f"PASS   {ALEXNET}\n"
+        f"       ok    max_params: {text} is within the limit {text}\n"
+        "checked 1 file: 1 passed, 0 failed, 0 invalid\n"
+    )
+    failed = CliRunner().invoke(
+        app, ["check", ALEXNET, "--max-params", str(params - 1), "--output-shape", "1000"]
+    )
+    assert (failed.exit_code, failed.stderr) == (1, "")
+    assert f"FAIL  max_params: {text} exceeds the limit {params - 1:,}\n" in failed.stdout
+    assert "ok    output_shape: 1000 is the expected 1000\n" in failed.stdout
+
+
+def test_check_an_unreadable_onnx_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.onnx"
+    path.write_bytes(b"not a protobuf")
+    result = CliRunner().invoke(app, ["check", str(path), "--max-params", "1"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{path}:1:1: error: not a readable ONNX model: ")
+    assert result.stdout.endswith("checked 1 file: 0 passed, 0 failed, 1 invalid\n")
+
+
+def test_diff_an_onnx_file(tmp_path: Path) -> None:
+    # against the file `rfcalc convert` writes of it: nothing changed
+    converted = tmp_path / "alexnet.yaml"
+    result = CliRunner().invoke(app, ["convert", ALEXNET, "-o", str(converted)])
+    assert result.exit_code == 0, result.stderr
+    same = CliRunner().invoke(app, ["diff", ALEXNET, str(converted), "--exit-code"])
+    assert (same.exit_code, same.stderr) == (0, ""), same.stdout
+    assert "Params   60,965,224  60,965,224       =\n" in same.stdout
+    # against torchvision's AlexNet (examples/alexnet.yaml): 61,100,840 params (torchvision's
+    # model table), 135,616 more than BVLC's 60,965,224 (the weights the graph declares)
+    changed = CliRunner().invoke(
+        app, ["diff", str(EXAMPLES / "alexnet.yaml"), ALEXNET, "--exit-code"]
+    )
+    assert (changed.exit_code, changed.stderr) == (1, "")
+    assert "Params   61,100,840          60,965,224  -135,616 (-0.2%)\n" in changed.stdout
+
+
+def test_rf_of_an_onnx_file() -> None:
+    # BVLC AlexNet to pool5 (the graph's attributes): conv 11/4 → r 11, S 4; pool 3/2 → r 19,
+    # S 8; conv 5 pad 2 → r 51, P 2·8 = 16; pool 3/2 → r 67, S 16; three convs 3 pad 1 →
+    # r 67 + 3·2·16 = 163, P 16 + 3·16 = 64; pool 3/2 (pads 0 before, 1 after) → r 163 + 2·16
+    # = 195, S 32. Its 6×6 output's centre unit (3, 3) starts at 3·32 − 64 = 32 and ends at
+    # 32 + 194 = 226, 3 positions past the 224-wide input.
+    result = CliRunner().invoke(app, ["rf", ALEXNET, "--map", "coverage"])
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert "layer   max_pool_2 (maxpool2d, output 256×6×6)\n" in result.stdout
+    assert "unit    (3, 3) of 6×6\n" in result.stdout
+    assert (
+        "field   H: 32 … 226: 195 positions; 32 … 223 inside the input, in the padding 3 after it"
+        in result.stdout
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["describe", "{m}"], ["check", "{m}"], ["diff", "{m}", "{m}"], ["rf", "{m}"]],
+    ids=lambda a: a[0],
+)
+def test_without_onnx_every_command_says_how_to_install(
+    args: list[str], tmp_path: Path, monkeypatch: Any
+) -> None:
     path = tmp_path / "m.onnx"
     path.write_bytes(b"")
     monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
-    result = CliRunner().invoke(app, ["describe", str(path)])
+    result = CliRunner().invoke(app, [a.format(m=path) for a in args])
     assert result.exit_code == 2
-    assert result.stdout == ""
-    assert "pip install 'rfcalc[onnx]'" in result.stderr
+    assert result.stderr == (
+        f"{path}:1:1: error: reading an ONNX file needs the onnx package, which is not installed\n"
+        "hint: pip install 'rfcalc[onnx]'\n"
+    )
+    # check reports each file on stdout, the error among them; the others print nothing
+    if args[0] == "check":
+        assert result.stdout == (
+            f"ERROR  {path}: reading an ONNX file needs the onnx package, which is not "
+            "installed\nchecked 1 file: 0 passed, 0 failed, 1 invalid\n"
+        )
+    else:
+        assert result.stdout == ""
 
 
 def test_unmapped_operators_are_one_error(tmp_path: Path) -> None:
