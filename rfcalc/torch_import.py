@@ -254,6 +254,22 @@ class Converter:
             else:
                 env[node] = self.step(node, module, where, scope, env)
         assert output is not None
+        return self.uncalled(module, where, scope, output)
+
+    def uncalled(self, module: Any, where: str, scope: Scope, output: Value) -> Value:
+        """The children of the dropout family (identity at inference: Dropout,
+        StochasticDepth, …) that ``forward`` never called, after its last step: torchvision's
+        MBConv builds ``stochastic_depth`` in every block but calls it only before a
+        residual add, and the library's MBConv lists it in every block (docs/importers_torch.md)."""
+        if output.ref is None or output.ref is not scope.last:
+            return output  # check_output reports it
+        for attr, child in module.named_children():
+            kind = self.lookup(type(child).__name__)
+            if attr in scope.called or kind is None or kind.family != "dropout":
+                continue
+            scope.called.add(attr)
+            entry = {"type": kind.name, **self.module_args(child, kind, _join(where, attr))}
+            output = Value(output.value, self.add_layer(scope, entry, [output], attr))
         return output
 
     def resolve(self, arg: Any, env: dict[Any, Value | Pending], scope: Scope, where: str) -> Value:
