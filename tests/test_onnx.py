@@ -262,23 +262,14 @@ def test_exported_unet_equals_the_example(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     from rfcalc.build import build
     from rfcalc.loader import load_path
-    from tests.torch_bridge import GraphModule
+    from tests.torch_bridge import Final, GraphModule
 
     source = str(EXAMPLES / "unet.yaml")
     theirs = describe(source)
     module = GraphModule(build(load_path(source)), [r.output_shape for r in theirs.layers])
-
-    class Last(torch.nn.Module):  # GraphModule returns every layer's output
-        def __init__(self) -> None:
-            super().__init__()
-            self.net = module
-
-        def forward(self, x: Any) -> Any:
-            return self.net(x)[-1]
-
     path = tmp_path / "unet.onnx"
     torch.onnx.export(
-        Last().eval(),
+        Final(module).eval(),
         (torch.zeros(1, *theirs.input_shape),),
         str(path),
         dynamo=False,

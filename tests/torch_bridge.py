@@ -486,6 +486,18 @@ class GraphModule(nn.Module):
         return result
 
 
+class Final(nn.Module):
+    """A GraphModule's final output alone, as an exporter (torch.onnx) takes a model."""
+
+    def __init__(self, graph: GraphModule):
+        super().__init__()
+        self.graph = graph
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs: list[torch.Tensor] = self.graph(x)
+        return outputs[-1]
+
+
 def prepare_for_rf(module: nn.Module) -> None:
     """Positive constant weights, zero biases, identity batch norm; float64, eval mode."""
     module.double().eval()
