@@ -206,6 +206,63 @@ def test_nodes_after_an_unmapped_one_are_not_listed(tmp_path: Path) -> None:
     ), result.stderr
 
 
+def _erf_model(tmp_path: Path, mul_input: str) -> Path:
+    """Conv, then GELU as torch.onnx writes nn.GELU before opset 20: x / √2 → Erf → + 1 →
+    · x → · 0.5; ``mul_input`` is what the first Mul multiplies by (x for a GELU)."""
+    import numpy
+    from onnx import TensorProto, helper, numpy_helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 6, 6])
+    weight = numpy_helper.from_array(numpy.zeros((4, 3, 3, 3), numpy.float32), "w")
+
+    def scalar(name: str, value: float) -> Any:
+        return helper.make_node(
+            "Constant",
+            [],
+            [name],
+            value=numpy_helper.from_array(numpy.array(value, numpy.float32)),
+        )
+
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="/conv/Conv"),
+        helper.make_node("Relu", ["c"], ["r"], name="/relu/Relu"),
+        scalar("sqrt2", 2**0.5),
+        helper.make_node("Div", ["c", "sqrt2"], ["d"], name="/act/Div"),
+        helper.make_node("Erf", ["d"], ["e"], name="/act/Erf"),
+        scalar("one", 1.0),
+        helper.make_node("Add", ["e", "one"], ["a"], name="/act/Add"),
+        helper.make_node("Mul", [mul_input, "a"], ["m"], name="/act/Mul"),
+        scalar("half", 0.5),
+        helper.make_node("Mul", ["m", "half"], ["y"], name="/act/Mul_1"),
+    ]
+    graph = helper.make_graph(nodes, "g", [x], [y], [weight])
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_gelu_written_with_erf_is_one_gelu_layer(tmp_path: Path) -> None:
+    report = describe(_erf_model(tmp_path, "c"))
+    # conv without a bias: 4·3·3·3 = 108 params, 6·6·4 · 27 = 3,888 MACs; the relu nothing
+    # reads is kept, as every node the graph computes
+    assert [(r.name, r.type, r.inputs, r.params, r.macs) for r in report.layers] == [
+        ("conv", "conv2d", ("input",), 108, 3888),
+        ("relu", "relu", ("conv",), 0, 0),
+        ("act", "gelu", ("conv",), 0, 0),
+    ]
+
+
+def test_erf_outside_gelu_is_an_unmapped_operator(tmp_path: Path) -> None:
+    path = _erf_model(tmp_path, "r")  # relu(x) · (1 + erf(x / √2)): no GELU
+    result = CliRunner().invoke(app, ["describe", str(path)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith(
+        f"{path}:1:1: error: 1 ONNX node rfcalc cannot map: Erf (rfcalc reads Erf only in "
+        "GELU's x · (1 + erf(x / √2)) / 2) at '/act/Erf'\n"
+    ), result.stderr
+
+
 # ---------------------------------------------------------------- torchvision via torch.onnx
 
 TORCHVISION = [
@@ -255,6 +312,32 @@ def test_exported_torchvision_equals_the_example(name: str, tmp_path: Path) -> N
 @pytest.mark.torch
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the legacy exporter warns
 @pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")  # the bridge's batch test
+@pytest.mark.torch
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the legacy exporter warns
+def test_exported_convnext_with_erf_gelu_equals_the_example(tmp_path: Path) -> None:
+    """Before opset 20 torch.onnx writes nn.GELU as Div, Erf, Add, Mul, Mul: read as one gelu
+    per GELU module, named as the module (opset 20 has a Gelu operator)."""
+    torch = pytest.importorskip("torch")
+    from tests.test_torchvision import _torchvision
+
+    model = _torchvision().models.convnext_tiny().eval()
+    path = tmp_path / "convnext_tiny.onnx"
+    torch.onnx.export(
+        model,
+        (torch.zeros(1, 3, 224, 224),),
+        str(path),
+        dynamo=False,
+        do_constant_folding=False,
+        opset_version=17,
+    )
+    assert sum(n.op_type == "Erf" for n in onnx.load(str(path)).graph.node) == 18  # 3+3+9+3
+    ours, theirs = describe(path), describe(str(EXAMPLES / "convnext_tiny.yaml"))
+    assert _rows(ours) == _rows(theirs)
+    gelus = [r.name for r in theirs.layers if r.type == "gelu"]
+    assert [r.name for r in ours.layers if r.type == "gelu"] == gelus
+    assert len(gelus) == 18
+
+
 def test_exported_unet_equals_the_example(tmp_path: Path) -> None:
     """examples/unet.yaml has no PyTorch original here: the tests' bridge builds it as a
     module (its layers PyTorch's own, checked against the file by tests/test_torch.py), which

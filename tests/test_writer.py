@@ -16,7 +16,9 @@ def test_nested_scopes_and_branches() -> None:
         (3, 8, 8),
         [
             WrittenLayer("stem", "conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1}),
-            WrittenLayer("body.conv", "conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1}),
+            WrittenLayer(
+                "body.conv", "conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1}
+            ),
             WrittenLayer("body.add", "add", {}, ("stem", "body.conv")),
             WrittenLayer("head", "relu", {}),
         ],
