@@ -35,7 +35,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-__all__ = ["INPUT", "WrittenLayer", "write_document", "write_model"]
+__all__ = ["INPUT", "Entry", "WrittenLayer", "write_document", "write_model"]
 
 INPUT = "input"
 """The name of the model's input in :attr:`WrittenLayer.inputs`."""

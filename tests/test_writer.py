@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from rfcalc.api import describe
-from rfcalc.writer import WrittenLayer, write_document, write_model
+from rfcalc.writer import Entry, WrittenLayer, write_document, write_model
 
 
 def test_nested_scopes_and_branches() -> None:
@@ -81,7 +81,7 @@ def test_values_read_back_as_written(value: object) -> None:
 
 
 def test_a_document_with_blocks_reads_back() -> None:
-    blocks = {
+    blocks: dict[str, Entry] = {
         "Unit": {
             "args": {"c": None},
             "layers": [
@@ -90,7 +90,7 @@ def test_a_document_with_blocks_reads_back() -> None:
             ],
         }
     }
-    layers = [
+    layers: list[Entry] = [
         {"name": "stage", "layers": [{"type": "Unit", "c": 4, "repeat": 2}]},
         {"type": "flatten"},
     ]
