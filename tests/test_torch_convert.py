@@ -13,11 +13,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from rfcalc.api import describe
@@ -244,6 +246,113 @@ def test_round_trip_random_dags(ops: list[tuple[str, list[int], object]], tmp_pa
             merge = "type: add" if kind == "add" else "type: concat, dim: 1"
             lines.append(f"  - {{{merge}, name: n{i}, from: [{src}]}}")
     round_trip(named_merges("\n".join(lines) + "\n"), tmp_path)
+
+
+class Body(nn.Module):
+    """A block of the user's own: its layers run in order (the converter writes a block
+    named after the class, and a run of identical instances as one `repeat`)."""
+
+    def __init__(self, layers: dict[str, nn.Module]):
+        super().__init__()
+        for name, layer in layers.items():
+            self.add_module(name, layer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.children():
+            x = layer(x)
+        return x
+
+
+@st.composite
+def scoped_chain(draw: st.DrawFn) -> tuple[str, list[tuple[str, int, list[str]]]]:
+    """A random chain (tests.test_torch's channel_model) cut into consecutive groups, each
+    at the top level, in a nested list or as a block repeated in a nested list; its layers
+    named ``l0``, ``l1``, … Returns the rfcalc text and the groups: (scope name or '',
+    repeats (0: a nested list, not a block), the layers' flow mappings)."""
+    text = draw(channel_model())
+    assume("minpool" not in text)
+    head, *lines = text.splitlines()
+    entries = []
+    for i, line in enumerate(lines[1:]):
+        body = line.removeprefix("  - ")
+        flow = body[1:-1] if body.startswith("{") else f"type: {body}"
+        entries.append(f"{{name: l{i}, {flow}}}")
+    groups: list[tuple[str, int, list[str]]] = []
+    while entries:
+        take = draw(st.integers(1, len(entries)))
+        kind = draw(st.sampled_from(["top", "nested", "block", "block"]))
+        scope = "" if kind == "top" else f"s{len(groups)}"
+        repeats = draw(st.integers(1, 3)) if kind == "block" else 0
+        groups.append((scope, repeats, entries[:take]))
+        entries = entries[take:]
+    out = [head]
+    blocks = [(f"Body{i}", g) for i, g in enumerate(groups) if g[1]]
+    if blocks:
+        out.append("blocks:")
+        for name, (_, _, layers) in blocks:
+            out += [f"  {name}:", "    layers:", *(f"      - {e}" for e in layers)]
+    out.append("layers:")
+    for i, (scope, repeats, layers) in enumerate(groups):
+        if not scope:
+            out += [f"  - {e}" for e in layers]
+            continue
+        out += [f"  - name: {scope}", "    layers:"]
+        if repeats:
+            out.append(f"      - {{type: Body{i}, repeat: {repeats}}}")
+        else:
+            out += [f"      - {e}" for e in layers]
+    return "\n".join(out) + "\n", groups
+
+
+def scoped_net(graph: Graph, shapes: list[tuple[int, ...]], groups: list[Any]) -> nn.Module:
+    """The PyTorch modules of a scoped chain: its nested lists as nn.Sequential, its blocks
+    as Body instances, its layers the bridge's (PyTorch's own)."""
+    known = {INPUT: graph.input_shape} | dict(enumerate(shapes))
+    modules: dict[str, nn.Module] = {}
+    for node in graph.nodes:
+        layer = build_layer(node, [known[i] for i in node.inputs], "exact")
+        assume(type(layer).__module__.startswith("torch.nn"))  # not a test-side stand-in
+        modules[node.name] = layer
+
+    def leaves(prefix: str, layers: list[str]) -> dict[str, nn.Module]:
+        names = [e.split(",")[0].removeprefix("{name: ") for e in layers]
+        return {n: modules[f"{prefix}{n}"] for n in names}
+
+    top: dict[str, nn.Module] = {}
+    for scope, repeats, layers in groups:
+        if not scope:
+            top.update(leaves("", layers))
+        elif repeats:
+            instances = {str(i): Body(leaves(f"{scope}.{i}.", layers)) for i in range(repeats)}
+            top[scope] = nn.Sequential(OrderedDict(instances))
+        else:
+            top[scope] = nn.Sequential(OrderedDict(leaves(f"{scope}.", layers)))
+    return nn.Sequential(OrderedDict(top))
+
+
+@SETTINGS
+@given(chain=scoped_chain())
+def test_round_trip_nested_lists_and_blocks(
+    chain: tuple[str, list[tuple[str, int, list[str]]]], tmp_path: Path
+) -> None:
+    text, groups = chain
+    try:
+        graph = build(load_text(text, "random.yaml"))
+        report = describe(text)
+    except ShapeError:
+        assume(False)
+        raise
+    _NET[:] = [scoped_net(graph, [r.output_shape for r in report.layers], groups)]
+    shape = ",".join(map(str, graph.input_shape))
+    out = convert("tests.test_torch_convert:current_net", tmp_path, shape)
+    converted = out.read_text()
+    for _, repeats, _ in groups:
+        if repeats > 1:  # identical instances: one block, repeated
+            event("a block repeated")
+            assert f"repeat: {repeats}}}" in converted, converted
+    again = describe(str(out))
+    assert list(rows(again)) == list(rows(report))
+    assert rows(again) == rows(report)
 
 
 # ------------------------------------------------------------------ errors and the spec
