@@ -311,9 +311,6 @@ def test_exported_torchvision_equals_the_example(name: str, tmp_path: Path) -> N
 
 @pytest.mark.torch
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the legacy exporter warns
-@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")  # the bridge's batch test
-@pytest.mark.torch
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the legacy exporter warns
 def test_exported_convnext_with_erf_gelu_equals_the_example(tmp_path: Path) -> None:
     """Before opset 20 torch.onnx writes nn.GELU as Div, Erf, Add, Mul, Mul: read as one gelu
     per GELU module, named as the module (opset 20 has a Gelu operator)."""
@@ -338,6 +335,9 @@ def test_exported_convnext_with_erf_gelu_equals_the_example(tmp_path: Path) -> N
     assert len(gelus) == 18
 
 
+@pytest.mark.torch
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the legacy exporter warns
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")  # the bridge's batch test
 def test_exported_unet_equals_the_example(tmp_path: Path) -> None:
     """examples/unet.yaml has no PyTorch original here: the tests' bridge builds it as a
     module (its layers PyTorch's own, checked against the file by tests/test_torch.py), which
