@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["convert", "load_onnx"]
 
 INSTALL_HINT = "pip install 'rfcalc[onnx]'"
+_UNKNOWN = -2  # the layer of a tensor an unmapped node computes
 _SMALL = 4096  # constants up to this many elements are evaluated; larger ones keep their shape
 
 
@@ -126,6 +127,7 @@ class _Importer:
         self.values: dict[str, _Value] = {}
         self.layers: list[_Layer] = []
         self.dropped: set[int] = set()  # layers folded into an earlier one
+        self.erf: dict[int, str] = {}  # Erf layers not yet read as a GELU → their node
         self.shapes: dict[str, tuple[int, ...]] = {}
         for info in (*self.graph.value_info, *self.graph.output, *self.graph.input):
             dims = info.type.tensor_type.shape.dim
@@ -172,8 +174,9 @@ class _Importer:
             except _UnsupportedError as why:
                 key = f"{node.op_type}{f' ({why})' if str(why) else ''}"
                 failures.setdefault(key, []).append(_node_where(node, index))
-                for out in node.output:  # computed but unknown: later nodes map on
-                    self.values[out] = _Tensor(-2, self.shapes.get(out, ()))
+                self._unknown(node)
+        for where in self.erf.values():  # an Erf that turned out to be no GELU's
+            failures.setdefault(f"Erf ({_ERF_ONLY})", []).append(where)
         if failures:
             listing = "; ".join(
                 f"{op} at {', '.join(where[:5])}"
@@ -207,15 +210,23 @@ class _Importer:
         ins = [self.values.get(name) if name else None for name in node.input]
         if any(v is None and name for v, name in zip(ins, node.input, strict=True)):
             raise _UnsupportedError("an input no node computes")
-        if node.op_type in ("Constant", "ConstantOfShape", "Shape", "Size") or all(
+        folds = node.op_type in ("Constant", "ConstantOfShape", "Shape", "Size") or all(
             isinstance(v, _Const) for v in ins if v is not None
-        ):
-            self._fold(node, ins)
-            return
+        )
         handler = _HANDLERS.get(node.op_type)
-        if handler is None:
+        if handler is None and not folds:
             raise _UnsupportedError("")
-        handler(self, node, ins)
+        if any(isinstance(v, _Tensor) and v.layer == _UNKNOWN for v in ins):
+            self._unknown(node)  # downstream of an unmapped node: only unmapped ones are listed
+        elif folds:
+            self._fold(node, ins)
+        elif handler is not None:
+            handler(self, node, ins)
+
+    def _unknown(self, node: Any) -> None:
+        """The outputs of a node that is not mapped: computed, but by no layer."""
+        for out in node.output:
+            self.values[out] = _Tensor(_UNKNOWN, self.shapes.get(out, ()))
 
     # ------------------------------------------------------------ constants
 
@@ -291,6 +302,12 @@ class _Importer:
         """How many node inputs (and graph outputs) read the output of a layer."""
         names = [n for n, v in self.values.items() if isinstance(v, _Tensor) and v.layer == layer]
         return sum(self.uses.get(n, 0) for n in names)
+
+    def read_once(self, layer: int) -> bool:
+        """Whether a layer's output is read by one node alone, through a chain of nodes that
+        pass it on unchanged (a Div by √2, an Add of 1: one name each, each read once)."""
+        names = [n for n, v in self.values.items() if isinstance(v, _Tensor) and v.layer == layer]
+        return all(self.uses.get(n, 0) == 1 for n in names)
 
     def alias(self, node: Any, value: _Value) -> None:
         self.values[node.output[0]] = value
@@ -689,6 +706,14 @@ def _identity(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
     im.alias(node, _tensor(ins[0]))
 
 
+@_handles("Expand")
+def _expand(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
+    x = _tensor(ins[0])
+    if im.shape_of(node) != x.shape:
+        raise _UnsupportedError("a broadcast that changes the shape")
+    im.alias(node, x)  # to the shape it has: the exporter's broadcast of a batch to itself
+
+
 _MERGE = {"Add": "add", "Sub": "add", "Sum": "add", "Mul": "mul", "Div": "mul"}
 
 
@@ -725,7 +750,11 @@ def _merge(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
     if len(tensors) == 1 and not weights:
         im.alias(node, tensors[0])
         return
-    if kind == "mul" and len(tensors) == 2 and _silu(im, node, tensors):
+    if (
+        kind == "mul"
+        and len(tensors) == 2
+        and (_silu(im, node, tensors) or _gelu_erf(im, node, tensors))
+    ):
         return
     im.layer(node, kind, {}, tensors)
 
@@ -741,6 +770,37 @@ def _silu(im: _Importer, node: Any, tensors: list[_Tensor]) -> bool:
             and im.uses_of_layer(gate.layer) == 1
         ):
             im.layers[gate.layer] = layer._replace(type="silu", op="Silu")
+            im.alias(node, gate)
+            return True
+    return False
+
+
+_ERF_ONLY = "rfcalc reads Erf only in GELU's x · (1 + erf(x / √2)) / 2"
+
+
+@_handles("Erf")
+def _erf(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
+    """An Erf is half of a GELU as torch.onnx writes nn.GELU before opset 20 (Div, Erf,
+    Add, Mul, Mul): a layer kept aside until :func:`_gelu_erf` finds the Mul that closes
+    the pattern, else an unmapped operator."""
+    index = len(im.layers)
+    im.layer(node, "erf", {}, [_tensor(ins[0])])
+    im.erf[index] = _node_where(node, index)
+
+
+def _gelu_erf(im: _Importer, node: Any, tensors: list[_Tensor]) -> bool:
+    """``x · (1 + erf(x / √2))`` (the scalars, literals, are passed over): the Erf layer
+    becomes a gelu, where the Erf was."""
+    for gate, x in (tensors, tensors[::-1]):
+        layer = im.layers[gate.layer] if gate.layer >= 0 else None
+        if (
+            layer is not None
+            and gate.layer in im.erf
+            and layer.inputs == (x.layer,)
+            and im.read_once(gate.layer)
+        ):
+            im.layers[gate.layer] = layer._replace(type="gelu", op="Gelu")
+            del im.erf[gate.layer]
             im.alias(node, gate)
             return True
     return False

@@ -19,8 +19,8 @@ So the file follows the module tree:
   ``x.mean((2, 3))``, …) are layers named as rfcalc names unnamed layers (``add_0``);
 - a learned tensor read in ``forward`` (ConvNeXt's ``layer_scale``) is a ``parameter`` layer.
 
-The document is plain data (dicts and lists) written by :func:`dump_model`, the one place
-that knows YAML's text, so that a shared writer can take its place.
+The document is plain data (dicts and lists) that :func:`rfcalc.writer.write_document`
+writes, the importers' one writer.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import math
 import operator
 import sys
 from collections.abc import Callable, Sequence
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from rfcalc.errors import InputError
+from rfcalc.writer import write_document
 
 INSTALL_HINT = "install PyTorch: pip install torch (and torchvision for its models)"
 
@@ -254,6 +254,22 @@ class Converter:
             else:
                 env[node] = self.step(node, module, where, scope, env)
         assert output is not None
+        return self.uncalled(module, where, scope, output)
+
+    def uncalled(self, module: Any, where: str, scope: Scope, output: Value) -> Value:
+        """The children of the dropout family (identity at inference: Dropout,
+        StochasticDepth, …) that ``forward`` never called, after its last step: torchvision's
+        MBConv builds ``stochastic_depth`` in every block but calls it only before a
+        residual add, and the library's MBConv lists it in every block (docs/importers_torch.md)."""
+        if output.ref is None or output.ref is not scope.last:
+            return output  # check_output reports it
+        for attr, child in module.named_children():
+            kind = self.lookup(type(child).__name__)
+            if attr in scope.called or kind is None or kind.family != "dropout":
+                continue
+            scope.called.add(attr)
+            entry = {"type": kind.name, **self.module_args(child, kind, _join(where, attr))}
+            output = Value(output.value, self.add_layer(scope, entry, [output], attr))
         return output
 
     def resolve(self, arg: Any, env: dict[Any, Value | Pending], scope: Scope, where: str) -> Value:
@@ -744,76 +760,6 @@ def _collapse(value: Any) -> Any:
     return value
 
 
-# ------------------------------------------------------------------------------ writing
-
-
-def dump_model(doc: Doc, header: Sequence[str]) -> str:
-    """The model document as YAML text: ``header`` lines as comments, then the keys in
-    docs/format.md's order; each layer one flow mapping on its line, a nested ``layers``
-    list in block style. The only function that knows YAML's text (a shared writer can
-    replace it)."""
-    lines = [f"# {h}".rstrip() for h in header]
-    for key in ("name", "include", "input"):
-        if key in doc:
-            lines.append(f"{key}: {_flow(doc[key])}")
-    if doc.get("blocks"):
-        lines.append("blocks:")
-        for name, body in doc["blocks"].items():
-            lines.append(f"  {_scalar(name)}:")
-            if body.get("sequential"):
-                lines.append("    sequential: true")
-            lines.append("    layers:")
-            lines += _layers(body["layers"], "      ")
-    lines.append("layers:")
-    lines += _layers(doc["layers"], "  ")
-    return "\n".join(lines) + "\n"
-
-
-def _layers(entries: list[Doc], indent: str) -> list[str]:
-    out: list[str] = []
-    for entry in entries:
-        if "layers" in entry:
-            head = {k: v for k, v in entry.items() if k != "layers"}
-            keys = list(head.items())
-            out.append(f"{indent}- {_scalar(keys[0][0])}: {_flow(keys[0][1])}")
-            out += [f"{indent}  {_scalar(k)}: {_flow(v)}" for k, v in keys[1:]]
-            out.append(f"{indent}  layers:")
-            out += _layers(entry["layers"], indent + "    ")
-        elif list(entry) == ["type"]:
-            out.append(f"{indent}- {_scalar(entry['type'])}")
-        else:
-            out.append(f"{indent}- {_flow(entry)}")
-    return out
-
-
-def _flow(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_scalar(k)}: {_flow(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_flow(v) for v in value) + "]"
-    return _scalar(value)
-
-
-def _scalar(value: Any) -> str:
-    import yaml
-
-    if isinstance(value, bool) or value is None:
-        return {True: "true", False: "false", None: "null"}[value]
-    if isinstance(value, float):
-        if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
-            return f"{value:.1f}"
-        return repr(value)
-    text: str = yaml.safe_dump(value, default_flow_style=True, width=10**9)
-    text = text.removesuffix("\n").removesuffix("\n...").removesuffix("...").strip()
-    if (
-        isinstance(value, str)
-        and any(c in value for c in ",[]{}:#")
-        and not text.startswith(("'", '"'))
-    ):
-        text = "'" + value.replace("'", "''") + "'"
-    return text
-
-
 # ------------------------------------------------------------------------------ the entry point
 
 
@@ -836,9 +782,12 @@ def convert(spec: str, input_shape: Shape) -> str:
             None,
             "give the model's input shape with --input",
         ) from None
-    header = [
-        f"Converted by rfcalc convert --torch '{spec}' --input {','.join(map(str, input_shape))}",
-        f"from {_cls(model)} with torch {torch.__version__}: torch.fx traced each module's forward",
-        "with its submodules as calls; names are PyTorch's module names.",
-    ]
-    return dump_model(doc, header)
+    header = "\n".join(
+        (
+            f"Converted by rfcalc convert --torch '{spec}' --input {','.join(map(str, shape))}",
+            f"from {_cls(model)} with torch {torch.__version__}: torch.fx traced each module's "
+            "forward",
+            "with its submodules as calls; names are PyTorch's module names.",
+        )
+    )
+    return write_document(doc["input"], doc["layers"], blocks=doc.get("blocks"), header=header)

@@ -13,11 +13,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from rfcalc.api import describe
@@ -59,10 +61,36 @@ def convert(spec: str, tmp_path: Path, shape: str = "3,224,224") -> Path:
 
 # ------------------------------------------------------------------ torchvision's models
 
-SAME = ["resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_large", "convnext_tiny"]
+TORCHVISION = [
+    "resnet18",
+    "resnet50",
+    "mobilenet_v2",
+    "mobilenet_v3_large",
+    "convnext_tiny",
+    "efficientnet_b0",
+    "densenet121",
+]
 
 
-@pytest.mark.parametrize("name", [*SAME, "efficientnet_b0", "densenet121"])
+def _dense_concat(name: str) -> str:
+    """The example's name of a converted DenseNet concat. torchvision's _DenseLayer
+    concatenates the features it is given at its start (torch.cat of its block's list: none
+    in the first layer, which gets one tensor) and _DenseBlock once more at its end; the
+    example's DenseLayer concatenates its input and its new features at its end. So the
+    concats come in the same places of the order, each one layer later by name:
+    ``denselayer{i+1}.concat_0`` is the example's ``denselayer{i}.concat``, and the block's
+    own ``concat_0`` its last layer's."""
+    block, _, last = name.rpartition(".")
+    if last != "concat_0":
+        return name
+    scope, _, layer = block.rpartition(".")
+    if layer.startswith("denselayer"):
+        return f"{scope}.denselayer{int(layer.removeprefix('denselayer')) - 1}.concat"
+    count = {"denseblock1": 6, "denseblock2": 12, "denseblock3": 24, "denseblock4": 16}
+    return f"{block}.denselayer{count[layer]}.concat"  # DenseNet-121's block_config
+
+
+@pytest.mark.parametrize("name", TORCHVISION)
 def test_torchvision_model_converts_to_the_example(name: str, tmp_path: Path) -> None:
     _torchvision()
     path = convert(f"torchvision.models:{name}", tmp_path)
@@ -70,35 +98,33 @@ def test_torchvision_model_converts_to_the_example(name: str, tmp_path: Path) ->
     assert text.startswith(f"# Converted by rfcalc convert --torch 'torchvision.models:{name}'")
     assert f"with torch {torch.__version__}" in text
     ours, example = describe(str(path)), describe(str(EXAMPLES / f"{name}.yaml"))
-    got, want = rows(ours), rows(example)
-    if name in SAME:  # the same rows, in the same order
-        assert ours.totals == example.totals
-        assert list(got) == list(want)
-        assert got == want
-        return
-    # the same numbers, but for the activation memory of the rows below
-    assert (ours.totals.params, ours.totals.buffers, ours.totals.macs) == (
-        example.totals.params,
-        example.totals.buffers,
-        example.totals.macs,
-    )
-    shared = [n for n in want if n in got]
-    assert [got[n] for n in shared] == [want[n] for n in shared]
-    only_ours, only_example = set(got) - set(want), set(want) - set(got)
-    if name == "efficientnet_b0":
-        # the example lists stochastic_depth in every MBConv; torchvision calls it only
-        # before the residual add, so the 7 blocks without one have none in the trace
-        assert only_ours == set()
-        assert {n.rsplit(".", 1)[1] for n in only_example} == {"stochastic_depth"}
-        assert len(only_example) == 7
-        assert all(want[n][1:4] == (0, 0, 0) for n in only_example)
-    else:
-        # torchvision's _DenseLayer concatenates its block's features first (torch.cat of
-        # all earlier ones), _DenseBlock once more at the end; the example concatenates
-        # each layer's input and new features at its end: as many concats, named apart
-        assert {n.rsplit(".", 1)[1] for n in only_ours} == {"concat_0"}
-        assert {n.rsplit(".", 1)[1] for n in only_example} == {"concat"}
-        assert len(only_ours) == len(only_example) == 6 + 12 + 24 + 16
+    # the same rows in the same order: shapes, params, buffers, MACs, receptive fields
+    assert ours.totals == example.totals
+    assert list(rows(ours).values()) == list(rows(example).values())
+    names = [r.name for r in ours.layers]
+    if name == "densenet121":  # PyTorch's places of the concats (above): 64 renamed
+        renamed = [_dense_concat(n) for n in names]
+        assert sum(a != b for a, b in zip(names, renamed, strict=True)) == 5 + 11 + 23 + 15 + 4
+        names = renamed
+    assert names == [r.name for r in example.layers]
+
+
+def test_an_uncalled_dropout_is_written_after_the_last_step(tmp_path: Path) -> None:
+    # torchvision's MBConv without a residual (features.1.0: 32 → 16 channels) builds
+    # stochastic_depth but never calls it: written after the block's last step
+    _torchvision()
+    text = convert("torchvision.models:efficientnet_b0", tmp_path).read_text()
+    assert (
+        "  MBConv:\n"
+        "    layers:\n"
+        "      - name: block\n"
+        "        layers:\n"
+        "          - {name: '0', type: Conv2dNormActivation_1}\n"
+        "          - {name: '1', type: SqueezeExcitation}\n"
+        "          - {name: '2', type: Conv2dNormActivation_2}\n"
+        "      - {name: stochastic_depth, type: stochasticdepth}\n"
+        "  Conv2dNormActivation_3:\n"
+    ) in text
 
 
 def test_resnet50_is_written_with_blocks_and_torchs_names(tmp_path: Path) -> None:
@@ -220,6 +246,113 @@ def test_round_trip_random_dags(ops: list[tuple[str, list[int], object]], tmp_pa
             merge = "type: add" if kind == "add" else "type: concat, dim: 1"
             lines.append(f"  - {{{merge}, name: n{i}, from: [{src}]}}")
     round_trip(named_merges("\n".join(lines) + "\n"), tmp_path)
+
+
+class Body(nn.Module):
+    """A block of the user's own: its layers run in order (the converter writes a block
+    named after the class, and a run of identical instances as one `repeat`)."""
+
+    def __init__(self, layers: dict[str, nn.Module]):
+        super().__init__()
+        for name, layer in layers.items():
+            self.add_module(name, layer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.children():
+            x = layer(x)
+        return x
+
+
+@st.composite
+def scoped_chain(draw: st.DrawFn) -> tuple[str, list[tuple[str, int, list[str]]]]:
+    """A random chain (tests.test_torch's channel_model) cut into consecutive groups, each
+    at the top level, in a nested list or as a block repeated in a nested list; its layers
+    named ``l0``, ``l1``, … Returns the rfcalc text and the groups: (scope name or '',
+    repeats (0: a nested list, not a block), the layers' flow mappings)."""
+    text = draw(channel_model())
+    assume("minpool" not in text)
+    head, *lines = text.splitlines()
+    entries = []
+    for i, line in enumerate(lines[1:]):
+        body = line.removeprefix("  - ")
+        flow = body[1:-1] if body.startswith("{") else f"type: {body}"
+        entries.append(f"{{name: l{i}, {flow}}}")
+    groups: list[tuple[str, int, list[str]]] = []
+    while entries:
+        take = draw(st.integers(1, len(entries)))
+        kind = draw(st.sampled_from(["top", "nested", "block", "block"]))
+        scope = "" if kind == "top" else f"s{len(groups)}"
+        repeats = draw(st.integers(1, 3)) if kind == "block" else 0
+        groups.append((scope, repeats, entries[:take]))
+        entries = entries[take:]
+    out = [head]
+    blocks = [(f"Body{i}", g) for i, g in enumerate(groups) if g[1]]
+    if blocks:
+        out.append("blocks:")
+        for name, (_, _, layers) in blocks:
+            out += [f"  {name}:", "    layers:", *(f"      - {e}" for e in layers)]
+    out.append("layers:")
+    for i, (scope, repeats, layers) in enumerate(groups):
+        if not scope:
+            out += [f"  - {e}" for e in layers]
+            continue
+        out += [f"  - name: {scope}", "    layers:"]
+        if repeats:
+            out.append(f"      - {{type: Body{i}, repeat: {repeats}}}")
+        else:
+            out += [f"      - {e}" for e in layers]
+    return "\n".join(out) + "\n", groups
+
+
+def scoped_net(graph: Graph, shapes: list[tuple[int, ...]], groups: list[Any]) -> nn.Module:
+    """The PyTorch modules of a scoped chain: its nested lists as nn.Sequential, its blocks
+    as Body instances, its layers the bridge's (PyTorch's own)."""
+    known = {INPUT: graph.input_shape} | dict(enumerate(shapes))
+    modules: dict[str, nn.Module] = {}
+    for node in graph.nodes:
+        layer = build_layer(node, [known[i] for i in node.inputs], "exact")
+        assume(type(layer).__module__.startswith("torch.nn"))  # not a test-side stand-in
+        modules[node.name] = layer
+
+    def leaves(prefix: str, layers: list[str]) -> dict[str, nn.Module]:
+        names = [e.split(",")[0].removeprefix("{name: ") for e in layers]
+        return {n: modules[f"{prefix}{n}"] for n in names}
+
+    top: dict[str, nn.Module] = {}
+    for scope, repeats, layers in groups:
+        if not scope:
+            top.update(leaves("", layers))
+        elif repeats:
+            instances = {str(i): Body(leaves(f"{scope}.{i}.", layers)) for i in range(repeats)}
+            top[scope] = nn.Sequential(OrderedDict(instances))
+        else:
+            top[scope] = nn.Sequential(OrderedDict(leaves(f"{scope}.", layers)))
+    return nn.Sequential(OrderedDict(top))
+
+
+@SETTINGS
+@given(chain=scoped_chain())
+def test_round_trip_nested_lists_and_blocks(
+    chain: tuple[str, list[tuple[str, int, list[str]]]], tmp_path: Path
+) -> None:
+    text, groups = chain
+    try:
+        graph = build(load_text(text, "random.yaml"))
+        report = describe(text)
+    except ShapeError:
+        assume(False)
+        raise
+    _NET[:] = [scoped_net(graph, [r.output_shape for r in report.layers], groups)]
+    shape = ",".join(map(str, graph.input_shape))
+    out = convert("tests.test_torch_convert:current_net", tmp_path, shape)
+    converted = out.read_text()
+    for _, repeats, _ in groups:
+        if repeats > 1:  # identical instances: one block, repeated
+            event("a block repeated")
+            assert f"repeat: {repeats}}}" in converted, converted
+    again = describe(str(out))
+    assert list(rows(again)) == list(rows(report))
+    assert rows(again) == rows(report)
 
 
 # ------------------------------------------------------------------ errors and the spec

@@ -411,11 +411,13 @@ def build_layer(node: Node, in_shapes: list[tuple[int, ...]], mode: str) -> nn.M
         return Lambda(lambda *xs: math.prod(xs[1:], start=xs[0]))
     if k == "concat":
         # a learned tensor (batch 1) concatenated to a batch: broadcast, as .expand in ViT
-        return Lambda(
-            lambda *xs: torch.cat(
-                [x.expand(max(y.shape[0] for y in xs), *x.shape[1:]) for x in xs], dim=a["dim"]
-            )
-        )
+        # (only where the batches differ, so that an exported graph has no Expand otherwise)
+        def cat(*xs: torch.Tensor) -> torch.Tensor:
+            n = max(y.shape[0] for y in xs)
+            parts = [x if x.shape[0] == n else x.expand(n, *x.shape[1:]) for x in xs]
+            return torch.cat(parts, dim=a["dim"])
+
+        return Lambda(cat)
     simple = {
         "relu": "ReLU",
         "relu6": "ReLU6",
@@ -482,6 +484,18 @@ class GraphModule(nn.Module):
             outs[node.index] = y
             result.append(y)
         return result
+
+
+class Final(nn.Module):
+    """A GraphModule's final output alone, as an exporter (torch.onnx) takes a model."""
+
+    def __init__(self, graph: GraphModule):
+        super().__init__()
+        self.graph = graph
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs: list[torch.Tensor] = self.graph(x)
+        return outputs[-1]
 
 
 def prepare_for_rf(module: nn.Module) -> None:
