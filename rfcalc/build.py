@@ -238,17 +238,16 @@ class Builder:
         self.validated: dict[tuple[int, int], tuple[object, _Validated | RfcalcError]] = {}
         self.failed: set[str] = set()  # full names of layers that failed
         self.shared_args: dict[tuple[str, str], Mapping[str, object]] = {}
-        self.blocks: dict[str, BlockSpec] = {}
         self.variables = self._variables(overrides or {})
         self.input_override = input_shape
         self.shapes: dict[int, Shape] = {}  # node shapes, computed only for in_channels
         self.names_used: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
-        for block in spec.blocks:
-            if canonical(block.name) in REGISTRY:
+        self.blocks = spec.blocks
+        for name in spec.blocks:
+            if canonical(name) in REGISTRY:
                 raise GraphError(
-                    f"block '{block.name}' has the name of a layer type; rename it", block.pos
+                    f"block '{name}' has the name of a layer type; rename it", spec.blocks[name].pos
                 )
-            self.blocks[block.name] = block
 
     def _variables(self, overrides: Mapping[str, str]) -> dict[str, expr.Value]:
         env: dict[str, expr.Value] = {}

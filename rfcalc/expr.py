@@ -172,9 +172,9 @@ class _Call(NamedTuple):
 
 
 class _Name(NamedTuple):
-    """A variable: its value is the expression's ``index``-th name's, read when evaluated."""
+    """A variable: its value is the expression's ``at``-th name's, read when evaluated."""
 
-    index: int
+    at: int
 
 
 _Node: TypeAlias = _Const | _Unary | _Chain | _Logic | _IfElse | _Call | _Name
@@ -423,7 +423,7 @@ class _Evaluator(NamedTuple):
         if isinstance(node, _Const):
             return node.value
         if isinstance(node, _Name):
-            return self.values[node.index]
+            return self.values[node.at]
         if isinstance(node, _Chain):
             return self.chain(node)
         if isinstance(node, _Logic):

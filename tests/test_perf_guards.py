@@ -10,6 +10,8 @@ import sys
 import tracemalloc
 from pathlib import Path
 
+import pytest
+
 from rfcalc.api import describe
 from rfcalc.render import PLAIN
 from rfcalc.render.json_out import stream
@@ -100,3 +102,58 @@ def test_objects_per_layer_on_a_long_chain(tmp_path: Path) -> None:
     assert written[0] > 500 * LAYERS  # the JSON was written (about 640 bytes a layer)
     assert kept / LAYERS < MAX_BLOCKS_PER_LAYER
     assert peak / LAYERS < MAX_PEAK_BYTES_PER_LAYER
+
+
+def test_describe_of_resnet50_parses_only_the_library_file_it_uses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`include: [torchvision]` names ten files of blocks; resnet50 uses one of them
+    (Bottleneck, in torchvision/resnet.yaml): the others are known by their blocks' names,
+    never parsed."""
+    from rfcalc import loader, yamltree
+
+    parsed: list[str] = []
+    real = yamltree.parse
+
+    def parse(text: str, path: str) -> object:
+        parsed.append(os.path.relpath(path, ROOT))
+        return real(text, path)
+
+    monkeypatch.setattr(loader, "parse", parse)
+    describe(str(ROOT / "examples" / "resnet50.yaml"))
+    library = os.path.join("rfcalc", "library")
+    assert parsed == [
+        os.path.join("examples", "resnet50.yaml"),
+        os.path.join(library, "torchvision.yaml"),
+        os.path.join(library, "torchvision", "resnet.yaml"),
+    ]
+
+
+LIBRARY_FILES = sorted((ROOT / "rfcalc" / "library").rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", LIBRARY_FILES, ids=lambda p: p.name)
+def test_the_library_index_names_the_blocks_each_file_defines(path: Path) -> None:
+    """What library_index reads from a file's lines is what parsing it gives: every name, in
+    order. Each file of blocks (one folder down) is indexed, so that none is parsed unused."""
+    from rfcalc.loader import _blocks_of, _library_top, library_index
+    from rfcalc.yamltree import parse
+
+    top = _library_top(parse(path.read_text(encoding="utf-8"), str(path)))
+    names = tuple(block.name for block in _blocks_of(top))
+    indexed = library_index(str(path))
+    if path.parent.name == "library":  # torchvision.yaml: the list of files, parsed
+        assert indexed is None
+    else:
+        assert names
+        assert indexed == names
+
+
+def test_the_library_index_reads_no_file_outside_the_library(tmp_path: Path) -> None:
+    """A user's file of blocks is parsed whole when included: its mistakes are reported even in
+    blocks the model does not use."""
+    from rfcalc.loader import library_index
+
+    mine = tmp_path / "blocks.yaml"
+    mine.write_text("blocks:\n  unit:\n    layers: [relu]\n", encoding="utf-8")
+    assert library_index(str(mine)) is None
