@@ -196,7 +196,7 @@ def describe(
     scale: ScaleOption = None,
 ) -> None:
     """Print every layer's shape, params, MACs and receptive field, and the totals."""
-    from rfcalc.api import describe_file as run
+    from rfcalc.pipeline import describe_file as run
     from rfcalc.render import View, choose, renderer, stream
 
     try:
@@ -412,7 +412,7 @@ def check(
     A limit set in the file and by an option must both hold. Exit 0 when every check passes
     (or a file has none), 1 when one fails, 2 when a file is invalid."""
     from rfcalc import checks
-    from rfcalc.api import analyze_graph, load_file
+    from rfcalc.pipeline import analyze_graph, load_file
     from rfcalc.render.check_report import FileResult, render_json, render_text
 
     try:
@@ -472,8 +472,8 @@ def diff(
     """Show what changed between two model files: totals, output, receptive field, layers.
 
     Exit 0, or with --exit-code 1 when anything changed; 2 when a file is invalid."""
-    from rfcalc.api import describe_file as run
     from rfcalc.diff import compare
+    from rfcalc.pipeline import describe_file as run
     from rfcalc.render.diff_out import render_json, render_text
 
     try:

@@ -59,6 +59,10 @@ def test_describe_json_imports_no_rich() -> None:
     assert not modules & {"rfcalc.render.text", "rfcalc.render.rows", "csv"}
     # nor for the checks, which only `check` and api.check run
     assert "rfcalc.checks" not in modules
+    # nor for the Python API (its Report and Graph classes, pandas and HTML helpers): the
+    # command line runs rfcalc.pipeline; nor for dataclasses, which only the API's uses
+    assert "rfcalc.pipeline" in modules
+    assert not modules & {"rfcalc.api", "dataclasses"}
 
 
 def test_version_imports_neither_rich_nor_yaml() -> None:
