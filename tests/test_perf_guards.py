@@ -5,12 +5,15 @@ count, so they fail the same way on any machine."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rfcalc.api import describe
 from rfcalc.render import PLAIN
@@ -161,3 +164,20 @@ def test_the_library_index_reads_no_file_outside_the_library(tmp_path: Path) -> 
     mine = tmp_path / "blocks.yaml"
     mine.write_text("blocks:\n  unit:\n    layers: [relu]\n", encoding="utf-8")
     assert library_index(str(mine)) is None
+
+
+PLAIN_OR_NOT = st.text(
+    st.sampled_from("ab \t\n\r\x00\x1b\x7f\x85\u202e\u2066é\udc80"), max_size=12
+) | st.text(max_size=12)
+
+
+@given(PLAIN_OR_NOT, st.booleans())
+def test_printable_skips_its_pattern_only_for_text_it_would_not_change(
+    text: str, newlines: bool
+) -> None:
+    """printable answers plain ASCII text without compiling its pattern (the first compile
+    of each costs most of a millisecond); what it gives is always what the pattern gives."""
+    from rfcalc import errors
+
+    pattern = errors._CONTROL if newlines else errors._CONTROL_OR_NEWLINE
+    assert errors.printable(text, newlines) == re.sub(pattern, errors._escape, text)
