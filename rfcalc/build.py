@@ -22,7 +22,6 @@ from rfcalc.errors import (
     printable,
     what,
 )
-from rfcalc.foreign import arg_hint, tuple_hint, type_hint
 from rfcalc.layers import REGISTRY, canonical, lookup, type_names
 from rfcalc.layers.argtypes import MAX_DIM, Checker, is_int
 from rfcalc.layers.base import Arg, Ctx, LayerKind, Shape, T, channels_first
@@ -103,6 +102,8 @@ def _coerce(where: str, decl: Arg, pos: SourcePos, value: Resolved) -> object:
     try:
         return decl.type.check(checker, value)
     except InputError as error:
+        from rfcalc.foreign import tuple_hint  # hints from other tools' names: errors only
+
         hint = tuple_hint(value, decl.name)
         if hint is None:
             raise
@@ -401,15 +402,17 @@ class Builder:
         block = self.blocks.get(text)
         kind = None if block else lookup(text)
         if block is None and kind is None:
-            raise InputError(
-                f"unknown layer type '{text}'",
-                layer.type_pos,
-                lambda: type_hint(
+
+            def hint() -> str | None:
+                from rfcalc.foreign import type_hint
+
+                return type_hint(
                     text,
                     lambda: self._ndim(inputs),
                     lambda key: nearest(key, [*type_names(), *self.blocks]),
-                ),
-            )
+                )
+
+            raise InputError(f"unknown layer type '{text}'", layer.type_pos, hint)
         return kind, block, block.name if block else kind.name  # type: ignore[union-attr]
 
     def _ndim(self, inputs: tuple[int, ...]) -> int:
@@ -904,6 +907,8 @@ def check_input_shape(
 ) -> tuple[int, ...]:
     """The one validation of an input shape, from the file's ``input:`` or from ``--input``."""
     if not isinstance(value, tuple) or not 1 <= len(value) <= MAX_RANK:
+        from rfcalc.foreign import tuple_hint
+
         hint = tuple_hint(value, option)
         if isinstance(value, tuple) and len(value) == MAX_RANK + 1 and is_int(value[0]):
             hint = batch_hint(value, option)
@@ -1011,6 +1016,8 @@ def validate_args(
     for arg in given:
         decl = declared.get(arg.name)
         if decl is None:
+            from rfcalc.foreign import arg_hint
+
             raise InputError(
                 f"{where}unknown argument '{arg.name}'",
                 arg.pos,

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from rfcalc.errors import InputError, SourcePos, did_you_mean, printable
-from rfcalc.foreign import tuple_hint
 from rfcalc.yamltree import MAX_FILE_BYTES, YMap, YNode, YScalar, YSeq, parse, read_text, what_node
 
 TOP_KEYS = ("name", "description", "include", "input", "vars", "blocks", "layers", "checks")
@@ -167,6 +166,8 @@ def _split_tuple(node: YMap) -> None:
             parts.append(str(k.value))
             if parts[-1].endswith(")"):
                 parts[-1] = parts[-1][:-1]
+                from rfcalc.foreign import tuple_hint
+
                 tuple_text = "(" + ", ".join(p.strip() for p in parts if p.strip()) + ")"
                 raise InputError(
                     f"{key.value}: {tuple_text} is not a list: inside {{…}} YAML splits it at"

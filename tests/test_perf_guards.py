@@ -66,6 +66,8 @@ def test_describe_json_imports_no_rich() -> None:
     # command line runs rfcalc.pipeline; nor for dataclasses, which only the API's uses
     assert "rfcalc.pipeline" in modules
     assert not modules & {"rfcalc.api", "dataclasses"}
+    # nor for the hints that name other tools' spellings, which only a mistake needs
+    assert "rfcalc.foreign" not in modules
 
 
 def test_version_imports_neither_rich_nor_yaml() -> None:
