@@ -5,6 +5,7 @@ Commands import what they need when they run, so that ``--format json`` never pa
 
 # no `from __future__ import annotations`: typer reads these signatures at every start, and
 # string annotations would cost it an eval each (about 12 ms for the commands' ~100)
+import gc
 import os
 import sys
 from enum import StrEnum
@@ -721,7 +722,12 @@ def layers(
 def main() -> None:
     """The ``rfcalc`` script. Once a command is done and its output flushed, the process ends
     without freeing its heap object by object (a large model's millions of them); anything
-    unusual (an exit message, a stream that cannot be flushed) takes the interpreter's exit."""
+    unusual (an exit message, a stream that cannot be flushed) takes the interpreter's exit.
+
+    The cyclic garbage collector is off for the whole command, as the pipeline has it off
+    while it builds and analyses: what a command makes lives until it ends, and the
+    collector's passes over the heap (every module the command imports) would free nothing."""
+    gc.disable()
     code: object = 0
     try:
         app(prog_name="rfcalc")
