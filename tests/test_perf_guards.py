@@ -183,3 +183,45 @@ def test_printable_skips_its_pattern_only_for_text_it_would_not_change(
 
     pattern = errors._CONTROL if newlines else errors._CONTROL_OR_NEWLINE
     assert errors.printable(text, newlines) == re.sub(pattern, errors._escape, text)
+
+
+COLLECTIONS_PROBE = """
+import gc, os, sys
+from rfcalc import cli
+
+real_exit = os._exit
+before = sum(s["collections"] for s in gc.get_stats())
+
+def exit_(code):
+    after = sum(s["collections"] for s in gc.get_stats())
+    sys.stderr.write(f"\\nCOLLECTIONS {after - before}\\n")
+    sys.stderr.flush()
+    real_exit(code)
+
+os._exit = exit_
+sys.argv = ["rfcalc", *sys.argv[1:]]
+cli.main()
+"""
+
+
+def test_the_script_runs_no_garbage_collection() -> None:
+    """From the start of the rfcalc script's main() to its exit, through the imports of the
+    command and its work, the cyclic garbage collector never runs a pass."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            COLLECTIONS_PROBE,
+            "describe",
+            "examples/resnet50.yaml",
+            "-f",
+            "json",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.startswith("{")
+    assert done.stderr.strip().splitlines()[-1] == "COLLECTIONS 0"
