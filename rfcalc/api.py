@@ -6,18 +6,16 @@ dict (see :func:`load` for how a ``str`` is told apart). Mistakes in a model rai
 the command line prints: ``model.yaml:4:7: error: …``.
 
 The command line reads its MODEL argument as a path, always: it calls :func:`load_file`,
-:func:`describe_file` and :func:`analyze_graph`, which take no YAML text and leave errors as
-they are for the CLI to render.
+:func:`describe_file` and :func:`analyze_graph` (from :mod:`rfcalc.pipeline`, imported here
+too), which take no YAML text and leave errors as they are for the CLI to render.
 """
 
 from __future__ import annotations
 
 import functools
-import gc
 import operator
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ParamSpec, SupportsIndex, TypeVar
 
@@ -25,7 +23,8 @@ from rfcalc import build, engine
 from rfcalc.build import sizes_from_text
 from rfcalc.errors import InputError, RfcalcError, SourcePos, did_you_mean
 from rfcalc.layers.argtypes import MAX_DIM
-from rfcalc.loader import ModelSpec, load_path, load_text
+from rfcalc.loader import ModelSpec, load_text
+from rfcalc.pipeline import analyze_graph, describe_file, load_file, no_cyclic_gc, read_model
 
 if TYPE_CHECKING:
     import pandas
@@ -56,19 +55,6 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: a model's structures hold no cycles, and on a
-    100,000-layer model its repeated scans of the growing heap doubled the run time."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _positioned(func: Callable[_P, _R]) -> Callable[_P, _R]:
     """A public function whose :class:`RfcalcError` reads, in a traceback, as the CLI's
     positioned message (``str(error)`` is ``error.render()``), raised from the caller's line
@@ -83,65 +69,6 @@ def _positioned(func: Callable[_P, _R]) -> Callable[_P, _R]:
             raise error.with_traceback(None) from None
 
     return wrapper
-
-
-# ---------------------------------------------------------------- the command line's functions
-
-
-def read_model(path: str, scale: str | None = None) -> ModelSpec:
-    """The spec of a model file: an ``.onnx`` file through the ONNX importer (which needs
-    the ``onnx`` package: ``rfcalc[onnx]``), anything else ('-' too) as YAML: rfcalc's, or an
-    Ultralytics model config at ``scale`` (docs/ultralytics.md)."""
-    if path.lower().endswith(".onnx"):
-        from rfcalc.onnx_import import load_onnx
-
-        return load_onnx(path)
-    return load_path(path, scale)
-
-
-def load_file(
-    path: str,
-    overrides: Mapping[str, str] | None = None,
-    input_shape: tuple[int, ...] | None = None,
-    scale: str | None = None,
-) -> build.Graph:
-    """Read and validate a model file ('-' for stdin) into a graph (the CLI's reader);
-    ``scale``: an Ultralytics model config's scale (docs/ultralytics.md)."""
-    with _no_cyclic_gc():
-        return build.build(read_model(path, scale), overrides, input_shape)
-
-
-def analyze_graph(
-    graph: build.Graph,
-    batch: int = 1,
-    dtype: str = "float32",
-    ignore: frozenset[str] = frozenset(),
-    count: str = "torchvision",
-    keep_fields: bool = False,
-) -> engine.Report:
-    """The engine's report on a graph (the CLI's analysis); ``ignore``: warning codes to
-    leave out (rfcalc.lint.CODES); ``count``: the MACs' convention (rfcalc.counting);
-    ``keep_fields``: keep every unit's field (for the maps and the HTML page)."""
-    with _no_cyclic_gc():
-        return engine.analyze(
-            graph, batch, dtype, ignore=ignore, count=count, keep_fields=keep_fields
-        )
-
-
-def describe_file(
-    path: str,
-    overrides: Mapping[str, str] | None = None,
-    input_shape: tuple[int, ...] | None = None,
-    batch: int = 1,
-    dtype: str = "float32",
-    ignore: frozenset[str] = frozenset(),
-    count: str = "torchvision",
-    scale: str | None = None,
-    keep_fields: bool = False,
-) -> engine.Report:
-    """:func:`load_file` then :func:`analyze_graph` (what ``rfcalc describe`` computes)."""
-    graph = load_file(path, overrides, input_shape, scale)
-    return analyze_graph(graph, batch, dtype, ignore, count, keep_fields)
 
 
 # ---------------------------------------------------------------- models given from Python
@@ -284,7 +211,7 @@ def load(model: ModelSource, vars: Vars | None = None, input_shape: Shape | None
     """
     overrides = {name: _override_text(name, value) for name, value in (vars or {}).items()}
     spec = _spec(model)
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         return Graph.of(build.build(spec, overrides, _input_sizes(input_shape)))
 
 

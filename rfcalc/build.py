@@ -22,7 +22,6 @@ from rfcalc.errors import (
     printable,
     what,
 )
-from rfcalc.foreign import arg_hint, tuple_hint, type_hint
 from rfcalc.layers import REGISTRY, canonical, lookup, type_names
 from rfcalc.layers.argtypes import MAX_DIM, Checker, is_int
 from rfcalc.layers.base import Arg, Ctx, LayerKind, Shape, T, channels_first
@@ -103,6 +102,8 @@ def _coerce(where: str, decl: Arg, pos: SourcePos, value: Resolved) -> object:
     try:
         return decl.type.check(checker, value)
     except InputError as error:
+        from rfcalc.foreign import tuple_hint  # hints from other tools' names: errors only
+
         hint = tuple_hint(value, decl.name)
         if hint is None:
             raise
@@ -238,17 +239,16 @@ class Builder:
         self.validated: dict[tuple[int, int], tuple[object, _Validated | RfcalcError]] = {}
         self.failed: set[str] = set()  # full names of layers that failed
         self.shared_args: dict[tuple[str, str], Mapping[str, object]] = {}
-        self.blocks: dict[str, BlockSpec] = {}
         self.variables = self._variables(overrides or {})
         self.input_override = input_shape
         self.shapes: dict[int, Shape] = {}  # node shapes, computed only for in_channels
         self.names_used: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
-        for block in spec.blocks:
-            if canonical(block.name) in REGISTRY:
+        self.blocks = spec.blocks
+        for name in spec.blocks:
+            if canonical(name) in REGISTRY:
                 raise GraphError(
-                    f"block '{block.name}' has the name of a layer type; rename it", block.pos
+                    f"block '{name}' has the name of a layer type; rename it", spec.blocks[name].pos
                 )
-            self.blocks[block.name] = block
 
     def _variables(self, overrides: Mapping[str, str]) -> dict[str, expr.Value]:
         env: dict[str, expr.Value] = {}
@@ -402,15 +402,17 @@ class Builder:
         block = self.blocks.get(text)
         kind = None if block else lookup(text)
         if block is None and kind is None:
-            raise InputError(
-                f"unknown layer type '{text}'",
-                layer.type_pos,
-                lambda: type_hint(
+
+            def hint() -> str | None:
+                from rfcalc.foreign import type_hint
+
+                return type_hint(
                     text,
                     lambda: self._ndim(inputs),
                     lambda key: nearest(key, [*type_names(), *self.blocks]),
-                ),
-            )
+                )
+
+            raise InputError(f"unknown layer type '{text}'", layer.type_pos, hint)
         return kind, block, block.name if block else kind.name  # type: ignore[union-attr]
 
     def _ndim(self, inputs: tuple[int, ...]) -> int:
@@ -905,6 +907,8 @@ def check_input_shape(
 ) -> tuple[int, ...]:
     """The one validation of an input shape, from the file's ``input:`` or from ``--input``."""
     if not isinstance(value, tuple) or not 1 <= len(value) <= MAX_RANK:
+        from rfcalc.foreign import tuple_hint
+
         hint = tuple_hint(value, option)
         if isinstance(value, tuple) and len(value) == MAX_RANK + 1 and is_int(value[0]):
             hint = batch_hint(value, option)
@@ -1012,6 +1016,8 @@ def validate_args(
     for arg in given:
         decl = declared.get(arg.name)
         if decl is None:
+            from rfcalc.foreign import arg_hint
+
             raise InputError(
                 f"{where}unknown argument '{arg.name}'",
                 arg.pos,

@@ -5,6 +5,7 @@ Commands import what they need when they run, so that ``--format json`` never pa
 
 # no `from __future__ import annotations`: typer reads these signatures at every start, and
 # string annotations would cost it an eval each (about 12 ms for the commands' ~100)
+import gc
 import os
 import sys
 from enum import StrEnum
@@ -196,7 +197,7 @@ def describe(
     scale: ScaleOption = None,
 ) -> None:
     """Print every layer's shape, params, MACs and receptive field, and the totals."""
-    from rfcalc.api import describe_file as run
+    from rfcalc.pipeline import describe_file as run
     from rfcalc.render import KEEP_FIELDS, View, choose, renderer, stream
 
     try:
@@ -413,7 +414,7 @@ def check(
     A limit set in the file and by an option must both hold. Exit 0 when every check passes
     (or a file has none), 1 when one fails, 2 when a file is invalid."""
     from rfcalc import checks
-    from rfcalc.api import analyze_graph, load_file
+    from rfcalc.pipeline import analyze_graph, load_file
     from rfcalc.render.check_report import FileResult, render_json, render_text
 
     try:
@@ -473,8 +474,8 @@ def diff(
     """Show what changed between two model files: totals, output, receptive field, layers.
 
     Exit 0, or with --exit-code 1 when anything changed; 2 when a file is invalid."""
-    from rfcalc.api import describe_file as run
     from rfcalc.diff import compare
+    from rfcalc.pipeline import describe_file as run
     from rfcalc.render.diff_out import render_json, render_text
 
     try:
@@ -687,7 +688,7 @@ def schema(
     from rfcalc.schema import generate
 
     try:
-        result = generate(load_path(model).blocks if model is not None else None)
+        result = generate(tuple(load_path(model).blocks.values()) if model is not None else None)
     except RfcalcError as error:
         fail(error)
     sys.stdout.write(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
@@ -722,7 +723,12 @@ def layers(
 def main() -> None:
     """The ``rfcalc`` script. Once a command is done and its output flushed, the process ends
     without freeing its heap object by object (a large model's millions of them); anything
-    unusual (an exit message, a stream that cannot be flushed) takes the interpreter's exit."""
+    unusual (an exit message, a stream that cannot be flushed) takes the interpreter's exit.
+
+    The cyclic garbage collector is off for the whole command, as the pipeline has it off
+    while it builds and analyses: what a command makes lives until it ends, and the
+    collector's passes over the heap (every module the command imports) would free nothing."""
+    gc.disable()
     code: object = 0
     try:
         app(prog_name="rfcalc")

@@ -81,6 +81,8 @@ def printable(text: str, newlines: bool = True) -> str:
     """Text with every control character that could act on a terminal (clear the screen,
     retitle it, move the cursor, reorder a line) shown as an escape (``\\x1b``), so that what
     rfcalc echoes of its input is always inert. With ``newlines=False``, ``\\n`` too."""
+    if text.isascii() and (text.replace("\n", "") if newlines else text).isprintable():
+        return text  # plain text, the most common, needs no pattern compiled
     pattern = _CONTROL if newlines else _CONTROL_OR_NEWLINE
     return re.sub(pattern, _escape, text) if re.search(pattern, text) else text
 

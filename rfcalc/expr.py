@@ -171,7 +171,21 @@ class _Call(NamedTuple):
     args: tuple[_Node, ...]
 
 
-_Node: TypeAlias = _Const | _Unary | _Chain | _Logic | _IfElse | _Call
+class _Name(NamedTuple):
+    """A variable: its value is the expression's ``at``-th name's, read when evaluated."""
+
+    at: int
+
+
+_Node: TypeAlias = _Const | _Unary | _Chain | _Logic | _IfElse | _Call | _Name
+
+
+class _Parsed(NamedTuple):
+    """An expression's tree, which holds no value of a variable: one tree serves every place
+    and every environment that the same text is evaluated in."""
+
+    tree: _Node
+    names: tuple[str, ...]  # the variables it reads, in the order it first reads them
 
 
 # ---------------------------------------------------------------- values
@@ -236,16 +250,10 @@ def _equal(a: Value, b: Value) -> bool:
 class _Parser:
     __slots__ = ("depth", "i", "names", "pos", "text", "tokens")
 
-    def __init__(
-        self,
-        text: str,
-        tokens: list[tuple[str, str, int]],
-        names: Mapping[str, Value],
-        pos: SourcePos,
-    ) -> None:
+    def __init__(self, text: str, tokens: list[tuple[str, str, int]], pos: SourcePos) -> None:
         self.text = text
         self.tokens = tokens
-        self.names = names
+        self.names: dict[str, int] = {}  # the variables read so far → their index
         self.pos = pos
         self.i = 0
         self.depth = 0
@@ -363,7 +371,7 @@ class _Parser:
         if kind == "num":
             self.i += 1
             number: Number = float(text) if any(c in text for c in ".eE") else int(text)
-            return _Const(_Evaluator(self.text, self.pos).check(number))
+            return _Const(_Evaluator(self.text, self.pos, ()).check(number))
         if kind == "str":
             self.i += 1
             return _Const(text[1:-1])
@@ -374,11 +382,7 @@ class _Parser:
             self.i += 1
             if self.take("("):
                 return self.call(text)
-            if text in self.names:
-                return _Const(self.names[text])
-            names, literals = list(self.names), ("true", "false", "null")
-            hint = _HINTS.get(text) or did_you_mean(text, [*names, *FUNCTION_NAMES, *literals])
-            raise self.fail(f"unknown name '{text}'", hint)
+            return _Name(self.names.setdefault(text, len(self.names)))
         if text == "(":
             self.i += 1
             node = self.expression()
@@ -410,6 +414,7 @@ class _Parser:
 class _Evaluator(NamedTuple):
     text: str
     pos: SourcePos
+    values: tuple[Value, ...]  # of the expression's names, in order
 
     def fail(self, message: str) -> InputError:
         return InputError(f"expression '{self.text}': {message}", self.pos)
@@ -417,6 +422,8 @@ class _Evaluator(NamedTuple):
     def value(self, node: _Node) -> Value:
         if isinstance(node, _Const):
             return node.value
+        if isinstance(node, _Name):
+            return self.values[node.at]
         if isinstance(node, _Chain):
             return self.chain(node)
         if isinstance(node, _Logic):
@@ -580,8 +587,40 @@ def evaluate(source: str, names: Mapping[str, Value], pos: SourcePos) -> Value:
             raise InputError(
                 f"'{source}' is not a variable name; write '${{...}}' for an expression", pos
             )
-    tokens = tokenize(body, pos)
-    if not tokens:
-        raise InputError("empty expression", pos)
-    tree = _Parser(body, tokens, names, pos).whole()
-    return _Evaluator(body, pos).value(tree)
+    parsed = _PARSED.get(body)
+    if parsed is None:
+        tokens = tokenize(body, pos)
+        if not tokens:
+            raise InputError("empty expression", pos)
+        parser = _Parser(body, tokens, pos)
+        try:
+            parsed = _Parsed(parser.whole(), tuple(parser.names))
+        except InputError:
+            _read(body, tuple(parser.names), names, pos)  # a name before the mistake fails first
+            raise
+        if len(_PARSED) >= MAX_PARSED:
+            _PARSED.clear()
+        _PARSED[body] = parsed
+    return _Evaluator(body, pos, _read(body, parsed.names, names, pos)).value(parsed.tree)
+
+
+MAX_PARSED = 4096
+_PARSED: dict[str, _Parsed] = {}
+"""Expressions parsed, by their text: a block's expressions are evaluated once for each of
+its instances. Only expressions that parse are kept; errors name the place they occur."""
+
+
+def _read(
+    body: str, wanted: tuple[str, ...], names: Mapping[str, Value], pos: SourcePos
+) -> tuple[Value, ...]:
+    """The values of the variables an expression reads, in the order it reads them. Every
+    name is checked, and read, before anything is evaluated: a misspelt name is an error even
+    in a branch that is not taken."""
+    values = []
+    for name in wanted:
+        if name not in names:
+            known, literals = list(names), ("true", "false", "null")
+            hint = _HINTS.get(name) or did_you_mean(name, [*known, *FUNCTION_NAMES, *literals])
+            raise InputError(f"expression '{body}': unknown name '{name}'", pos, hint)
+        values.append(names[name])
+    return tuple(values)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from rfcalc.errors import InputError, SourcePos, did_you_mean, printable
-from rfcalc.foreign import tuple_hint
 from rfcalc.yamltree import MAX_FILE_BYTES, YMap, YNode, YScalar, YSeq, parse, read_text, what_node
 
 TOP_KEYS = ("name", "description", "include", "input", "vars", "blocks", "layers", "checks")
@@ -62,7 +62,7 @@ class ModelSpec(NamedTuple):
     description: str | None
     input: YNode
     vars: tuple[ArgSpec, ...]
-    blocks: tuple[BlockSpec, ...]
+    blocks: Mapping[str, BlockSpec]  # its own and its includes', by name, in order (Blocks)
     layers: tuple[LayerSpec, ...]
     checks: YMap | None
     pos: SourcePos
@@ -166,6 +166,8 @@ def _split_tuple(node: YMap) -> None:
             parts.append(str(k.value))
             if parts[-1].endswith(")"):
                 parts[-1] = parts[-1][:-1]
+                from rfcalc.foreign import tuple_hint
+
                 tuple_text = "(" + ", ".join(p.strip() for p in parts if p.strip()) + ")"
                 raise InputError(
                     f"{key.value}: {tuple_text} is not a list: inside {{…}} YAML splits it at"
@@ -253,7 +255,7 @@ def load_text(text: str, path: str, scale: str | None = None) -> ModelSpec:
     if blocks_node is not None:
         for k, v in _mapping(blocks_node, "'blocks'").items:
             library.add(_block(k, v))
-    blocks = tuple(library.blocks.values())
+    blocks = library.blocks
     return ModelSpec(
         path=path,
         name=_model_name(name_node) if name_node is not None else None,
@@ -272,10 +274,88 @@ _BUILTIN_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 def builtin_libraries() -> list[str]:
     """The block libraries shipped in the package (``include: [torchvision]``)."""
-    return sorted(p.stem for p in _LIBRARY_DIR.glob("*.yaml"))
+    return sorted(p.stem for p in LIBRARY_DIR.glob("*.yaml"))
 
 
-_LIBRARY_DIR = Path(__file__).parent / "library"
+LIBRARY_DIR = Path(__file__).parent / "library"
+
+
+class Blocks(Mapping[str, BlockSpec]):
+    """The blocks a model can use, by name, in the order they are defined: its own and those
+    of the files it includes. A file of rfcalc's own library is known by its blocks' names
+    (:func:`library_index`) until one of them is looked up, and then parsed whole: a model
+    that includes ``torchvision`` reads the files of the blocks it uses, not all ten."""
+
+    __slots__ = ("_found",)
+
+    def __init__(self) -> None:
+        self._found: dict[str, BlockSpec | str] = {}  # a block, or the library file defining it
+
+    def define(self, name: str, found: BlockSpec | str) -> None:
+        self._found[name] = found
+
+    def __getitem__(self, name: str) -> BlockSpec:
+        found = self._found[name]
+        if isinstance(found, str):
+            top = _library_top(parse(read_text(found, read_path(found)), found))
+            for block in _blocks_of(top):
+                self._found[block.name] = block
+            found = self._found[name]
+            assert not isinstance(found, str), f"{name} is not in {found} (library_index)"
+        return found
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._found)
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+
+def library_index(path: str) -> tuple[str, ...] | None:
+    """The names of the blocks that a file of rfcalc's own library defines, in order, read from
+    its lines without parsing it: the keys two spaces in under ``blocks:``, its one top-level
+    key. None when the file is not in that shape, or not in the library's folder: it is then
+    parsed when included. (tests/test_bundled.py checks the names against each file's parse.)"""
+    if not Path(path).is_relative_to(LIBRARY_DIR):
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except (OSError, ValueError):
+        return None
+    names: list[str] = []
+    top = [line for line in lines if line[:1] not in ("", " ", "#")]
+    if top != ["blocks:"]:
+        return None
+    for line in lines:
+        if line.startswith("  ") and line[2:3] not in (" ", "#"):
+            match = _INDEXED.fullmatch(line)
+            if match is None:
+                return None
+            names.append(match[1])
+    return tuple(names)
+
+
+_INDEXED = re.compile(r"  ([A-Za-z_][A-Za-z0-9_]*):[ ]*(?:#.*)?")
+
+
+def _library_top(root: YNode) -> YMap:
+    """A block library file's top-level mapping, its keys checked."""
+    top = _mapping(root, "a block library")
+    for key, _ in top.items:
+        if key.value not in LIBRARY_KEYS:
+            raise _unknown_key(key, LIBRARY_KEYS, "block library")
+    return top
+
+
+def _blocks_of(top: YMap) -> Iterator[BlockSpec]:
+    blocks = top.get("blocks")
+    if blocks is not None:
+        for k, v in _mapping(blocks, "'blocks'").items:
+            yield _block(k, v)
 
 
 class _Library:
@@ -283,18 +363,17 @@ class _Library:
     once, however often it is included; a cycle, or a block defined twice, is an error)."""
 
     def __init__(self) -> None:
-        self.blocks: dict[str, BlockSpec] = {}
+        self.blocks = Blocks()
         self.loaded: set[str] = set()
 
     def add(self, block: BlockSpec) -> None:
-        first = self.blocks.get(block.name)
-        if first is not None:
+        if block.name in self.blocks:
             raise InputError(
-                f"block '{block.name}' is defined twice (first at {first.pos})",
+                f"block '{block.name}' is defined twice (first at {self.blocks[block.name].pos})",
                 block.pos,
                 "rename one of them",
             )
-        self.blocks[block.name] = block
+        self.blocks.define(block.name, block)
 
     def include(self, node: YNode | None, including: str, stack: tuple[str, ...]) -> None:
         if node is None:
@@ -311,19 +390,19 @@ class _Library:
             if len(self.loaded) >= MAX_INCLUDES:
                 raise InputError(f"more than {MAX_INCLUDES} files included", item.pos)
             self.loaded.add(target)
+            names = library_index(target)
+            if names is not None and not any(name in self.blocks for name in names):
+                for name in names:
+                    self.blocks.define(name, target)  # parsed when one of them is used
+                continue
             try:
                 text = read_text(target, read_path(target))
             except InputError as error:
                 raise InputError(f"include '{entry}': {error.message}", item.pos) from None
-            top = _mapping(parse(text, target), "a block library")
-            for key, _ in top.items:
-                if key.value not in LIBRARY_KEYS:
-                    raise _unknown_key(key, LIBRARY_KEYS, "block library")
+            top = _library_top(parse(text, target))
             self.include(top.get("include"), target, (*stack, target))
-            blocks = top.get("blocks")
-            if blocks is not None:
-                for k, v in _mapping(blocks, "'blocks'").items:
-                    self.add(_block(k, v))
+            for block in _blocks_of(top):
+                self.add(block)
 
     @staticmethod
     def _resolve(entry: str, including: str, pos: SourcePos) -> str:
@@ -331,7 +410,7 @@ class _Library:
         if "://" in entry:
             raise InputError(f"include '{entry}': includes are files, never URLs", pos)
         if _BUILTIN_NAME.fullmatch(entry):
-            target = _LIBRARY_DIR / f"{entry}.yaml"
+            target = LIBRARY_DIR / f"{entry}.yaml"
             try:
                 found = target.is_file()
             except OSError:  # a name too long for the file system

@@ -153,7 +153,7 @@ def _short_tag(tag: str) -> str:
 
 
 def _string(text: str, pos: SourcePos) -> str:
-    m = re.search(_SURROGATE, text)
+    m = None if text.isascii() else re.search(_SURROGATE, text)
     if m:
         raise InputError(
             f"a string holds a lone surrogate (\\u{ord(m.group()):04x}), which is not text", pos
@@ -350,7 +350,7 @@ def _problem(exc: yaml.MarkedYAMLError, text: str) -> str:
 
 def parse(text: str, path: str) -> YNode:
     """Parse one YAML document into a located tree."""
-    if re.search(_SURROGATE, text):  # only text from the command line can hold them
+    if not text.isascii() and re.search(_SURROGATE, text):  # only text from the command line
         raise InputError("not valid UTF-8 text", SourcePos(path))
     events = _LOADER(text)
     try:

@@ -713,3 +713,59 @@ def test_the_oracle_sees_each_documented_difference(text: str) -> None:
     except RefusalError:
         return
     assert differs
+
+
+# ---------------------------------------------------------------- one parse per text
+
+
+def test_a_text_parsed_once_reads_each_environment_anew() -> None:
+    """The same text at two places with two environments: each gets its own values and its own
+    position (the tree is kept by text, the values are not)."""
+    here, there = SourcePos("a.yaml", 1, 2), SourcePos("b.yaml", 3, 4)
+    assert evaluate("${w * 2 + 1}", {"w": 3}, here) == 7  # 3 * 2 + 1
+    assert evaluate("${w * 2 + 1}", {"w": 10}, there) == 21  # 10 * 2 + 1
+    with pytest.raises(InputError) as info:
+        evaluate("${w * 2 + 1}", {"v": 1}, there)
+    assert info.value.message == "expression 'w * 2 + 1': unknown name 'w'"
+    assert info.value.pos == there
+    with pytest.raises(InputError) as info:
+        evaluate("${w // 0}", {"w": 1}, here)
+    assert info.value.pos == here
+    with pytest.raises(InputError) as info:
+        evaluate("${w // 0}", {"w": 2}, there)  # the same text, parsed before: its own place
+    assert (info.value.message, info.value.pos) == ("expression 'w // 0': division by zero", there)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # a misspelt name before the mistake is met first, as the parser reads left to right
+        ("wdth + (1", "unknown name 'wdth'"),
+        ("wdth + max()", "unknown name 'wdth'"),
+        ("x + wdth + (1", "unknown name 'wdth'"),
+        # the mistake before the misspelt name is met first
+        ("(1 + ) + wdth", "unexpected ')'"),
+        ("max() + wdth", "max() takes 1 to 64 arguments, got 0"),
+        ("1e400 + wdth", "result is not a finite number"),
+    ],
+)
+def test_the_first_mistake_is_reported_whatever_was_parsed_before(text: str, message: str) -> None:
+    for _ in range(2):  # a text that fails is never kept: the second time reads the same
+        with pytest.raises(InputError) as info:
+            ours(text)
+        assert info.value.message == f"expression '{text}': {message}"
+
+
+def test_a_name_is_read_once_before_evaluating() -> None:
+    """Every name an expression mentions is read before it is evaluated, also in a branch that
+    is not taken (an unknown one is an error there too), and each once."""
+    reads: list[str] = []
+
+    class Env(dict[str, Value]):
+        def __getitem__(self, key: str) -> Value:
+            reads.append(key)
+            return super().__getitem__(key)
+
+    env = Env(a=1, b=2)
+    assert evaluate("${a if true else b + b}", env, POS) == 1
+    assert reads == ["a", "b"]

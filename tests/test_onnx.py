@@ -129,9 +129,9 @@ def test_rf_of_an_onnx_file() -> None:
     assert (result.exit_code, result.stderr) == (0, "")
     assert "layer   max_pool_2 (maxpool2d, output 256×6×6)\n" in result.stdout
     assert "unit    (3, 3) of 6×6\n" in result.stdout
-    assert (
-        "field   H: 32 … 226: 195 positions; 32 … 223 inside the input, in the padding 3 after it"
-        in result.stdout
+    assert (  # wrapped at 80 columns
+        "field H: 32 … 226: 195 positions; 32 … 223 inside the input, in the padding 3 after it"
+        in " ".join(result.stdout.split())
     )
 
 

@@ -5,10 +5,15 @@ count, so they fail the same way on any machine."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tracemalloc
 from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rfcalc.api import describe
 from rfcalc.render import PLAIN
@@ -57,6 +62,12 @@ def test_describe_json_imports_no_rich() -> None:
     assert not modules & {"rfcalc.render.text", "rfcalc.render.rows", "csv"}
     # nor for the checks, which only `check` and api.check run
     assert "rfcalc.checks" not in modules
+    # nor for the Python API (its Report and Graph classes, pandas and HTML helpers): the
+    # command line runs rfcalc.pipeline; nor for dataclasses, which only the API's uses
+    assert "rfcalc.pipeline" in modules
+    assert not modules & {"rfcalc.api", "dataclasses"}
+    # nor for the hints that name other tools' spellings, which only a mistake needs
+    assert "rfcalc.foreign" not in modules
 
 
 def test_version_imports_neither_rich_nor_yaml() -> None:
@@ -100,3 +111,117 @@ def test_objects_per_layer_on_a_long_chain(tmp_path: Path) -> None:
     assert written[0] > 500 * LAYERS  # the JSON was written (about 640 bytes a layer)
     assert kept / LAYERS < MAX_BLOCKS_PER_LAYER
     assert peak / LAYERS < MAX_PEAK_BYTES_PER_LAYER
+
+
+def test_describe_of_resnet50_parses_only_the_library_file_it_uses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`include: [torchvision]` names ten files of blocks; resnet50 uses one of them
+    (Bottleneck, in torchvision/resnet.yaml): the others are known by their blocks' names,
+    never parsed."""
+    from rfcalc import loader, yamltree
+
+    parsed: list[str] = []
+    real = yamltree.parse
+
+    def parse(text: str, path: str) -> object:
+        parsed.append(os.path.relpath(path, ROOT))
+        return real(text, path)
+
+    monkeypatch.setattr(loader, "parse", parse)
+    describe(str(ROOT / "examples" / "resnet50.yaml"))
+    library = os.path.join("rfcalc", "library")
+    assert parsed == [
+        os.path.join("examples", "resnet50.yaml"),
+        os.path.join(library, "torchvision.yaml"),
+        os.path.join(library, "torchvision", "resnet.yaml"),
+    ]
+
+
+LIBRARY_FILES = sorted((ROOT / "rfcalc" / "library").rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", LIBRARY_FILES, ids=lambda p: p.name)
+def test_the_library_index_names_the_blocks_each_file_defines(path: Path) -> None:
+    """What library_index reads from a file's lines is what parsing it gives: every name, in
+    order. Each file of blocks (one folder down) is indexed, so that none is parsed unused."""
+    from rfcalc.loader import _blocks_of, _library_top, library_index
+    from rfcalc.yamltree import parse
+
+    top = _library_top(parse(path.read_text(encoding="utf-8"), str(path)))
+    names = tuple(block.name for block in _blocks_of(top))
+    indexed = library_index(str(path))
+    if path.parent.name == "library":  # torchvision.yaml: the list of files, parsed
+        assert indexed is None
+    else:
+        assert names
+        assert indexed == names
+
+
+def test_the_library_index_reads_no_file_outside_the_library(tmp_path: Path) -> None:
+    """A user's file of blocks is parsed whole when included: its mistakes are reported even in
+    blocks the model does not use."""
+    from rfcalc.loader import library_index
+
+    mine = tmp_path / "blocks.yaml"
+    mine.write_text("blocks:\n  unit:\n    layers: [relu]\n", encoding="utf-8")
+    assert library_index(str(mine)) is None
+
+
+PLAIN_OR_NOT = st.text(
+    st.sampled_from("ab \t\n\r\x00\x1b\x7f\x85\u202e\u2066é\udc80"), max_size=12
+) | st.text(max_size=12)
+
+
+@given(PLAIN_OR_NOT, st.booleans())
+def test_printable_skips_its_pattern_only_for_text_it_would_not_change(
+    text: str, newlines: bool
+) -> None:
+    """printable answers plain ASCII text without compiling its pattern (the first compile
+    of each costs most of a millisecond); what it gives is always what the pattern gives."""
+    from rfcalc import errors
+
+    pattern = errors._CONTROL if newlines else errors._CONTROL_OR_NEWLINE
+    assert errors.printable(text, newlines) == re.sub(pattern, errors._escape, text)
+
+
+COLLECTIONS_PROBE = """
+import gc, os, sys
+from rfcalc import cli
+
+real_exit = os._exit
+before = sum(s["collections"] for s in gc.get_stats())
+
+def exit_(code):
+    after = sum(s["collections"] for s in gc.get_stats())
+    sys.stderr.write(f"\\nCOLLECTIONS {after - before}\\n")
+    sys.stderr.flush()
+    real_exit(code)
+
+os._exit = exit_
+sys.argv = ["rfcalc", *sys.argv[1:]]
+cli.main()
+"""
+
+
+def test_the_script_runs_no_garbage_collection() -> None:
+    """From the start of the rfcalc script's main() to its exit, through the imports of the
+    command and its work, the cyclic garbage collector never runs a pass."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            COLLECTIONS_PROBE,
+            "describe",
+            "examples/resnet50.yaml",
+            "-f",
+            "json",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.startswith("{")
+    assert done.stderr.strip().splitlines()[-1] == "COLLECTIONS 0"

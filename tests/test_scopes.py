@@ -152,6 +152,43 @@ def test_include_a_file_and_the_builtin_library(tmp_path: Path) -> None:
     assert '"block.downsample.0"' in result.stdout  # 3 → 4 channels: torchvision's shortcut
 
 
+def test_a_builtin_block_defined_again_names_where_the_library_defines_it(tmp_path: Path) -> None:
+    """The library's files are read when one of their blocks is used; a model's own block of
+    the same name still meets torchvision's first definition: torchvision/resnet.yaml line 23
+    is '  Bottleneck:', its body starts on line 24, column 5 ('    args: …')."""
+    from rfcalc.loader import LIBRARY_DIR
+
+    model = tmp_path / "model.yaml"
+    model.write_text(
+        "include: [torchvision]\ninput: [3, 8, 8]\nblocks:\n  Bottleneck:\n    layers: [relu]\n"
+        "layers:\n  - {type: Bottleneck, planes: 4}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["describe", str(model)])
+    first = LIBRARY_DIR / "torchvision" / "resnet.yaml"
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"{model}:5:5: error: block 'Bottleneck' is defined twice (first at {first}:24:5)\n"
+        "hint: rename one of them\n"
+    )
+
+
+def test_a_misspelt_type_is_matched_against_every_library_block(tmp_path: Path) -> None:
+    """The hint knows the names of the blocks in files not read: 'Botleneck' is one letter
+    from torchvision's Bottleneck, 'InvertedResidul' from mobilenetv2's InvertedResidual."""
+    for typo, meant in (("Botleneck", "Bottleneck"), ("InvertedResidul", "InvertedResidual")):
+        model = tmp_path / "model.yaml"
+        model.write_text(
+            f"include: [torchvision]\ninput: [3, 8, 8]\nlayers:\n  - {{type: {typo}}}\n",
+            encoding="utf-8",
+        )
+        result = runner.invoke(app, ["describe", str(model)])
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"{model}:4:12: error: unknown layer type '{typo}'\nhint: did you mean '{meant}'?\n"
+        )
+
+
 @pytest.mark.parametrize(
     ("files", "message"),
     [

@@ -1,7 +1,5 @@
 """What a layer declaration is made of: arguments, the rule context and the rule's result."""
 
-from __future__ import annotations
-
 import math
 from collections.abc import Callable, Mapping
 from functools import lru_cache

@@ -6,8 +6,8 @@ Folding (``--depth``) happens here: it changes what is shown, never the totals.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import NamedTuple
 
 from rfcalc import counting
 from rfcalc.engine import RF, LayerRow, Report
@@ -57,8 +57,7 @@ def per_axis(values: tuple[str, ...]) -> str:
     return values[0] if len(set(values)) == 1 else "×".join(values)
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
     """One line of the table or the tree: a leaf layer, or a block standing for its leaves."""
 
     name: str  # the Layer cell: the full name (the tree: the name within its parent)
@@ -155,8 +154,7 @@ def table_rows(report: Report, depth: int | None = None) -> list[Row]:
 # ---------------------------------------------------------------- columns
 
 
-@dataclass(frozen=True, slots=True)
-class Column:
+class Column(NamedTuple):
     id: str  # what --columns calls it
     header: str
     value: Callable[[Row, Report], str]
@@ -338,11 +336,11 @@ def columns(report: Report, rows: list[Row], chosen: tuple[str, ...]) -> list[Co
     for i in ids:
         column = COLUMNS[i]
         if i in ("rf_stride", "rf_padding") and i.removeprefix("rf_") in ids:
-            column = replace(column, header="RF " + column.header.lower())
+            column = column._replace(header="RF " + column.header.lower())
         if i == "rf_axes":
             names = AXES.get(len(report.input_shape) - 1, ())
             out += [
-                replace(column, header=f"RF {n}", value=_rf_axis(a)) for a, n in enumerate(names)
+                column._replace(header=f"RF {n}", value=_rf_axis(a)) for a, n in enumerate(names)
             ]
         else:
             out.append(column)
