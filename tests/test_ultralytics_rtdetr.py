@@ -1,0 +1,208 @@
+"""RT-DETR's Ultralytics configs (rtdetr-l, rtdetr-x, rtdetr-resnet50, rtdetr-resnet101,
+yolov8-rtdetr) read as they are, from the installed ultralytics package (8.4.190, AGPL-3.0: read
+where installed, never copied here; without it these tests skip).
+
+Expected numbers: the summaries yolov8-rtdetr.yaml states in its `scales` comments (the rtdetr-*
+configs state none), and, in the torch tests, the models ultralytics.nn.tasks builds from the
+same files and Ultralytics' own get_flops.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from rfcalc.api import describe_file
+from rfcalc.cli import app
+from tests.test_ultralytics import DATA, MODELS
+
+pytestmark = pytest.mark.skipif(MODELS is None, reason="needs the ultralytics package's configs")
+
+_SUMMARY = re.compile(
+    r"^\s+(\w+): \[[^\]]*\] #.*?([\d,]+) parameters, ([\d,]+) gradients, ([\d.]+) GFLOPs", re.M
+)
+
+
+def _stated(config: str) -> list[tuple[str, int, int, float]]:
+    text = (DATA / config).read_text()
+    return [
+        (s, int(p.replace(",", "")), int(g.replace(",", "")), float(f))
+        for s, p, g, f in _SUMMARY.findall(text)
+    ]
+
+
+STATED = _stated("yolov8-rtdetr.yaml")
+
+
+def test_the_stated_scales() -> None:
+    assert [s for s, *_ in STATED] == list("nsmlx")
+
+
+@pytest.mark.parametrize(("scale", "parameters", "gradients", "gflops"), STATED)
+def test_params_equal_the_stated_summary(
+    scale: str, parameters: int, gradients: int, gflops: float
+) -> None:
+    totals = describe_file(str(DATA / "yolov8-rtdetr.yaml"), scale=scale).totals
+    assert totals.params == parameters
+    assert totals.trainable_params == gradients  # RT-DETR freezes nothing
+
+
+def test_the_decoder_output() -> None:
+    report = describe_file(str(DATA / "rtdetr-l.yaml"))
+    # 300 queries, each 4 box coordinates and 80 class scores
+    assert report.output_shape == (300, 84)
+    rows = {r.name: r for r in report.layers}
+    # the features: 80² + 40² + 20² = 8400 tokens of hd 256
+    assert rows["model.28.feats"].output_shape == (8400, 256)
+    # the deformable attention reads every level: a global field
+    assert rows["model.28.decoder.layers.0.cross_attn"].rf.is_global
+    # AIFI attends over all of P5 (20² tokens) and gives the map back
+    assert rows["model.11.ma"].rf.is_global
+    assert rows["model.11.tokenmap_0"].output_shape == (256, 20, 20)
+
+
+def test_msdeformattn_counts() -> None:
+    from tests.test_ultralytics import _report
+
+    text = (
+        "input: [10, 16]\nlayers:\n  - {name: q, type: linear, out_features: 16}\n"
+        "  - {name: a, type: msdeformattn, n_levels: 2, n_heads: 2, n_points: 3, "
+        "from: [q, input]}\n"
+    )
+    row = _report(text).layers[1]
+    # heads · levels · points = 12: sampling_offsets 16 → 24, attention_weights 16 → 12,
+    # value_proj and output_proj 16 → 16: params 16·24 + 24 + 16·12 + 12 + 2·(16·16 + 16) = 1156;
+    # MACs on 10 queries and 10 values: 10·16·(24 + 12 + 16 + 16) = 10,880
+    assert (row.output_shape, row.params, row.macs) == ((10, 16), 1156, 10880)
+
+
+def _run(*args: str) -> Any:
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.mark.parametrize(
+    ("row", "where", "message"),
+    [
+        (
+            "[[1, 2], 1, RTDETRDecoder, [nc, 256, 300, 4, 8, 7]]",
+            "7:53",  # the 7, column 33 + 20
+            "row 3: RTDETRDecoder's ndl (decoder layers) must be 1 … 6 in rfcalc, got 7",
+        ),
+        (
+            "[[1, 2], 1, RTDETRDecoder, [nc, 256, 300, 4, 8, 6, 1024, 0.0]]",
+            "7:62",  # the eighth argument, column 33 + 29
+            "row 3: RTDETRDecoder takes at most 7 arguments",
+        ),
+    ],
+)
+def test_bad_decoder_rows(tmp_path: Path, row: str, where: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 1, Conv, [128, 3, 2]]\n"
+        f"head:\n  - [-1, 1, Conv, [128, 3, 2]]\n  - {row}\n"
+    )
+    result = _run("describe", str(path))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"{path}:{where}: error: {message}"), result.stderr
+
+
+def test_resnet_layer_checks_its_input_channels(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "nc: 80\nbackbone:\n  - [-1, 1, ResNetLayer, [3, 64, 1, True, 1]]\n"
+        "  - [-1, 1, ResNetLayer, [32, 64, 1, False, 3]]\nhead:\n  - [-1, 1, Conv, [64]]\n"
+    )
+    result = _run("describe", str(path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        f"{path}:4:27: error: row 1: ResNetLayer's first argument is its input channels, 32, "
+        "but it reads 64"
+    ), result.stderr
+
+
+# ---------------------------------------------------------------- against ultralytics itself
+
+TORCH_CASES = [
+    ("rtdetr-l.yaml", "l"),
+    ("rtdetr-x.yaml", "x"),
+    ("rtdetr-resnet50.yaml", "l"),
+    ("rtdetr-resnet101.yaml", "l"),
+    *(("yolov8-rtdetr.yaml", s) for s in "nsm"),
+]
+
+
+def _shape(module: Any, out: Any) -> tuple[int, ...]:
+    import torch
+
+    if isinstance(module, torch.nn.MultiheadAttention):  # (output, weights)
+        out = out[0]
+        if not module.batch_first:  # (L, N, E): the batch in the middle
+            return (out.shape[0], *out.shape[2:])
+    return tuple(out.shape[1:])
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("config", "scale"), TORCH_CASES)
+def test_layer_for_layer_as_ultralytics_builds_it(config: str, scale: str) -> None:
+    """Each of rfcalc's layers with parameters owns the real model's parameters under its name
+    (the layer `self_attn` owns self_attn.in_proj_weight, … ; `dec_score_head.0.weight` that
+    one tensor), as many as it counts, and every real parameter has its layer; a layer named as
+    a module that runs at inference has that module's output shape (its first call)."""
+    torch = pytest.importorskip("torch")
+    tasks = pytest.importorskip("ultralytics.nn.tasks")
+    cfg = tasks.yaml_model_load(DATA / config)
+    cfg["scale"] = scale
+    model = tasks.RTDETRDetectionModel(cfg, verbose=False).eval()
+    report = describe_file(str(DATA / config), scale=scale)
+    ours = {row.name: row for row in report.layers if row.params}
+    owned: dict[str | None, int] = {}
+    for name, param in model.named_parameters():
+        owner = max(
+            (n for n in ours if name == n or name.startswith(n + ".")), key=len, default=None
+        )
+        owned[owner] = owned.get(owner, 0) + param.numel()
+    assert owned == {name: row.params for name, row in ours.items()}
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    modules = dict(model.named_modules())
+    shapes: dict[str, tuple[int, ...]] = {}
+
+    def hook(name: str) -> Any:
+        def record(module: Any, _i: Any, out: Any) -> None:
+            shapes.setdefault(name, _shape(module, out))
+
+        return record
+
+    hooks = [modules[n].register_forward_hook(hook(n)) for n in ours if n in modules]
+    with torch.no_grad():
+        model(torch.zeros(1, 3, 640, 640))
+    for handle in hooks:
+        handle.remove()
+    assert shapes == {n: ours[n].output_shape for n in shapes}
+    # the modules that run only in training: no shape
+    assert set(ours) - set(shapes) == {
+        "model.{}.denoising_class_embed".format(len(model.model) - 1),
+        *(
+            f"model.{len(model.model) - 1}.dec_score_head.{i}.{p}"
+            for i in range(5)
+            for p in ("weight", "bias")
+        ),
+    }
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("config", "scale"), TORCH_CASES)
+def test_count_ultralytics_is_get_flops(config: str, scale: str) -> None:
+    """--count ultralytics equals Ultralytics' own get_flops (thop, × 2) exactly."""
+    pytest.importorskip("thop")
+    tasks = pytest.importorskip("ultralytics.nn.tasks")
+    torch_utils = pytest.importorskip("ultralytics.utils.torch_utils")
+    cfg = tasks.yaml_model_load(DATA / config)
+    cfg["scale"] = scale
+    model = tasks.RTDETRDetectionModel(cfg, verbose=False).eval()
+    report = describe_file(str(DATA / config), scale=scale, count="ultralytics")
+    assert report.totals.macs == pytest.approx(torch_utils.get_flops(model, 640) * 1e9, abs=1)
