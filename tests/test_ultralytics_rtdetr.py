@@ -185,7 +185,7 @@ def test_layer_for_layer_as_ultralytics_builds_it(config: str, scale: str) -> No
     assert shapes == {n: ours[n].output_shape for n in shapes}
     # the modules that run only in training: no shape
     assert set(ours) - set(shapes) == {
-        "model.{}.denoising_class_embed".format(len(model.model) - 1),
+        f"model.{len(model.model) - 1}.denoising_class_embed",
         *(
             f"model.{len(model.model) - 1}.dec_score_head.{i}.{p}"
             for i in range(5)
