@@ -95,6 +95,82 @@ def test_msdeformattn_counts() -> None:
     assert (row.output_shape, row.params, row.macs) == ((10, 16), 1156, 10880)
 
 
+def _layers(text: str) -> dict[str, Any]:
+    from tests.test_ultralytics import _report
+
+    return {row.name: row for row in _report(text).layers}
+
+
+_TOKENS = (
+    "input: [8, 3, 5]\nlayers:\n  - {type: flatten, start_dim: 2}\n"
+    "  - {name: t, type: permute, dims: [0, 2, 1]}\n"
+)
+
+
+def test_sincos_embedding_and_tokenmap() -> None:
+    rows = _layers(_TOKENS + "  - {name: pos, type: sincosembedding2d}\n  - tokenmap\n")
+    # 3·5 = 15 tokens of 8: two outer products (15, 1) @ (1, 8/4): 2 · 15 · 2 = 60 MACs
+    assert (rows["pos"].output_shape, rows["pos"].params, rows["pos"].macs) == ((15, 8), 0, 60)
+    assert rows["pos"].rf.size == (1, 1)  # the token's own position
+    # the tokens back to the map (8, 3, 5), each position its own
+    assert (rows["tokenmap_0"].output_shape, rows["tokenmap_0"].rf.size) == ((8, 3, 5), (1, 1))
+
+
+def test_mlp_counts_and_shared_calls() -> None:
+    rows = _layers(
+        _TOKENS + "  - {name: a, type: mlp, hidden_dim: 6, output_dim: 4, num_layers: 3}\n"
+        "  - {name: b, type: mlp, hidden_dim: 6, output_dim: 4, num_layers: 3, shared: true, "
+        "from: t}\n"
+    )
+    # 8 → 6 → 6 → 4: params 8·6 + 6 + 6·6 + 6 + 6·4 + 4 = 124; MACs on 15 tokens:
+    # 15 · (48 + 36 + 24) = 1620; a shared call counts the work and no parameters
+    assert (rows["a"].output_shape, rows["a"].params, rows["a"].macs) == ((15, 4), 124, 1620)
+    assert (rows["b"].params, rows["b"].macs) == (0, 1620)
+
+
+def test_topkselect_keeps_k_tokens() -> None:
+    rows = _layers(
+        _TOKENS + "  - {name: s, type: linear, out_features: 3}\n"
+        "  - {name: k, type: topkselect, k: 4, from: [s, t]}\n"
+        "  - {name: all, type: topkselect, k: 40, from: [s, t]}\n"
+    )
+    assert rows["k"].output_shape == (4, 8)
+    assert rows["all"].output_shape == (15, 8)  # min(k, 15 tokens)
+    assert rows["k"].rf.is_global
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        ("  - {type: linear, out_features: 6}\n  - sincosembedding2d\n", "6 features are not"),
+        ("  - {type: permute, dims: [0, 2, 1]}\n  - tokenmap\n", "needs tokens"),  # (8, 15)
+        (
+            "  - {name: s, type: permute, dims: [0, 2, 1]}\n"  # (8, 15): 8 tokens
+            "  - {type: topkselect, k: 2, from: [s, t]}\n",
+            "the scores have 8 tokens but the features 15",
+        ),
+        ("  - {type: msdeformattn, n_heads: 3, from: [t, t]}\n", "d_model 8 is not divisible"),
+    ],
+)
+def test_detr_layer_mistakes(layers: str, message: str) -> None:
+    from rfcalc.errors import RfcalcError
+
+    with pytest.raises(RfcalcError, match=re.escape(message)):
+        _layers(_TOKENS + layers)
+
+
+@pytest.mark.parametrize("config", ["rtdetr-l.yaml", "rtdetr-resnet50.yaml", "yolov8-rtdetr.yaml"])
+def test_convert_prints_the_same_model(tmp_path: Path, config: str) -> None:
+    result = _run("convert", str(DATA / config))
+    assert result.exit_code == 0, result.stderr
+    path = tmp_path / "converted.yaml"
+    path.write_text(result.stdout)
+    direct = describe_file(str(DATA / config))
+    converted = describe_file(str(path))
+    assert converted.totals == direct.totals
+    assert [r.name for r in converted.layers] == [r.name for r in direct.layers]
+
+
 def _run(*args: str) -> Any:
     return CliRunner().invoke(app, list(args))
 
