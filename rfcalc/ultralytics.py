@@ -28,7 +28,8 @@ from rfcalc.errors import InputError, SourcePos, did_you_mean
 from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, what_node
 
 INPUT_SIZE = 640  # Ultralytics' default image size
-MAX_DECODER_LAYERS = 6  # RTDETRDecoder's layers the library's block writes out
+MAX_DECODER_LAYERS = 6  # RTDETRDecoder's layers and levels the library's block writes out
+MAX_DECODER_LEVELS = 4
 CLASSIFY_SIZE = 224  # its default for classification
 TOP_KEYS = ("nc", "scales", "backbone", "head")
 
@@ -374,6 +375,12 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
         c2 = _positive(row, values, 1, "its channels") * (1 if is_first else 4)
         names, values = names[1:], values[1:]
     elif spec.kind == _RTDETR:
+        if len(row.froms) > MAX_DECODER_LEVELS:
+            raise InputError(
+                f"row {row.number}: RTDETRDecoder reads at most {MAX_DECODER_LEVELS} levels in "
+                f"rfcalc, got {len(row.froms)}",
+                row.from_node.pos,
+            )
         ndl = values[5] if len(values) > 5 else None
         if len(values) <= len(names):  # and the levels it reads
             names, values = [*names[: len(values)], "nl"], [*values, _s(len(row.froms), pos)]

@@ -180,13 +180,18 @@ def _run(*args: str) -> Any:
     [
         (
             "[[1, 2], 1, RTDETRDecoder, [nc, 256, 300, 4, 8, 7]]",
-            "7:53",  # the 7, column 33 + 20
-            "row 3: RTDETRDecoder's ndl (decoder layers) must be 1 … 6 in rfcalc, got 7",
+            "8:53",  # the 7, column 33 + 20
+            "row 4: RTDETRDecoder's ndl (decoder layers) must be 1 … 6 in rfcalc, got 7",
         ),
         (
             "[[1, 2], 1, RTDETRDecoder, [nc, 256, 300, 4, 8, 6, 1024, 0.0]]",
-            "7:62",  # the eighth argument, column 33 + 29
-            "row 3: RTDETRDecoder takes at most 7 arguments",
+            "8:62",  # the eighth argument, column 33 + 29
+            "row 4: RTDETRDecoder takes at most 7 arguments",
+        ),
+        (
+            "[[0, 1, 2, 3, 3], 1, RTDETRDecoder, [nc]]",
+            "8:6",  # the from list, after "  - ["
+            "row 4: RTDETRDecoder reads at most 4 levels in rfcalc, got 5",
         ),
     ],
 )
@@ -194,7 +199,7 @@ def test_bad_decoder_rows(tmp_path: Path, row: str, where: str, message: str) ->
     path = tmp_path / "bad.yaml"
     path.write_text(
         "nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 1, Conv, [128, 3, 2]]\n"
-        f"head:\n  - [-1, 1, Conv, [128, 3, 2]]\n  - {row}\n"
+        f"head:\n  - [-1, 1, Conv, [128, 3, 2]]\n  - [-1, 1, Conv, [128, 3, 2]]\n  - {row}\n"
     )
     result = _run("describe", str(path))
     assert result.exit_code == 2
