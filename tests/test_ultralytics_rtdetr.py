@@ -320,3 +320,19 @@ def test_count_torchvision_is_flop_counter_mode(config: str, scale: str) -> None
         model(torch.zeros(1, 3, 640, 640))
     report = describe_file(str(DATA / config), scale=scale)
     assert 2 * report.totals.macs == counter.get_total_flops()
+
+
+def test_a_dotted_name_in_a_block_is_its_nested_lists_layer() -> None:
+    # inside the instance b, 'deep.inner.0' is b.deep.inner.0 (not the model's own deep.inner.0)
+    rows = _layers(
+        "input: [4, 8, 8]\nblocks:\n  B:\n    layers:\n      - name: deep\n        layers:\n"
+        "          - name: inner\n            layers:\n"
+        "              - {type: conv2d, out_channels: 2, kernel_size: 1}\n"
+        "              - {type: conv2d, out_channels: 3, kernel_size: 1}\n"
+        "      - {name: out, type: relu, from: deep.inner.0}\n"
+        "layers:\n  - name: deep\n    layers:\n      - name: inner\n        layers:\n"
+        "          - {type: conv2d, out_channels: 5, kernel_size: 1}\n"
+        "  - {name: b, type: B}\n"
+    )
+    assert rows["b.out"].inputs == ("b.deep.inner.0",)
+    assert rows["b.out"].output_shape == (2, 8, 8)
