@@ -10,6 +10,7 @@ same files and Ultralytics' own get_flops.
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -336,3 +337,24 @@ def test_a_dotted_name_in_a_block_is_its_nested_lists_layer() -> None:
     )
     assert rows["b.out"].inputs == ("b.deep.inner.0",)
     assert rows["b.out"].output_shape == (2, 8, 8)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("config", "scale"), [("rtdetr-l.yaml", "l"), ("yolov8-rtdetr.yaml", "n")])
+@pytest.mark.parametrize("tool", ["fvcore", "torchinfo"])
+def test_count_fvcore_and_torchinfo_are_the_tools(config: str, scale: str, tool: str) -> None:
+    """fvcore and torchinfo on the real model's inference count what rfcalc's conventions do
+    (fvcore: the deformable attention's grid_sample, 4 per interpolated value)."""
+    torch = pytest.importorskip("torch")
+    with warnings.catch_warnings():  # fvcore.nn's import scripts a loss: torch.jit deprecation
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pytest.importorskip(f"{tool}.nn" if tool == "fvcore" else tool)
+    tasks = pytest.importorskip("ultralytics.nn.tasks")
+    from tests.test_counting import TOOLS
+
+    cfg = tasks.yaml_model_load(DATA / config)
+    cfg["scale"] = scale
+    model = tasks.RTDETRDetectionModel(cfg, verbose=False).eval()
+    with torch.no_grad():
+        expected = TOOLS[tool](model, torch.zeros(1, 3, 640, 640))
+    assert describe_file(str(DATA / config), scale=scale, count=tool).totals.macs == expected

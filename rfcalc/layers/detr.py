@@ -5,7 +5,7 @@ attention, Ultralytics' MLP and the decoder's query selection.
 Shapes are sequences (L, E) without the batch, as in rfcalc/layers/attention.py. MACs follow
 the torchvision convention: the linear layers' weights (bias not counted) and the matrix
 products torch.utils.flop_counter counts (``mm``); the deformable attention's bilinear sampling
-(``grid_sample``) and weighted sum, which no counting tool counts, are not counted.
+(``grid_sample``, which fvcore alone counts: ``Terms.grid_sample``) and weighted sum are not.
 """
 
 from __future__ import annotations
@@ -92,7 +92,8 @@ def _deformable(ctx: Ctx) -> Out:
     heads = ctx.get_int("n_heads")
     if d % heads:
         raise ctx.fail(f"d_model {d} is not divisible by n_heads {heads}", "n_heads")
-    points = heads * ctx.get_int("n_levels") * ctx.get_int("n_points")
+    levels, per_level = ctx.get_int("n_levels"), ctx.get_int("n_points")
+    points = heads * levels * per_level
     # sampling_offsets (d → 2·points), attention_weights (d → points) and output_proj (d → d)
     # on the queries; value_proj (d → d) on the values
     on_queries = _linear_stack([d, 2 * points], queries)
@@ -106,7 +107,12 @@ def _deformable(ctx: Ctx) -> Out:
         params=params,
         macs=sum(p[1] for p in parts),
         rf=ALL_GLOBAL,
-        terms=Terms(bias=sum(p[2] for p in parts), leaf_params=params),
+        # grid_sample interpolates, per query, level and point, each head's d / heads values
+        terms=Terms(
+            bias=sum(p[2] for p in parts),
+            leaf_params=params,
+            grid_sample=queries * d * levels * per_level,
+        ),
     )
 
 
@@ -180,7 +186,8 @@ KINDS = (
             "samples n_points points per head and level at learned offsets from its "
             "reference box, data-dependent places anywhere in the maps: a global field. "
             "Parameters and MACs: sampling_offsets, attention_weights and output_proj on the "
-            "queries, value_proj on the values; the sampling itself is not counted."
+            "queries, value_proj on the values; the sampling is not counted (fvcore's "
+            "convention: 4 per value grid_sample interpolates)."
         ),
         args=(
             Arg("d_model", T.INT, None, "checked against the query's features", 1, nullable=True),
