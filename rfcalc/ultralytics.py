@@ -28,8 +28,8 @@ from rfcalc.errors import InputError, SourcePos, did_you_mean
 from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, what_node
 
 INPUT_SIZE = 640  # Ultralytics' default image size
-MAX_DECODER_LAYERS = 6  # RTDETRDecoder's layers and levels the library's block writes out
-MAX_DECODER_LEVELS = 4
+MAX_DECODER_LAYERS = 6  # RTDETRDecoder's decoder layers the library's block writes out …
+MAX_DECODER_LEVELS = 4  # … and the levels it reads
 CLASSIFY_SIZE = 224  # its default for classification
 TOP_KEYS = ("nc", "scales", "backbone", "head")
 

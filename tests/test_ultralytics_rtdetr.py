@@ -358,3 +358,17 @@ def test_count_fvcore_and_torchinfo_are_the_tools(config: str, scale: str, tool:
     with torch.no_grad():
         expected = TOOLS[tool](model, torch.zeros(1, 3, 640, 640))
     assert describe_file(str(DATA / config), scale=scale, count=tool).totals.macs == expected
+
+
+def test_hgstem_needs_its_channels(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "nc: 80\nbackbone:\n  - [-1, 1, HGStem, [32]]\nhead:\n  - [-1, 1, Conv, [64]]\n"
+    )
+    result = _run("describe", str(path))
+    assert result.exit_code == 2
+    # the args list [32], after "  - [-1, 1, HGStem, " (20 characters)
+    assert result.stderr.startswith(
+        f"{path}:3:21: error: row 0: HGStem's argument 2 is its output channels, a positive "
+        "integer, got nothing"
+    ), result.stderr
