@@ -661,6 +661,8 @@ class Builder:
         while outer is not None:
             if name in outer.local:
                 return outer.local[name]
+            if "." in name and outer.prefix + name in self.full:  # inside a nested list of it
+                return self.full[outer.prefix + name]
             if outer.prefix + name in self.failed:
                 raise _SkippedError
             outer = outer.parent

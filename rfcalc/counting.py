@@ -59,6 +59,7 @@ CONVENTIONS: dict[str, Convention] = {
                 "upsample_nearest2d": 1,  # elementwise_flop_counter(0, 1)
                 "upsample_bilinear": 4,  # elementwise_flop_counter(0, 4)
                 "adaptive2d_inputs": 1,  # elementwise_flop_counter(1, 0)
+                "grid_sample": 4,  # aten::grid_sampler: elementwise_flop_counter(0, 4)
             },
         ),
         Convention(

@@ -28,6 +28,8 @@ from rfcalc.errors import InputError, SourcePos, did_you_mean
 from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, what_node
 
 INPUT_SIZE = 640  # Ultralytics' default image size
+MAX_DECODER_LAYERS = 6  # RTDETRDecoder's decoder layers the library's block writes out …
+MAX_DECODER_LEVELS = 4  # … and the levels it reads
 CLASSIFY_SIZE = 224  # its default for classification
 TOP_KEYS = ("nc", "scales", "backbone", "head")
 
@@ -44,6 +46,8 @@ class Module(NamedTuple):
 
 _BASE, _REPEAT, _CONCAT, _SAME, _DETECT = "base", "repeat", "concat", "same", "detect"
 _CLASSIFY = "classify"  # a base module whose c2 (the classes) is not scaled
+# RT-DETR's modules, each its own branch of parse_model
+_HG, _AIFI, _RESNET, _RTDETR = "hg", "aifi", "resnet", "rtdetr"
 
 MODULES: dict[str, Module] = {
     "Conv": Module("Conv", ("c2", "k", "s", "p", "g", "d", "act"), _BASE),
@@ -73,6 +77,17 @@ MODULES: dict[str, Module] = {
     "Pose": Module("Detect", ("nc", "extra"), _DETECT),
     "OBB": Module("Detect", ("nc", "extra"), _DETECT),
     "Classify": Module("Classify", ("c2", "k", "s", "p", "g"), _CLASSIFY),
+    # RT-DETR (rtdetr-l, -x, -resnet50, -resnet101, yolov8-rtdetr): HGStem and HGBlock take
+    # [cm, c2, …] unscaled, HGBlock the row's repeats as n; AIFI keeps its channels; ResNetLayer
+    # gives c2 (is_first) or 4·c2; RTDETRDecoder reads the levels
+    "HGStem": Module("HGStem", ("cm", "c2"), _HG),
+    "HGBlock": Module("HGBlock", ("cm", "c2", "k", "lightconv", "shortcut"), _HG),
+    "RepC3": Module("RepC3", ("c2", "e"), _REPEAT),
+    "AIFI": Module("AIFI", ("cm", "num_heads"), _AIFI),
+    "ResNetLayer": Module("ResNetLayer", ("c1", "c2", "s", "is_first", "n", "e"), _RESNET),
+    "RTDETRDecoder": Module(
+        "RTDETRDecoder", ("nc", "hd", "nq", "ndp", "nh", "ndl", "d_ffn"), _RTDETR
+    ),
 }
 
 _SAME_CHANNELS = frozenset({"C2PSA", "PSA"})  # parse_model asserts c1 == c2
@@ -340,6 +355,41 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
         if row.module == "SPPF" and len(values) <= 2:
             names.append("act")  # parse_model: cv1 of a legacy row keeps the activation
             values += [None] * (len(names) - 1 - len(values)) + [_s(True, pos)]
+    elif spec.kind == _HG:
+        c2 = _positive(row, values, 1, "its output channels")  # parse_model: args[1], unscaled
+        if row.module == "HGBlock":  # the row's repeats are its n
+            names.append("n")
+            values += [None] * (len(names) - 1 - len(values)) + [_s(n, row.repeats_node.pos)]
+            n = 1
+    elif spec.kind == _AIFI:  # parse_model: AIFI(c1, *args); its output keeps c1
+        names, values = ["c1", *names], [_s(c1, pos), *values]
+    elif spec.kind == _RESNET:
+        c1_given = _positive(row, values, 0, "its input channels")
+        if c1_given != c1:
+            raise InputError(
+                f"row {row.number}: ResNetLayer's first argument is its input channels, "
+                f"{c1_given}, but it reads {c1}",
+                row.args[0].pos,
+            )
+        is_first = len(values) > 3 and isinstance(values[3], YScalar) and values[3].value is True
+        c2 = _positive(row, values, 1, "its channels") * (1 if is_first else 4)
+        names, values = names[1:], values[1:]
+    elif spec.kind == _RTDETR:
+        if len(row.froms) > MAX_DECODER_LEVELS:
+            raise InputError(
+                f"row {row.number}: RTDETRDecoder reads at most {MAX_DECODER_LEVELS} levels in "
+                f"rfcalc, got {len(row.froms)}",
+                row.from_node.pos,
+            )
+        ndl = values[5] if len(values) > 5 else None
+        if len(values) <= len(names):  # and the levels it reads
+            names, values = [*names[: len(values)], "nl"], [*values, _s(len(row.froms), pos)]
+        if isinstance(ndl, YScalar) and not 1 <= _int_value(ndl) <= MAX_DECODER_LAYERS:
+            raise InputError(
+                f"row {row.number}: RTDETRDecoder's ndl (decoder layers) must be 1 … "
+                f"{MAX_DECODER_LAYERS} in rfcalc, got {what_node(ndl)}",
+                ndl.pos,
+            )
     elif spec.kind == _CONCAT:
         c2 = sum(ch[f] for f in row.froms)
     elif spec.kind == _CLASSIFY:
@@ -396,6 +446,25 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
             outer = [name_item, *from_item, (_s("layers", pos), YSeq((inner,), pos))]
         return YMap(tuple(outer), pos), c2
     return YMap((name_item, *items), pos), c2
+
+
+def _int_value(node: YScalar) -> int:
+    value = node.value
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _positive(row: _Row, values: list[YNode | None], i: int, what: str) -> int:
+    """A row's argument i, which must be a positive integer (``what`` it is)."""
+    node = values[i] if i < len(values) else None
+    value = _int_value(node) if isinstance(node, YScalar) else 0
+    if value < 1:
+        where = row.args[i].pos if i < len(row.args) else row.node.items[3].pos
+        raise InputError(
+            f"row {row.number}: {row.module}'s argument {i + 1} is {what}, a positive integer, "
+            f"got {what_node(node) if node is not None else 'nothing'}",
+            where,
+        )
+    return value
 
 
 def _spp_kernels(

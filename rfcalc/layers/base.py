@@ -180,6 +180,7 @@ class Terms(NamedTuple):
     upsample_bilinear: int = 0
     upsample_bicubic: int = 0
     upsample_trilinear: int = 0
+    grid_sample: int = 0  # values that grid_sample interpolates (deformable attention's samples)
 
 
 NO_TERMS = Terms()
