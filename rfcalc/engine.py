@@ -112,7 +112,8 @@ class Report(NamedTuple):
         return tuple(found is None for found in self.lookahead)
 
 
-_Result = tuple[Out, tuple[tuple[str, str], ...]]  # a rule's result and its windows' warnings
+# a rule's result, its windows' warnings and its MACs in the report's convention
+_Result = tuple[Out, tuple[tuple[str, str], ...], int]
 
 
 def analyze(
@@ -135,8 +136,7 @@ def analyze(
     rows: list[LayerRow] = []
     warnings: list[Warning] = _channels_last(graph)
     causality = lint.Causality(rank)
-    rules: list[RfRule] = []
-    every = dict.fromkeys(counting.NAMES, 0)  # total MACs in every convention
+    outs: list[Out] = []
     # a rule is a function of its arguments and inputs: layers alike (a repeat, a chain
     # written out) compute it once; the builder shares one arguments mapping between them
     # (and so are the warnings its windows raise)
@@ -176,9 +176,10 @@ def analyze(
                 in_layouts[0] if in_layouts else None,
                 graph.input_shape,
             )
-            result = results[key] = (out, findings)
-        out, findings = result
-        rules.append(out.rf)
+            macs = counting.macs(count, out.macs, out.terms)
+            result = results[key] = (out, findings, macs)
+        out, findings, macs = result
+        outs.append(out)
         shapes[node.index] = out.shape
         layout = _out_layout(ctx, out, rank)
         if layout is not canon and layout == canon:
@@ -194,7 +195,8 @@ def analyze(
         except rf.TableTooLargeError as exc:
             raise ShapeError(f"layer '{node.name}' ({node.kind.name}): {exc}", node.pos) from None
         fields[node.index] = new_fields
-        warnings.extend(Warning(node.name, code, message) for code, message in findings)
+        if findings:
+            warnings.extend(Warning(node.name, code, message) for code, message in findings)
         if causality.open:
             sizes = [out.shape[j] if j is not None else 1 for j in _positions(layout, rank)]
             causality.see(node.name, new_fields, sizes)
@@ -206,8 +208,6 @@ def analyze(
                 Warning(node.name, "misaligned-merge", f"the merged inputs {sources} have {note}")
             )
         params = out.params
-        for convention in every:
-            every[convention] += counting.macs(convention, out.macs, out.terms)
         rows.append(
             LayerRow(
                 index=node.index,
@@ -218,7 +218,7 @@ def analyze(
                 params=params,
                 trainable_params=params if node.trainable else 0,
                 buffers=out.buffers,
-                macs=counting.macs(count, out.macs, out.terms),
+                macs=macs,
                 output_bytes=prod(out.shape) * batch * size,
                 rf=_summary(new_fields, out.shape, layout, graph.input_shape, context),
                 groups=node.groups,
@@ -226,6 +226,7 @@ def analyze(
                 args=node.args,
             )
         )
+    rules = [out.rf for out in outs]
     for layer, message in gridding.hole_warnings(graph.nodes, rules, layouts, fields, rank):
         warnings.append(Warning(layer, gridding.HOLES, message))
     extents = [axis_sizes(layouts[n.index], shapes[n.index], rank) for n in graph.nodes]
@@ -262,7 +263,7 @@ def analyze(
         rules=tuple(rules) if keep_fields else None,
         lookahead=causality.result(),
         convention=count,
-        macs_by_convention=tuple(every.items()),
+        macs_by_convention=tuple(counting.totals(outs).items()),
     )
 
 
@@ -464,15 +465,17 @@ def _summary(
 ) -> RF:
     rank = len(input_shape) - 1
     sizes = axis_sizes(layout, shape, rank)
-    sums = [rf.summarize(f, n) for f, n in zip(fields, sizes, strict=True)]
+    assert len(fields) == len(sizes) == rank, (fields, sizes)
+    if not rank:
+        return RF((), (), (), True, False, True, global_context)
+    # per axis rf.Summary(size, stride, padding, uniform, is_global), turned into per field
+    size, stride, padding, uniform, is_global = zip(*map(rf.summarize, fields, sizes), strict=True)
     return RF(
-        size=tuple(s.size for s in sums),
-        stride=tuple(s.stride for s in sums),
-        padding=tuple(s.padding for s in sums),
-        uniform=all(s.uniform for s in sums),
-        is_global=bool(sums) and all(s.is_global for s in sums),
-        covers_input=all(
-            rf.covers(f, n, n_in) for f, n, n_in in zip(fields, sizes, input_shape[1:], strict=True)
-        ),
+        size=size,
+        stride=stride,
+        padding=padding,
+        uniform=all(uniform),
+        is_global=all(is_global),
+        covers_input=all(map(rf.covers, fields, sizes, input_shape[1:])),
         global_context=global_context,
     )
