@@ -201,7 +201,8 @@ def write(doc: object, sink: Callable[[str], object]) -> None:
     inert on a terminal."""
 
     def safe(text: str) -> object:
-        if re.search(_UNSAFE, text):
+        # ASCII text (a flag Python keeps: no scan) can hold only DEL of them (memchr)
+        if (not text.isascii() or "\x7f" in text) and re.search(_UNSAFE, text):
             text = re.sub(_UNSAFE, lambda m: f"\\u{ord(m.group()):04x}", text)
         return sink(text)
 
