@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from rfcalc import counting, gridding, lint, rf
-from rfcalc.build import INPUT, Graph, input_shape_error, looks_channels_last, written_shape
+from rfcalc.build import INPUT, Graph, Node, input_shape_error, looks_channels_last, written_shape
 from rfcalc.errors import ShapeError, SourcePos
 from rfcalc.layers.base import (
     ALL_GLOBAL,
@@ -112,8 +112,27 @@ class Report(NamedTuple):
         return tuple(found is None for found in self.lookahead)
 
 
-# a rule's result, its windows' warnings and its MACs in the report's convention
-_Result = tuple[Out, tuple[tuple[str, str], ...], int]
+class _Result(NamedTuple):
+    """What a layer's rule gives for its arguments and inputs, and what follows from that
+    alone: computed once for all the layers alike (a repeat, a chain written out)."""
+
+    out: Out
+    layout: Layout  # the output's (see layers.base.Layout)
+    findings: tuple[tuple[str, str], ...]  # the warnings its windows raise: (code, message)
+    macs: int  # in the report's convention
+    steps: _Steps | None  # a single input's fields, axis by axis (None: see _fields)
+
+
+class _Step(NamedTuple):
+    """A single-input layer on one spatial axis: the output's field is the input's
+    composed with ``rule`` (rf.compose)."""
+
+    rule: rf.AxisRule
+    n_in: int
+    n_out: int
+
+
+_Steps = tuple[_Step | None, ...]  # per spatial axis; None: the field stays as it is
 
 
 def analyze(
@@ -139,59 +158,33 @@ def analyze(
     outs: list[Out] = []
     # a rule is a function of its arguments and inputs: layers alike (a repeat, a chain
     # written out) compute it once; the builder shares one arguments mapping between them
-    # (and so are the warnings its windows raise)
     results: dict[tuple[int, tuple[Shape, ...], tuple[Layout, ...]], _Result] = {}
     for node in graph.nodes:
         names[node.index] = node.name
         in_shapes = tuple(shapes[i] for i in node.inputs)
         in_layouts = tuple(layouts[i] for i in node.inputs)
-        ctx = Ctx(
-            node.name,
-            node.kind.name,
-            node.args,
-            node.arg_pos,
-            node.pos,
-            in_shapes,
-            in_layouts,
-            rank,
-        )
-        if node.kind.channels_first and in_layouts and in_layouts[0] is not canon:
-            need_channels_first(ctx)
         key = (id(node.args), in_shapes, in_layouts)
         result = results.get(key)
         if result is None:
-            try:
-                out = node.kind.rule(ctx)
-            except ShapeError as error:
-                if INPUT not in node.inputs:
-                    raise
-                option, where = graph.input_option, graph.input_where
-                raise input_shape_error(error, ctx, node.kind.rule, option, where) from None
-            findings = lint.window_findings(
-                node.kind,
-                node.args,
-                out.rf,
-                in_shapes[0] if in_shapes else None,
-                out.shape,
-                in_layouts[0] if in_layouts else None,
-                graph.input_shape,
-            )
-            macs = counting.macs(count, out.macs, out.terms)
-            result = results[key] = (out, findings, macs)
-        out, findings, macs = result
+            result = results[key] = _rule_result(graph, node, in_shapes, in_layouts, count)
+        out, layout, findings, macs, steps = result
         outs.append(out)
         shapes[node.index] = out.shape
-        layout = _out_layout(ctx, out, rank)
-        if layout is not canon and layout == canon:
-            layout = canon  # permuted back: the common case stays an identity test
-        elif layout is not canon:
-            layout = _tokens_kept(layout, out.shape)
         layouts[node.index] = layout
-        in_fields = [fields[i] for i in node.inputs]
+        notes: list[str] = []
         try:
-            new_fields, notes, mixed = _fields(
-                out.rf, in_fields, in_shapes, in_layouts, out.shape, layout, rank
-            )
+            if steps is not None:
+                new_fields, mixed = _carry(fields[node.inputs[0]], steps), False
+            else:
+                new_fields, notes, mixed = _fields(
+                    out.rf,
+                    [fields[i] for i in node.inputs],
+                    in_shapes,
+                    in_layouts,
+                    out.shape,
+                    layout,
+                    rank,
+                )
         except rf.TableTooLargeError as exc:
             raise ShapeError(f"layer '{node.name}' ({node.kind.name}): {exc}", node.pos) from None
         fields[node.index] = new_fields
@@ -265,6 +258,56 @@ def analyze(
         convention=count,
         macs_by_convention=tuple(counting.totals(outs).items()),
     )
+
+
+def _rule_result(
+    graph: Graph,
+    node: Node,
+    in_shapes: tuple[Shape, ...],
+    in_layouts: tuple[Layout, ...],
+    count: str,
+) -> _Result:
+    """``node``'s rule on its inputs, and what follows from that alone."""
+    rank = len(graph.input_shape) - 1
+    canon = channels_first(rank + 1)
+    ctx = Ctx(
+        node.name,
+        node.kind.name,
+        node.args,
+        node.arg_pos,
+        node.pos,
+        in_shapes,
+        in_layouts,
+        rank,
+    )
+    if node.kind.channels_first and in_layouts and in_layouts[0] is not canon:
+        need_channels_first(ctx)
+    try:
+        out = node.kind.rule(ctx)
+    except ShapeError as error:
+        if INPUT not in node.inputs:
+            raise
+        option, where = graph.input_option, graph.input_where
+        raise input_shape_error(error, ctx, node.kind.rule, option, where) from None
+    layout = _out_layout(ctx, out, rank)
+    if layout is not canon and layout == canon:
+        layout = canon  # permuted back: the common case stays an identity test
+    elif layout is not canon:
+        layout = _tokens_kept(layout, out.shape)
+    findings = lint.window_findings(
+        node.kind,
+        node.args,
+        out.rf,
+        in_shapes[0] if in_shapes else None,
+        out.shape,
+        in_layouts[0] if in_layouts else None,
+        graph.input_shape,
+    )
+    macs = counting.macs(count, out.macs, out.terms)
+    if len(in_shapes) != 1:
+        return _Result(out, layout, findings, macs, None)
+    steps = _steps(out.rf, in_shapes[0], in_layouts[0], out.shape, layout, rank)
+    return _Result(out, layout, findings, macs, steps)
 
 
 def _channels_last(graph: Graph) -> list[Warning]:
@@ -351,6 +394,58 @@ def _dim_rules(rule: PerInput | PerDim, i: int) -> tuple[rf.AxisRule, ...]:
     return (rf.IDENTITY_AXIS, *rule.axes[i])  # PerInput: dims 1…; dim 0 is the channels
 
 
+def _steps(
+    rule: object,
+    in_shape: Shape,
+    in_layout: Layout,
+    out_shape: Shape,
+    out_layout: Layout,
+    rank: int,
+) -> _Steps | None:
+    """How a single-input layer carries each spatial axis's field, or None for a rule that
+    does not go axis by axis (ALL_GLOBAL: see _fields).
+
+    Fields are kept per input axis; the layouts say which dim carries each axis. An axis that
+    no output dim carries any more (flattened, reshaped away) becomes global."""
+    in_pos = _positions(in_layout, rank)
+    in_sizes = axis_sizes(in_layout, in_shape, rank)
+    out_pos = _positions(out_layout, rank)
+    if rule is POINTWISE:
+        if out_layout is in_layout:
+            return (None,) * rank
+        return tuple(
+            _Step(rf.GLOBAL_AXIS, n, 1) if j is not None and k is None else None
+            for j, k, n in zip(in_pos, out_pos, in_sizes, strict=True)
+        )
+    if rule is ALL_GLOBAL:
+        return None
+    assert isinstance(rule, PerInput | PerDim)
+    rules = _dim_rules(rule, 0)
+    out_sizes = axis_sizes(out_layout, out_shape, rank)
+    steps: list[_Step | None] = []
+    for a in range(rank):
+        j, k = in_pos[a], out_pos[a]
+        if j is None:
+            steps.append(None)  # carried by no dim: already global
+        elif k is None:
+            steps.append(_Step(rf.GLOBAL_AXIS, in_sizes[a], 1))  # see _globalised
+        else:
+            assert k == j, (out_layout, in_layout)
+            axis_rule = _token_rule(in_layout[j], rules[j])
+            steps.append(_Step(axis_rule, in_sizes[a], out_sizes[a]))
+    return tuple(steps)
+
+
+def _carry(field: tuple[rf.Field, ...], steps: _Steps) -> tuple[rf.Field, ...]:
+    """A single input's field through a layer, axis by axis (see _steps)."""
+    if not any(steps):
+        return field
+    return tuple(
+        f if step is None else rf.compose(f, step.rule, step.n_in, step.n_out)
+        for f, step in zip(field, steps, strict=True)
+    )
+
+
 def _fields(
     rule: object,
     in_fields: list[tuple[rf.Field, ...]],
@@ -361,26 +456,12 @@ def _fields(
     rank: int,
 ) -> tuple[tuple[rf.Field, ...], list[str], bool]:
     """The output's field per axis, misalignment notes, and whether a merge set global inputs
-    aside as global context.
-
-    Fields are kept per input axis; the layouts say which dim carries each axis. An axis that
-    no output dim carries any more (flattened, reshaped away) becomes global."""
+    aside as global context: for what _steps leaves, a layer of no input, a global rule, a
+    merge. (Axes as in _steps.)"""
     if not in_fields:
         return (rf.Global(0, -1),) * rank, [], False
     in_pos = [_positions(lay, rank) for lay in in_layouts]
     in_sizes = [axis_sizes(lay, s, rank) for lay, s in zip(in_layouts, in_shapes, strict=True)]
-    if rule is POINTWISE and len(in_fields) == 1:
-        if out_layout is in_layouts[0]:
-            return in_fields[0], [], False
-        out_pos = _positions(out_layout, rank)
-        return (
-            tuple(
-                _globalised(f, n) if j is not None and k is None else f
-                for f, j, k, n in zip(in_fields[0], in_pos[0], out_pos, in_sizes[0], strict=True)
-            ),
-            [],
-            False,
-        )
     if rule is ALL_GLOBAL:
         result: list[rf.Field] = []
         for a in range(rank):
@@ -393,20 +474,6 @@ def _fields(
     assert isinstance(rule, PerInput | PerDim)
     out_pos = _positions(out_layout, rank)
     out_sizes = axis_sizes(out_layout, out_shape, rank)
-    if len(in_fields) == 1:
-        rules, sizes, field = _dim_rules(rule, 0), in_sizes[0], in_fields[0]
-        single: list[rf.Field] = []
-        for a in range(rank):
-            j, k = in_pos[0][a], out_pos[a]
-            if j is None:
-                single.append(field[a])  # carried by no dim: already global
-            elif k is None:
-                single.append(_globalised(field[a], sizes[a]))
-            else:
-                assert k == j, (out_layout, in_layouts)
-                axis_rule = _token_rule(in_layouts[0][j], rules[j])
-                single.append(rf.compose(field[a], axis_rule, sizes[a], out_sizes[a]))
-        return tuple(single), [], False
     all_rules = [_dim_rules(rule, i) for i in range(len(in_fields))]
     merged_fields: list[rf.Field] = []
     notes: list[str] = []
