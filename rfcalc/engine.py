@@ -120,6 +120,7 @@ class _Result(NamedTuple):
     layout: Layout  # the output's (see layers.base.Layout)
     findings: tuple[tuple[str, str], ...]  # the warnings its windows raise: (code, message)
     macs: int  # in the report's convention
+    output_bytes: int  # at the report's batch and dtype
     steps: _Steps | None  # a single input's fields, axis by axis (None: see _fields)
 
 
@@ -166,8 +167,10 @@ def analyze(
         key = (id(node.args), in_shapes, in_layouts)
         result = results.get(key)
         if result is None:
-            result = results[key] = _rule_result(graph, node, in_shapes, in_layouts, count)
-        out, layout, findings, macs, steps = result
+            element = batch * size  # bytes of one element, over the batch
+            result = _rule_result(graph, node, in_shapes, in_layouts, count, element)
+            results[key] = result
+        out, layout, findings, macs, output_bytes, steps = result
         outs.append(out)
         shapes[node.index] = out.shape
         layouts[node.index] = layout
@@ -212,7 +215,7 @@ def analyze(
                 trainable_params=params if node.trainable else 0,
                 buffers=out.buffers,
                 macs=macs,
-                output_bytes=prod(out.shape) * batch * size,
+                output_bytes=output_bytes,
                 rf=_summary(new_fields, out.shape, layout, graph.input_shape, context),
                 groups=node.groups,
                 pos=node.pos,
@@ -266,6 +269,7 @@ def _rule_result(
     in_shapes: tuple[Shape, ...],
     in_layouts: tuple[Layout, ...],
     count: str,
+    element_bytes: int,
 ) -> _Result:
     """``node``'s rule on its inputs, and what follows from that alone."""
     rank = len(graph.input_shape) - 1
@@ -303,11 +307,11 @@ def _rule_result(
         in_layouts[0] if in_layouts else None,
         graph.input_shape,
     )
+    steps = None
+    if len(in_shapes) == 1:
+        steps = _steps(out.rf, in_shapes[0], in_layouts[0], out.shape, layout, rank)
     macs = counting.macs(count, out.macs, out.terms)
-    if len(in_shapes) != 1:
-        return _Result(out, layout, findings, macs, None)
-    steps = _steps(out.rf, in_shapes[0], in_layouts[0], out.shape, layout, rank)
-    return _Result(out, layout, findings, macs, steps)
+    return _Result(out, layout, findings, macs, prod(out.shape) * element_bytes, steps)
 
 
 def _channels_last(graph: Graph) -> list[Warning]:
@@ -423,27 +427,37 @@ def _steps(
     rules = _dim_rules(rule, 0)
     out_sizes = axis_sizes(out_layout, out_shape, rank)
     steps: list[_Step | None] = []
+    alike: dict[_Step, _Step] = {}  # axes alike (a square input's) share one step
     for a in range(rank):
         j, k = in_pos[a], out_pos[a]
         if j is None:
             steps.append(None)  # carried by no dim: already global
-        elif k is None:
-            steps.append(_Step(rf.GLOBAL_AXIS, in_sizes[a], 1))  # see _globalised
+            continue
+        if k is None:  # flattened away: every unit reads the whole axis (see _globalised)
+            step = _Step(rf.GLOBAL_AXIS, in_sizes[a], 1)
         else:
             assert k == j, (out_layout, in_layout)
-            axis_rule = _token_rule(in_layout[j], rules[j])
-            steps.append(_Step(axis_rule, in_sizes[a], out_sizes[a]))
+            step = _Step(_token_rule(in_layout[j], rules[j]), in_sizes[a], out_sizes[a])
+        steps.append(alike.setdefault(step, step))
     return tuple(steps)
 
 
 def _carry(field: tuple[rf.Field, ...], steps: _Steps) -> tuple[rf.Field, ...]:
-    """A single input's field through a layer, axis by axis (see _steps)."""
+    """A single input's field through a layer, axis by axis (see _steps). Axes alike (the
+    same field and the same step: a square input's) share one composed field."""
     if not any(steps):
         return field
-    return tuple(
-        f if step is None else rf.compose(f, step.rule, step.n_in, step.n_out)
-        for f, step in zip(field, steps, strict=True)
-    )
+    out: list[rf.Field] = []
+    last: tuple[rf.Field, _Step | None, rf.Field] | None = None  # input, step, output
+    for f, step in zip(field, steps, strict=True):
+        if step is None:
+            out.append(f)
+        elif last is not None and last[0] is f and last[1] is step:
+            out.append(last[2])
+        else:
+            out.append(rf.compose(f, step.rule, step.n_in, step.n_out))
+            last = (f, step, out[-1])
+    return tuple(out)
 
 
 def _fields(
