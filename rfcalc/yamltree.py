@@ -190,7 +190,8 @@ class _Frame:
 
 class _Builder:
     """A model of many layers is many alike lines: the nodes of a line share its number,
-    and equal strings (keys, type names) are one str object."""
+    equal strings (keys, type names) are one str object, and a plain scalar's text is read
+    once."""
 
     def __init__(self, path: str):
         self.path = path
@@ -198,6 +199,7 @@ class _Builder:
         self.alias_nodes = 0
         self.line = (-1, 0)  # the last position's 0-based line and its 1-based number
         self.strings: dict[str, str] = {}
+        self.plain: dict[str, object] = {}  # plain_scalar's value of each text met
 
     def pos(self, event: yaml.Event) -> SourcePos:
         mark = event.start_mark
@@ -211,7 +213,9 @@ class _Builder:
         pos = self.pos(event)
         tag, text = event.tag, event.value
         if tag is None and event.implicit[0]:
-            value = plain_scalar(text, pos)
+            value = self.plain.get(text, _NOT_A_NUMBER)
+            if value is _NOT_A_NUMBER:
+                value = self.plain[text] = plain_scalar(text, pos)
         elif tag is None or tag == "!":
             value = text
         else:
