@@ -446,7 +446,8 @@ class Builder:
             first_input = ()
         name, instances = self._naming(layer, scope, type_key, repeat, env)
         trainable = scope.trainable and self._trainable(layer, env)
-        ignore = scope.ignore | _lint_ignore(layer)
+        silenced = _lint_ignore(layer)
+        ignore = scope.ignore | silenced if silenced else scope.ignore  # shared, most often
         # instances whose expressions read i, or their own input's shape, are evaluated each
         by_index = layer.repeat is not None and not self._names(layer)[1].isdisjoint(_PER_INSTANCE)
         block_env = None

@@ -9,9 +9,10 @@ Pure: no torch, no tool is imported.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
-from rfcalc.layers.base import NO_TERMS, Terms
+from rfcalc.layers.base import NO_TERMS, Out, Terms
 
 
 class Convention(NamedTuple):
@@ -120,6 +121,16 @@ def macs(name: str, weight_macs: int, terms: Terms) -> int:
     if terms is not NO_TERMS:
         total += sum(w * t for w, t in zip(vector, terms, strict=True) if w)
     return total
+
+
+def totals(outs: Sequence[Out]) -> dict[str, int]:
+    """The MACs of all the layers ``outs`` in every convention. A convention weighs each
+    quantity alone, so it weighs their sums: the quantities are summed once, not once a
+    convention."""
+    weight_macs = sum(out.macs for out in outs)
+    counted = [out.terms for out in outs if out.terms is not NO_TERMS]
+    terms = Terms(*map(sum, zip(*counted, strict=True))) if counted else NO_TERMS
+    return {name: macs(name, weight_macs, terms) for name in NAMES}
 
 
 def flops(name: str, total_macs: int) -> int:

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from rfcalc import counting, gridding, lint, rf
-from rfcalc.build import INPUT, Graph, input_shape_error, looks_channels_last, written_shape
+from rfcalc.build import INPUT, Graph, Node, input_shape_error, looks_channels_last, written_shape
 from rfcalc.errors import ShapeError, SourcePos
 from rfcalc.layers.base import (
     ALL_GLOBAL,
@@ -112,7 +112,28 @@ class Report(NamedTuple):
         return tuple(found is None for found in self.lookahead)
 
 
-_Result = tuple[Out, tuple[tuple[str, str], ...]]  # a rule's result and its windows' warnings
+class _Result(NamedTuple):
+    """What a layer's rule gives for its arguments and inputs, and what follows from that
+    alone: computed once for all the layers alike (a repeat, a chain written out)."""
+
+    out: Out
+    layout: Layout  # the output's (see layers.base.Layout)
+    findings: tuple[tuple[str, str], ...]  # the warnings its windows raise: (code, message)
+    macs: int  # in the report's convention
+    output_bytes: int  # at the report's batch and dtype
+    steps: _Steps | None  # a single input's fields, axis by axis (None: see _fields)
+
+
+class _Step(NamedTuple):
+    """A single-input layer on one spatial axis: the output's field is the input's
+    composed with ``rule`` (rf.compose)."""
+
+    rule: rf.AxisRule
+    n_in: int
+    n_out: int
+
+
+_Steps = tuple[_Step | None, ...]  # per spatial axis; None: the field stays as it is
 
 
 def analyze(
@@ -135,66 +156,43 @@ def analyze(
     rows: list[LayerRow] = []
     warnings: list[Warning] = _channels_last(graph)
     causality = lint.Causality(rank)
-    rules: list[RfRule] = []
-    every = dict.fromkeys(counting.NAMES, 0)  # total MACs in every convention
+    outs: list[Out] = []
     # a rule is a function of its arguments and inputs: layers alike (a repeat, a chain
     # written out) compute it once; the builder shares one arguments mapping between them
-    # (and so are the warnings its windows raise)
     results: dict[tuple[int, tuple[Shape, ...], tuple[Layout, ...]], _Result] = {}
     for node in graph.nodes:
         names[node.index] = node.name
         in_shapes = tuple(shapes[i] for i in node.inputs)
         in_layouts = tuple(layouts[i] for i in node.inputs)
-        ctx = Ctx(
-            node.name,
-            node.kind.name,
-            node.args,
-            node.arg_pos,
-            node.pos,
-            in_shapes,
-            in_layouts,
-            rank,
-        )
-        if node.kind.channels_first and in_layouts and in_layouts[0] is not canon:
-            need_channels_first(ctx)
         key = (id(node.args), in_shapes, in_layouts)
         result = results.get(key)
         if result is None:
-            try:
-                out = node.kind.rule(ctx)
-            except ShapeError as error:
-                if INPUT not in node.inputs:
-                    raise
-                option, where = graph.input_option, graph.input_where
-                raise input_shape_error(error, ctx, node.kind.rule, option, where) from None
-            findings = lint.window_findings(
-                node.kind,
-                node.args,
-                out.rf,
-                in_shapes[0] if in_shapes else None,
-                out.shape,
-                in_layouts[0] if in_layouts else None,
-                graph.input_shape,
-            )
-            result = results[key] = (out, findings)
-        out, findings = result
-        rules.append(out.rf)
+            element = batch * size  # bytes of one element, over the batch
+            result = _rule_result(graph, node, in_shapes, in_layouts, count, element)
+            results[key] = result
+        out, layout, findings, macs, output_bytes, steps = result
+        outs.append(out)
         shapes[node.index] = out.shape
-        layout = _out_layout(ctx, out, rank)
-        if layout is not canon and layout == canon:
-            layout = canon  # permuted back: the common case stays an identity test
-        elif layout is not canon:
-            layout = _tokens_kept(layout, out.shape)
         layouts[node.index] = layout
-        in_fields = [fields[i] for i in node.inputs]
+        notes: list[str] = []
         try:
-            new_fields, notes, mixed = _fields(
-                out.rf, in_fields, in_shapes, in_layouts, out.shape, layout, rank
-            )
+            if steps is not None:
+                new_fields, mixed = _carry(fields[node.inputs[0]], steps), False
+            else:
+                new_fields, notes, mixed = _fields(
+                    out.rf,
+                    [fields[i] for i in node.inputs],
+                    in_shapes,
+                    in_layouts,
+                    out.shape,
+                    layout,
+                    rank,
+                )
         except rf.TableTooLargeError as exc:
             raise ShapeError(f"layer '{node.name}' ({node.kind.name}): {exc}", node.pos) from None
         fields[node.index] = new_fields
-        warnings.extend(Warning(node.name, code, message) for code, message in findings)
+        if findings:
+            warnings.extend(Warning(node.name, code, message) for code, message in findings)
         if causality.open:
             sizes = [out.shape[j] if j is not None else 1 for j in _positions(layout, rank)]
             causality.see(node.name, new_fields, sizes)
@@ -206,8 +204,6 @@ def analyze(
                 Warning(node.name, "misaligned-merge", f"the merged inputs {sources} have {note}")
             )
         params = out.params
-        for convention in every:
-            every[convention] += counting.macs(convention, out.macs, out.terms)
         rows.append(
             LayerRow(
                 index=node.index,
@@ -218,14 +214,15 @@ def analyze(
                 params=params,
                 trainable_params=params if node.trainable else 0,
                 buffers=out.buffers,
-                macs=counting.macs(count, out.macs, out.terms),
-                output_bytes=prod(out.shape) * batch * size,
+                macs=macs,
+                output_bytes=output_bytes,
                 rf=_summary(new_fields, out.shape, layout, graph.input_shape, context),
                 groups=node.groups,
                 pos=node.pos,
                 args=node.args,
             )
         )
+    rules = [out.rf for out in outs]
     for layer, message in gridding.hole_warnings(graph.nodes, rules, layouts, fields, rank):
         warnings.append(Warning(layer, gridding.HOLES, message))
     extents = [axis_sizes(layouts[n.index], shapes[n.index], rank) for n in graph.nodes]
@@ -262,8 +259,59 @@ def analyze(
         rules=tuple(rules) if keep_fields else None,
         lookahead=causality.result(),
         convention=count,
-        macs_by_convention=tuple(every.items()),
+        macs_by_convention=tuple(counting.totals(outs).items()),
     )
+
+
+def _rule_result(
+    graph: Graph,
+    node: Node,
+    in_shapes: tuple[Shape, ...],
+    in_layouts: tuple[Layout, ...],
+    count: str,
+    element_bytes: int,
+) -> _Result:
+    """``node``'s rule on its inputs, and what follows from that alone."""
+    rank = len(graph.input_shape) - 1
+    canon = channels_first(rank + 1)
+    ctx = Ctx(
+        node.name,
+        node.kind.name,
+        node.args,
+        node.arg_pos,
+        node.pos,
+        in_shapes,
+        in_layouts,
+        rank,
+    )
+    if node.kind.channels_first and in_layouts and in_layouts[0] is not canon:
+        need_channels_first(ctx)
+    try:
+        out = node.kind.rule(ctx)
+    except ShapeError as error:
+        if INPUT not in node.inputs:
+            raise
+        option, where = graph.input_option, graph.input_where
+        raise input_shape_error(error, ctx, node.kind.rule, option, where) from None
+    layout = _out_layout(ctx, out, rank)
+    if layout is not canon and layout == canon:
+        layout = canon  # permuted back: the common case stays an identity test
+    elif layout is not canon:
+        layout = _tokens_kept(layout, out.shape)
+    findings = lint.window_findings(
+        node.kind,
+        node.args,
+        out.rf,
+        in_shapes[0] if in_shapes else None,
+        out.shape,
+        in_layouts[0] if in_layouts else None,
+        graph.input_shape,
+    )
+    steps = None
+    if len(in_shapes) == 1:
+        steps = _steps(out.rf, in_shapes[0], in_layouts[0], out.shape, layout, rank)
+    macs = counting.macs(count, out.macs, out.terms)
+    return _Result(out, layout, findings, macs, prod(out.shape) * element_bytes, steps)
 
 
 def _channels_last(graph: Graph) -> list[Warning]:
@@ -350,6 +398,68 @@ def _dim_rules(rule: PerInput | PerDim, i: int) -> tuple[rf.AxisRule, ...]:
     return (rf.IDENTITY_AXIS, *rule.axes[i])  # PerInput: dims 1…; dim 0 is the channels
 
 
+def _steps(
+    rule: object,
+    in_shape: Shape,
+    in_layout: Layout,
+    out_shape: Shape,
+    out_layout: Layout,
+    rank: int,
+) -> _Steps | None:
+    """How a single-input layer carries each spatial axis's field, or None for a rule that
+    does not go axis by axis (ALL_GLOBAL: see _fields).
+
+    Fields are kept per input axis; the layouts say which dim carries each axis. An axis that
+    no output dim carries any more (flattened, reshaped away) becomes global."""
+    in_pos = _positions(in_layout, rank)
+    in_sizes = axis_sizes(in_layout, in_shape, rank)
+    out_pos = _positions(out_layout, rank)
+    if rule is POINTWISE:
+        if out_layout is in_layout:
+            return (None,) * rank
+        return tuple(
+            _Step(rf.GLOBAL_AXIS, n, 1) if j is not None and k is None else None
+            for j, k, n in zip(in_pos, out_pos, in_sizes, strict=True)
+        )
+    if rule is ALL_GLOBAL:
+        return None
+    assert isinstance(rule, PerInput | PerDim)
+    rules = _dim_rules(rule, 0)
+    out_sizes = axis_sizes(out_layout, out_shape, rank)
+    steps: list[_Step | None] = []
+    alike: dict[_Step, _Step] = {}  # axes alike (a square input's) share one step
+    for a in range(rank):
+        j, k = in_pos[a], out_pos[a]
+        if j is None:
+            steps.append(None)  # carried by no dim: already global
+            continue
+        if k is None:  # flattened away: every unit reads the whole axis (see _globalised)
+            step = _Step(rf.GLOBAL_AXIS, in_sizes[a], 1)
+        else:
+            assert k == j, (out_layout, in_layout)
+            step = _Step(_token_rule(in_layout[j], rules[j]), in_sizes[a], out_sizes[a])
+        steps.append(alike.setdefault(step, step))
+    return tuple(steps)
+
+
+def _carry(field: tuple[rf.Field, ...], steps: _Steps) -> tuple[rf.Field, ...]:
+    """A single input's field through a layer, axis by axis (see _steps). Axes alike (the
+    same field and the same step: a square input's) share one composed field."""
+    if not any(steps):
+        return field
+    out: list[rf.Field] = []
+    last: tuple[rf.Field, _Step | None, rf.Field] | None = None  # input, step, output
+    for f, step in zip(field, steps, strict=True):
+        if step is None:
+            out.append(f)
+        elif last is not None and last[0] is f and last[1] is step:
+            out.append(last[2])
+        else:
+            out.append(rf.compose(f, step.rule, step.n_in, step.n_out))
+            last = (f, step, out[-1])
+    return tuple(out)
+
+
 def _fields(
     rule: object,
     in_fields: list[tuple[rf.Field, ...]],
@@ -360,26 +470,12 @@ def _fields(
     rank: int,
 ) -> tuple[tuple[rf.Field, ...], list[str], bool]:
     """The output's field per axis, misalignment notes, and whether a merge set global inputs
-    aside as global context.
-
-    Fields are kept per input axis; the layouts say which dim carries each axis. An axis that
-    no output dim carries any more (flattened, reshaped away) becomes global."""
+    aside as global context: for what _steps leaves, a layer of no input, a global rule, a
+    merge. (Axes as in _steps.)"""
     if not in_fields:
         return (rf.Global(0, -1),) * rank, [], False
     in_pos = [_positions(lay, rank) for lay in in_layouts]
     in_sizes = [axis_sizes(lay, s, rank) for lay, s in zip(in_layouts, in_shapes, strict=True)]
-    if rule is POINTWISE and len(in_fields) == 1:
-        if out_layout is in_layouts[0]:
-            return in_fields[0], [], False
-        out_pos = _positions(out_layout, rank)
-        return (
-            tuple(
-                _globalised(f, n) if j is not None and k is None else f
-                for f, j, k, n in zip(in_fields[0], in_pos[0], out_pos, in_sizes[0], strict=True)
-            ),
-            [],
-            False,
-        )
     if rule is ALL_GLOBAL:
         result: list[rf.Field] = []
         for a in range(rank):
@@ -392,20 +488,6 @@ def _fields(
     assert isinstance(rule, PerInput | PerDim)
     out_pos = _positions(out_layout, rank)
     out_sizes = axis_sizes(out_layout, out_shape, rank)
-    if len(in_fields) == 1:
-        rules, sizes, field = _dim_rules(rule, 0), in_sizes[0], in_fields[0]
-        single: list[rf.Field] = []
-        for a in range(rank):
-            j, k = in_pos[0][a], out_pos[a]
-            if j is None:
-                single.append(field[a])  # carried by no dim: already global
-            elif k is None:
-                single.append(_globalised(field[a], sizes[a]))
-            else:
-                assert k == j, (out_layout, in_layouts)
-                axis_rule = _token_rule(in_layouts[0][j], rules[j])
-                single.append(rf.compose(field[a], axis_rule, sizes[a], out_sizes[a]))
-        return tuple(single), [], False
     all_rules = [_dim_rules(rule, i) for i in range(len(in_fields))]
     merged_fields: list[rf.Field] = []
     notes: list[str] = []
@@ -464,15 +546,17 @@ def _summary(
 ) -> RF:
     rank = len(input_shape) - 1
     sizes = axis_sizes(layout, shape, rank)
-    sums = [rf.summarize(f, n) for f, n in zip(fields, sizes, strict=True)]
+    assert len(fields) == len(sizes) == rank, (fields, sizes)
+    if not rank:
+        return RF((), (), (), True, False, True, global_context)
+    # per axis rf.Summary(size, stride, padding, uniform, is_global), turned into per field
+    size, stride, padding, uniform, is_global = zip(*map(rf.summarize, fields, sizes), strict=True)
     return RF(
-        size=tuple(s.size for s in sums),
-        stride=tuple(s.stride for s in sums),
-        padding=tuple(s.padding for s in sums),
-        uniform=all(s.uniform for s in sums),
-        is_global=bool(sums) and all(s.is_global for s in sums),
-        covers_input=all(
-            rf.covers(f, n, n_in) for f, n, n_in in zip(fields, sizes, input_shape[1:], strict=True)
-        ),
+        size=size,
+        stride=stride,
+        padding=padding,
+        uniform=all(uniform),
+        is_global=all(is_global),
+        covers_input=all(map(rf.covers, fields, sizes, input_shape[1:])),
         global_context=global_context,
     )

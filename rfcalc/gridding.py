@@ -184,7 +184,8 @@ def hole_warnings(
     can be farther apart than what they read (a dilation, or a stride above the window, which
     makes a field's jump larger than its size), and a layer is only looked at when it dilates
     or reads a field with holes or with a jump above its size."""
-    if rank == 0 or not any(_may_gap(r) for r in rules):
+    distinct = {id(r): r for r in rules}.values()  # layers alike share their rule's object
+    if rank == 0 or not any(map(_may_gap, distinct)):
         return []
     # reaches that are not the interval the field's (P, r) gives; absent: that interval
     reaches: dict[int, tuple[Known, ...]] = {}

@@ -117,17 +117,18 @@ def parse_layer(node: YNode) -> LayerSpec:
     for k, _ in node.items:
         if not isinstance(k.value, str):
             raise InputError(f"argument names must be strings, got {what_node(k)}", k.pos)
-    type_node, layers_node = node.get("type"), node.get("layers")
-    name_node = node.get("name")
+    given = {k.value: v for k, v in node.items}
+    type_node, layers_node = given.get("type"), given.get("layers")
+    name_node = given.get("name")
     name = _name(name_node, "layer name") if name_node is not None else None
     common = {
         "name": name,
         "name_pos": name_node.pos if name_node is not None else None,
-        "from_": node.get("from"),
-        "repeat": node.get("repeat"),
-        "trainable": node.get("trainable"),
-        "if_": node.get("if"),
-        "lint": node.get("lint"),
+        "from_": given.get("from"),
+        "repeat": given.get("repeat"),
+        "trainable": given.get("trainable"),
+        "if_": given.get("if"),
+        "lint": given.get("lint"),
         "pos": node.pos,
     }
     if layers_node is not None:

@@ -189,25 +189,41 @@ class _Frame:
 
 
 class _Builder:
+    """A model of many layers is many alike lines: the nodes of a line share its number,
+    equal strings (keys, type names) are one str object, and a plain scalar's text is read
+    once."""
+
     def __init__(self, path: str):
         self.path = path
         self.anchors: dict[str, tuple[YNode, int]] = {}
         self.alias_nodes = 0
+        self.line = (-1, 0)  # the last position's 0-based line and its 1-based number
+        self.strings: dict[str, str] = {}
+        self.plain: dict[str, object] = {}  # plain_scalar's value of each text met
 
     def pos(self, event: yaml.Event) -> SourcePos:
-        return _mark_pos(self.path, event.start_mark)
+        mark = event.start_mark
+        if mark is None:
+            return SourcePos(self.path)
+        if mark.line != self.line[0]:
+            self.line = (mark.line, mark.line + 1)
+        return SourcePos(self.path, self.line[1], mark.column + 1)
 
     def scalar(self, event: yaml.ScalarEvent) -> YScalar:
-        pos = _mark_pos(self.path, event.start_mark)
+        pos = self.pos(event)
         tag, text = event.tag, event.value
         if tag is None and event.implicit[0]:
-            value = plain_scalar(text, pos)
+            value = self.plain.get(text, _NOT_A_NUMBER)
+            if value is _NOT_A_NUMBER:
+                value = self.plain[text] = plain_scalar(text, pos)
         elif tag is None or tag == "!":
             value = text
         else:
             value = _tagged_scalar(text, tag, pos)
-        if event.style == '"' and isinstance(value, str):
-            _string(value, pos)  # only escapes can make a lone surrogate: parse() checked the text
+        if isinstance(value, str):
+            if event.style == '"':
+                _string(value, pos)  # only escapes make a lone surrogate: parse() checked the text
+            value = self.strings.setdefault(value, value)
         return YScalar(value, pos)
 
     def alias(self, event: yaml.AliasEvent) -> tuple[YNode, int]:

@@ -355,6 +355,17 @@ def test_printable_escapes_controls_and_bidi_overrides() -> None:
     assert printable("a\nb\rc", newlines=False) == "a\\nb\\rc"
 
 
+def test_printable_on_ascii_escapes_exactly_the_controls() -> None:
+    """Every ASCII character, in ASCII text (the quick test's case): the C0 controls and DEL
+    are escaped, tab kept, newline kept unless ``newlines=False``; the rest kept."""
+    for code in range(128):
+        char = chr(code)
+        control = code < 0x20 or code == 0x7F
+        for newlines in (True, False):
+            kept = not control or char == "\t" or (char == "\n" and newlines)
+            assert (printable(f"a{char}b", newlines) == f"a{char}b") == kept, (code, newlines)
+
+
 def test_json_output_is_inert(tmp_path: Path) -> None:
     """JSON escapes C0 controls itself; DEL, C1 and bidi overrides come out as \\u escapes."""
     path = tmp_path / "m.yaml"

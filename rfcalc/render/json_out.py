@@ -86,95 +86,114 @@ _UNSAFE = "[\x7f-\x9f\u202a-\u202e\u2066-\u2069]"  # compiled on first use (re c
 _string = json.encoder.encode_basestring  # the C encoder where there is one
 _CONSTANTS = {None: "null", True: "true", False: "false"}
 _TEXT: dict[type, Callable[[Any], str]] = {
-    int: int.__repr__,
+    int: repr,  # exactly int: an int subclass (IntEnum) is written by _scalar
     str: _string,
     bool: _CONSTANTS.__getitem__,
     type(None): _CONSTANTS.__getitem__,
     float: json.dumps,  # as json writes it, inf and nan included
 }
-_CONTAINERS = (dict, list, tuple)
 FLUSH = 1 << 12  # parts gathered before they go to the sink as one string
 
 
-def _scalar(value: object) -> str | None:
-    """The text of a scalar, or None for a container."""
+def _scalar(value: object) -> str:
+    """The text of a scalar (an int subclass too)."""
     text = _TEXT.get(type(value))
     if text is not None:
         return text(value)
-    if isinstance(value, _CONTAINERS):
-        return None
-    if isinstance(value, int):  # an int subclass
+    if isinstance(value, int):
         return int.__repr__(value)
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
+def _lazy(value: object) -> bool:
+    """Is ``value`` an iterator, whose items are made as they are written?"""
+    return not isinstance(value, str) and hasattr(value, "__next__")
+
+
 class _Writer:
     """``json.dumps(value, indent=2, ensure_ascii=False)``, byte for byte, for the values a
-    report holds (dicts with str keys, lists, tuples, iterators of items, str, int, float,
-    bool, None). The standard library falls back to its pure-Python encoder whenever it
-    indents; here a scalar inside a container costs one lookup of its type's text, a key's
-    text is made once, and the text goes to ``sink`` in pieces of about FLUSH parts, so that
-    a document of 100,000 layers is never one list of millions of strings."""
+    report holds: dicts with str keys, lists, tuples, str, int, float, bool, None, and
+    iterators of items as the values of the document's dict (the standard library falls back
+    to its pure-Python encoder whenever it indents, and needs the whole list at once).
+
+    A value that holds no iterator (a layer) is made as one string, each container with one
+    join, and each key's text is made once; an iterator's items go to ``sink`` in pieces of
+    about FLUSH parts, so that a document of 100,000 layers is never one string."""
 
     def __init__(self, sink: Callable[[str], object]) -> None:
         self.sink = sink
         self.parts: list[str] = []
-        self.keys: dict[str, str] = {}
+        self.heads: dict[str, str] = {}  # a key's text and ": "
 
     def flush(self) -> None:
         self.sink("".join(self.parts))
         self.parts.clear()
 
-    def encode(self, value: object, indent: str) -> None:
-        parts, text_of = self.parts, _TEXT
+    def head(self, key: str) -> str:
+        head = self.heads.get(key)
+        if head is None:
+            head = self.heads[key] = _string(key) + ": "
+        return head
+
+    def text(self, value: object, indent: str) -> str:
+        """The text of a value that holds no iterator, its lines after the first indented by
+        ``indent``."""
+        scalar = _TEXT.get(type(value))
+        if scalar is not None:
+            return scalar(value)
         inner = indent + "  "
+        comma = ",\n" + inner
+        items: list[str]
         if isinstance(value, dict):
             if not value:
-                parts.append("{}")
-                return
-            keys = self.keys
-            opening = "{\n" + inner
+                return "{}"
+            heads, text_of = self.heads, _TEXT
+            items = []
             for key, item in value.items():
-                head = keys.get(key)
-                if head is None:
-                    head = keys[key] = _string(key) + ": "
-                text = text_of.get(type(item))
-                if text is not None:
-                    parts.append(opening + head + text(item))
-                else:
-                    parts.append(opening + head)
-                    self.encode(item, inner)
-                opening = ",\n" + inner
-            parts.append("\n" + indent + "}")
-            return
-        if isinstance(value, (list, tuple)):
-            texts = [_scalar(v) for v in value]
-            if not texts:
-                parts.append("[]")
-            elif None not in texts:  # shapes, sizes, names: one join
-                parts.append("[\n" + inner + (",\n" + inner).join(texts) + "\n" + indent + "]")  # type: ignore[arg-type]
+                head = heads.get(key) or self.head(key)
+                scalar = text_of.get(type(item))
+                text = scalar(item) if scalar is not None else self.text(item, inner)
+                items.append(head + text)
+            return f"{{\n{inner}{comma.join(items)}\n{indent}}}"
+        if isinstance(value, list | tuple):
+            if not value:
+                return "[]"
+            kinds = set(map(type, value))  # one kind of scalar (a shape): its text at C speed
+            scalar = _TEXT.get(kinds.pop()) if len(kinds) == 1 else None
+            if scalar is not None:
+                items = list(map(scalar, value))
             else:
-                self._items(zip(value, texts, strict=True), indent)
-            return
-        if not isinstance(value, str) and hasattr(value, "__next__"):  # an iterator of items
-            self._items(((v, _scalar(v)) for v in value), indent)  # type: ignore[attr-defined]
-            return
-        parts.append(_scalar(value))  # type: ignore[arg-type]
+                items = [self.text(item, inner) for item in value]
+            return f"[\n{inner}{comma.join(items)}\n{indent}]"
+        return _scalar(value)
 
-    def _items(self, items: Iterator[tuple[object, str | None]], indent: str) -> None:
+    def encode(self, value: object, indent: str) -> None:
+        """Add ``value``'s text to the parts; a dict's iterators and an iterator's items are
+        written item by item."""
         parts = self.parts
+        if isinstance(value, dict) and value:
+            items: Iterator[tuple[str, object]] = (
+                (self.head(key), item) for key, item in value.items()
+            )
+            brackets = "{}"
+        elif _lazy(value):
+            items = (("", item) for item in value)  # type: ignore[attr-defined]
+            brackets = "[]"
+        else:
+            parts.append(self.text(value, indent))
+            return
         inner = indent + "  "
-        opening = "[\n" + inner
-        for item, text in items:
-            if text is None:
-                parts.append(opening)
+        opening = brackets[0] + "\n" + inner
+        for head, item in items:
+            if _lazy(item):
+                parts.append(opening + head)
                 self.encode(item, inner)
+            else:
+                parts.append(opening + head + self.text(item, inner))
                 if len(parts) > FLUSH:
                     self.flush()
-            else:
-                parts.append(opening + text)
             opening = ",\n" + inner
-        parts.append("[]" if opening == "[\n" + inner else "\n" + indent + "]")
+        parts.append("\n" + indent + brackets[1] if opening[0] == "," else brackets)
 
 
 def write(doc: object, sink: Callable[[str], object]) -> None:
@@ -182,6 +201,7 @@ def write(doc: object, sink: Callable[[str], object]) -> None:
     inert on a terminal."""
 
     def safe(text: str) -> object:
+        # ASCII text (a flag Python keeps: no scan) can hold only DEL of them (memchr)
         if (not text.isascii() or "\x7f" in text) and re.search(_UNSAFE, text):
             text = re.sub(_UNSAFE, lambda m: f"\\u{ord(m.group()):04x}", text)
         return sink(text)
