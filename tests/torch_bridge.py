@@ -384,6 +384,9 @@ def build_layer(node: Node, in_shapes: list[tuple[int, ...]], mode: str) -> nn.M
             # a softmax's outputs sum to 1 along its dim, so a target summing over that dim
             # has gradient 0: this stand-in reads the same positions
             return Lambda(lambda x: x + x.mean(dim=dim, keepdim=True))
+        if not a["module"]:  # a call, as x.softmax(dim) in Ultralytics' DFL
+            name = "softmax" if k == "softmax" else "log_softmax"
+            return Lambda(lambda x: getattr(x, name)(dim))
         return (nn.Softmax if k == "softmax" else nn.LogSoftmax)(dim)
     if k == "upsample":
         size, factor = a["size"], a["scale_factor"]

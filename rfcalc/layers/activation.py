@@ -33,10 +33,15 @@ def _softmax(ctx: Ctx) -> Out:
     if not -batched <= value < batched:
         raise ctx.fail(f"dim {value} is out of range for a {batched}-dim batched input", "dim")
     elements = prod(ctx.shape)
-    if value % batched == 0:  # the batch: one sample normalises each element alone
-        return Out(ctx.shape, terms=softmax_terms(elements, 1, ctx.kind == "logsoftmax"))
-    d = value % batched - 1
-    terms = softmax_terms(elements, ctx.shape[d], ctx.kind == "logsoftmax")
+    d = value % batched - 1  # -1: the batch, where one sample normalises each element alone
+    # a call (x.softmax(dim), as Ultralytics' DFL and Classify write it): no module counts it
+    terms = (
+        softmax_terms(elements, ctx.shape[d] if d >= 0 else 1, ctx.kind == "logsoftmax")
+        if ctx.flag("module")
+        else Terms()
+    )
+    if d < 0:
+        return Out(ctx.shape, terms=terms)
     return Out(ctx.shape, rf=on_dim(ctx, d, GLOBAL_AXIS), terms=terms)
 
 
@@ -114,7 +119,16 @@ KINDS = (
             torch_name=t,
             family="activation",
             doc=f"{doc} along dim (torch.nn.{t}).",
-            args=(Arg("dim", T.INT, None, "dim 0 is the batch", nullable=True),),
+            args=(
+                Arg("dim", T.INT, None, "dim 0 is the batch", nullable=True),
+                Arg(
+                    "module",
+                    T.BOOL,
+                    True,
+                    "false: a call in PyTorch (x.softmax(dim), torch.softmax), which the tools "
+                    "that count modules do not see (docs/counting.md)",
+                ),
+            ),
             rule=_softmax,
             channels_first=False,
         )
