@@ -333,6 +333,24 @@ def test_count_ultralytics_is_what_ultralytics_prints(config: str, scale: str) -
     assert dict(report.macs_by_convention)["ultralytics"] == round(gflops * 1e9)
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    ("config", "scale"),
+    [(c, s) for c, s in TORCH_CASES if s in ("n", "") or c.startswith("yolov10")],
+)
+def test_count_ptflops_is_what_ptflops_counts(config: str, scale: str) -> None:
+    """`--count ptflops` equals ptflops on the real model (docs/counting.md): SiLU through
+    F.silu, SPPF's pooling and the upsampling counted twice, DFL's and Classify's x.softmax
+    and the attention's `@` not at all."""
+    torch = pytest.importorskip("torch")
+    from tests.test_counting import _ptflops
+
+    model, _ = _ultralytics_leaves(config, scale)
+    report = describe_file(str(DATA / config), scale=scale)
+    x = torch.zeros(1, *report.input_shape)
+    assert dict(report.macs_by_convention)["ptflops"] == _ptflops(model, x)
+
+
 # ---------------------------------------------------------------- mapattention
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rfcalc.layers.base import (
+    NO_TERMS,
     Arg,
     Ctx,
     LayerKind,
@@ -19,7 +20,12 @@ from rfcalc.rf import GLOBAL_AXIS
 
 
 def _unchanged(ctx: Ctx) -> Out:
-    return Out(ctx.shape)
+    # the kinds ptflops counts (Terms.relu …) weigh their elements
+    field = ctx.kind if ctx.kind in _COUNTED else None
+    return Out(ctx.shape, terms=Terms(**{field: prod(ctx.shape)}) if field else NO_TERMS)
+
+
+_COUNTED = frozenset(("relu", "relu6", "leakyrelu", "elu", "gelu", "silu"))
 
 
 def _softmax(ctx: Ctx) -> Out:
@@ -35,8 +41,11 @@ def _softmax(ctx: Ctx) -> Out:
     elements = prod(ctx.shape)
     d = value % batched - 1  # -1: the batch, where one sample normalises each element alone
     # a call (x.softmax(dim), as Ultralytics' DFL and Classify write it): no module counts it
+    log = ctx.kind == "logsoftmax"
     terms = (
-        softmax_terms(elements, ctx.shape[d] if d >= 0 else 1, ctx.kind == "logsoftmax")
+        softmax_terms(elements, ctx.shape[d] if d >= 0 else 1, log)._replace(
+            softmax_module=0 if log else elements
+        )
         if ctx.flag("module")
         else Terms()
     )
