@@ -418,7 +418,7 @@ KINDS = (
                 T.BOOL,
                 True,
                 "the forward argument: false (torchvision's ViT) runs "
-                "scaled_dot_product_attention; changes ptflops' count only",
+                "scaled_dot_product_attention; changes fvcore's and ptflops' counts only",
             ),
             *_ATTENTION_IGNORED,
         ),
