@@ -40,15 +40,12 @@ def _softmax(ctx: Ctx) -> Out:
         raise ctx.fail(f"dim {value} is out of range for a {batched}-dim batched input", "dim")
     elements = prod(ctx.shape)
     d = value % batched - 1  # -1: the batch, where one sample normalises each element alone
-    # a call (x.softmax(dim), as Ultralytics' DFL and Classify write it): no module counts it
     log = ctx.kind == "logsoftmax"
-    terms = (
-        softmax_terms(elements, ctx.shape[d] if d >= 0 else 1, log)._replace(
-            softmax_module=0 if log else elements
-        )
-        if ctx.flag("module")
-        else Terms()
-    )
+    # a call (x.softmax(dim), as Ultralytics' DFL and Classify write it) no module hook sees
+    terms = NO_TERMS
+    if ctx.flag("module"):
+        terms = softmax_terms(elements, ctx.shape[d] if d >= 0 else 1, log)
+        terms = terms._replace(softmax_module=0 if log else elements)  # ptflops: F.softmax
     if d < 0:
         return Out(ctx.shape, terms=terms)
     return Out(ctx.shape, rf=on_dim(ctx, d, GLOBAL_AXIS), terms=terms)

@@ -223,21 +223,15 @@ def _decoder_layer(ctx: Ctx) -> Out:
     )
     heads = ctx.get_int("nhead")
     cross = _scores(heads, tgt[0], memory[0])
+    terms = _transformer_terms(heads, tgt[0], d, cross, params - 2 * attn, 3)
+    terms = _transformer_ptflops(terms, heads, d, ff, bias, tgt[0], (tgt[0], memory[0]))
     return Out(
         tgt,
         params=params,
         macs=macs,
         rf=_global_tokens(ctx),
         layout=ctx.in_layouts[0] if ctx.in_layouts else None,
-        terms=_transformer_ptflops(
-            _transformer_terms(heads, tgt[0], d, cross, params - 2 * attn, 3),
-            heads,
-            d,
-            ff,
-            bias,
-            tgt[0],
-            (tgt[0], memory[0]),
-        ),
+        terms=terms,
     )
 
 

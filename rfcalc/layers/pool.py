@@ -125,11 +125,10 @@ def _adaptive_pool(prefix: str, torch_prefix: str, rank: int) -> LayerKind:
             reads = ctx.shape[0] * prod(
                 [_adaptive_reads(n, o) for n, o in zip(sizes, out, strict=True)]
             )
-            terms = Terms(
+            terms = terms._replace(
                 avg_reads=reads,
                 avg_divides=prod(shape),
                 adaptive2d_inputs=prod(ctx.shape) if rank == 2 else 0,
-                pool_inputs=prod(ctx.shape),
             )
         if all(o == 1 for o in out):
             return Out(shape, rf=ALL_GLOBAL, terms=terms)
