@@ -190,8 +190,8 @@ def describe(
             "--count",
             metavar="TOOL",
             autocompletion=lambda: list(_count_choices()),
-            help="Count MACs as torchvision (default), fvcore, thop, ultralytics or torchinfo"
-            " does; all: a footer line for each (docs/counting.md).",
+            help="Count MACs as torchvision (default), fvcore, thop, ultralytics, ptflops or"
+            " torchinfo does; all: a footer line for each (docs/counting.md).",
         ),
     ] = "torchvision",
     scale: ScaleOption = None,

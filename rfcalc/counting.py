@@ -61,6 +61,7 @@ CONVENTIONS: dict[str, Convention] = {
                 "upsample_bilinear": 4,  # elementwise_flop_counter(0, 4)
                 "adaptive2d_inputs": 1,  # elementwise_flop_counter(1, 0)
                 "grid_sample": 4,  # aten::grid_sampler: elementwise_flop_counter(0, 4)
+                "sdpa_products": -1,  # scaled_dot_product_attention: not in its list
             },
         ),
         Convention(
@@ -77,6 +78,29 @@ CONVENTIONS: dict[str, Convention] = {
             2,
             {name: 2 * w for name, w in _THOP.items()},
             flops_factor=1,
+        ),
+        Convention(
+            "ptflops",
+            "ptflops 0.7.5 get_model_complexity_info, pytorch backend",
+            "weights with bias; norms, activations, pooling, upsampling, softmax, attention",
+            1,
+            {
+                "bias": 1,  # conv_flops_counter_hook, linear_flops_counter_hook
+                "norm_module": 1,  # bn_flops_counter_hook: numel, doubled when ``affine``
+                "norm_affine_flag": 1,
+                "prelu": 2,  # relu_flops_counter_hook, and F.prelu inside the module
+                "relu": 2,  # … and F.relu
+                "elu": 2,  # … and F.elu
+                "gelu": 2,  # … and F.gelu
+                "relu6": 1,  # the hook only (its forward calls F.hardtanh)
+                "leakyrelu": 1,  # the hook only (F.leaky_relu)
+                "silu": 1,  # F.silu only (no hook)
+                "pool_inputs": 2,  # pool_flops_counter_hook, and the F.*pool* inside
+                "upsample_outputs": 2,  # upsample_flops_counter_hook, and F.interpolate
+                "softmax_module": 1,  # F.softmax inside nn.Softmax
+                "lrn": 1,  # the Tensor.mul, Tensor.add and F.avg_pool*d it calls
+                "attention_ptflops": 1,
+            },
         ),
         Convention(
             "torchinfo",

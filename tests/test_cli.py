@@ -223,3 +223,78 @@ def test_convert_takes_one_source() -> None:
         "hint: convert reads ONNX files, Ultralytics model configs such as yolov8n.yaml and"
         " --torch models; an rfcalc model file needs no converting\n"
     )
+
+
+# ---------------------------------------------------------------- --count (docs/counting.md)
+
+_CONV_BN = """input: [3, 8, 8]
+layers:
+  - {type: conv2d, out_channels: 2, kernel_size: 3}
+  - batchnorm2d
+  - relu
+  - {type: maxpool2d, kernel_size: 2}
+"""
+
+
+def test_count_unknown_convention_suggests_the_nearest() -> None:
+    result = runner.invoke(app, ["describe", "--example", "lenet5", "--count", "thopp"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert (
+        result.stderr
+        == "rfcalc: error: --count thopp: unknown convention\nhint: did you mean 'thop'?\n"
+    )
+
+
+def test_count_near_a_convention_names_it() -> None:
+    result = runner.invoke(app, ["describe", "--example", "lenet5", "--count", "flops"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.endswith("hint: did you mean 'ptflops'?\n")
+
+
+def test_count_far_from_every_convention_lists_them() -> None:
+    result = runner.invoke(app, ["describe", "--example", "lenet5", "--count", "xyz"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "rfcalc: error: --count xyz: unknown convention\n"
+        "hint: one of torchvision, fvcore, thop, ultralytics, ptflops, torchinfo, all\n"
+    )
+
+
+def test_count_all_prints_a_line_per_convention(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(_CONV_BN, encoding="utf-8")
+    result = runner.invoke(app, ["describe", str(path), "--count", "all"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("MACs"))
+    # conv: 2·6·6 outputs · 3·3·3 = 1944 weight MACs, bias 72 outputs; batch norm (running
+    # stats, affine) over n = 72 elements; ReLU over 72; max pool 2 reads 72, writes 18
+    assert lines[start].startswith("MACs           1,944 = 1944 (")
+    assert lines[start + 1 : start + 7] == [
+        "  torchvision  1944 (weights only: conv, linear, attention products; bias excluded)",
+        # + batchnorm_flop_jit, eval, affine: 2 · 72 = 2088
+        "  fvcore       2088 (weights; batch/group/layer/instance norm; 2-D upsampling and adaptive avg pool)",
+        # + count_normalization: 2 · 72 · 2 (affine) = 2232; ReLU, max pooling 0
+        "  thop         2232 (weights; norms, PReLU, softmax, avg pooling, interpolating upsampling)",
+        "  ultralytics  4464 (thop × 2 (Ultralytics' GFLOPs))",  # 2 · 2232
+        # + bias 72 + BN 2 · 72 + ReLU 2 · 72 (hook and F.relu) + pool 2 · 72 (its input,
+        # hook and F.max_pool2d) = 2448
+        "  ptflops      2448 (weights with bias; norms, activations, pooling, upsampling, softmax, attention)",
+        # conv params (2·27 + 2) · 36 positions = 2016, BN params 4
+        "  torchinfo    2020 (conv params × output positions (bias included); other layers their params)",
+    ]
+    assert lines[start + 7].startswith("FLOPs          3,888 = 3888 (2 × MACs)")
+
+
+def test_count_one_convention_sets_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(_CONV_BN, encoding="utf-8")
+    result = runner.invoke(app, ["describe", str(path), "--count", "ptflops", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    # per layer as above: conv 1944 + 72, BN 2 · 72, ReLU 2 · 72, max pool 2 · 72
+    assert [row["macs"] for row in data["layers"]] == [2016, 144, 144, 144]
+    assert data["totals"]["macs"] == 2448
+    assert data["count"] == "ptflops"

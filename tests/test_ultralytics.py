@@ -115,6 +115,46 @@ def test_params_equal_the_stated_summary(
     assert totals.trainable_params == gradients
 
 
+_GFLOPS = re.compile(r"^\s+(\w+): \[[^\]]*\] #.*? ([\d.]+) GFLOPs", re.M)
+# Where a config's comment is not what Ultralytics 8.4.190 prints: get_flops's GFLOPs at
+# rfcalc's input (640; 224 for classification), one decimal, per scale n s m l x ("-": the
+# comment agrees). The comments date from older Ultralytics and thop; the torch test below
+# checks rfcalc against get_flops itself (docs/ultralytics.md lists these).
+ULTRALYTICS_PRINTS = {
+    "yolo11.yaml": "6.7 21.8 68.6 87.9 196.3",
+    "yolo12.yaml": "7.6 23.7 71.3 96.3 210.1",
+    "yolo26.yaml": "6.2 23.1 75.6 94.2 210.1",
+    "yolo26-p2.yaml": "9.6 28.0 91.6 115.6 257.4",
+    "yolo26-p6.yaml": "- - - - 216.7",
+    "yolo26-cls.yaml": "0.4 1.5 4.9 6.1 13.6",
+    "yolo11-cls.yaml": "0.4 1.5 4.9 6.1 13.6",
+    "yolo12-cls.yaml": "0.5 1.7 5.5 7.1 15.6",
+    "yolo11-seg.yaml": "10.0 33.4 114.0 133.2 297.9",
+    "yolo11-pose.yaml": "7.8 23.6 72.4 91.6 204.7",
+    "yolo11-obb.yaml": "- 22.8 72.3 91.5 204.6",
+    "yolo12-seg.yaml": "10.9 35.2 116.7 141.6 311.7",
+    "yolo12-pose.yaml": "8.7 25.4 75.1 100.0 218.5",
+    "yolo12-obb.yaml": "7.9 24.6 75.0 100.0 218.5",
+}
+
+
+def _stated_gflops() -> list[tuple[str, str, str]]:
+    cases = []
+    for config in CONFIGS:
+        printed = ULTRALYTICS_PRINTS.get(config, "- - - - -").split()
+        for scale, stated in _GFLOPS.findall((DATA / config).read_text()):
+            code = printed["nsmlx".index(scale)]
+            cases.append((config, scale, stated if code == "-" else code))
+    return cases
+
+
+@pytest.mark.parametrize(("config", "scale", "gflops"), _stated_gflops() if MODELS else [])
+def test_count_ultralytics_equals_the_stated_gflops(config: str, scale: str, gflops: str) -> None:
+    overrides = {"nc": "80"} if config in AT_NC_80 else None
+    report = describe_file(str(DATA / config), overrides, scale=scale)
+    assert f"{dict(report.macs_by_convention)['ultralytics'] / 1e9:.1f}" == gflops
+
+
 def test_scale_from_the_file_name(tmp_path: Path) -> None:
     # yolov8n.yaml does not exist: Ultralytics reads yolov8.yaml at scale n
     shutil.copy(DATA / "yolov8.yaml", tmp_path / "yolov8.yaml")
@@ -276,6 +316,39 @@ def test_layer_for_layer_as_ultralytics_builds_it(config: str, scale: str) -> No
     assert report.totals.params == sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert report.totals.trainable_params == trainable
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("config", "scale"), TORCH_CASES)
+def test_count_ultralytics_is_what_ultralytics_prints(config: str, scale: str) -> None:
+    """`--count ultralytics` equals Ultralytics' own get_flops (what model.info() prints as
+    GFLOPs: thop's count × 2, extrapolated from stride-sized proxies), at rfcalc's input
+    (640, or 224 for a classification config; model.info() itself profiles at 640)."""
+    from ultralytics.utils.torch_utils import get_flops
+
+    model, _ = _ultralytics_leaves(config, scale)
+    report = describe_file(str(DATA / config), scale=scale)
+    gflops = get_flops(model, list(report.input_shape[1:]))  # type: ignore[no-untyped-call]
+    assert gflops > 0  # 0.0 is get_flops' answer when thop fails
+    assert dict(report.macs_by_convention)["ultralytics"] == round(gflops * 1e9)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    ("config", "scale"),
+    [(c, s) for c, s in TORCH_CASES if s in ("n", "") or c.startswith("yolov10")],
+)
+def test_count_ptflops_is_what_ptflops_counts(config: str, scale: str) -> None:
+    """`--count ptflops` equals ptflops on the real model (docs/counting.md): SiLU through
+    F.silu, SPPF's pooling and the upsampling counted twice, DFL's and Classify's x.softmax
+    and the attention's `@` not at all."""
+    torch = pytest.importorskip("torch")
+    from tests.test_counting import _ptflops
+
+    model, _ = _ultralytics_leaves(config, scale)
+    report = describe_file(str(DATA / config), scale=scale)
+    x = torch.zeros(1, *report.input_shape)
+    assert dict(report.macs_by_convention)["ptflops"] == _ptflops(model, x)
 
 
 # ---------------------------------------------------------------- mapattention

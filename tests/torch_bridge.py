@@ -92,18 +92,30 @@ def measured_macs(module: nn.Module, inputs: list[torch.Tensor]) -> int:
     """MACs of one sample: FlopCounterMode counts the matrix products (linear layers without
     their bias, attention's Q·Kᵀ and A·V) at two flops per multiply-add. Grad enabled, so
     that nn.MultiheadAttention takes its documented path, not the fused inference kernel."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
 
-    with FlopCounterMode(display=False) as counter, torch.enable_grad():
+    # scaled_dot_product_attention (need_weights=False) as its math, whose products the
+    # counter sees
+    with (
+        FlopCounterMode(display=False) as counter,
+        torch.enable_grad(),
+        sdpa_kernel(SDPBackend.MATH),
+    ):
         module(*inputs)
     return int(counter.get_total_flops()) // 2 // inputs[0].shape[0]
 
 
-def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mha: nn.Module) -> torch.Tensor:
-    """nn.MultiheadAttention's output, through its bmm path (need_weights); a learned key or
-    value (a ``parameter``: batch 1) broadcast to the query's batch."""
+def _attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mha: nn.Module, need_weights: bool = True
+) -> torch.Tensor:
+    """nn.MultiheadAttention's output, through its bmm path (need_weights) or
+    scaled_dot_product_attention; a learned key or value (a ``parameter``: batch 1) broadcast
+    to the query's batch."""
     n = q.shape[0]
-    out: torch.Tensor = mha(q, k.expand(n, -1, -1), v.expand(n, -1, -1), need_weights=True)[0]
+    out: torch.Tensor = mha(q, k.expand(n, -1, -1), v.expand(n, -1, -1), need_weights=need_weights)[
+        0
+    ]
     return out
 
 
@@ -137,7 +149,7 @@ def _attention_layer(
             q: torch.Tensor, k: torch.Tensor | None = None, v: torch.Tensor | None = None
         ) -> torch.Tensor:
             key = q if k is None else k
-            return _attention(q, key, key if v is None else v, mha)
+            return _attention(q, key, key if v is None else v, mha, a["need_weights"])
 
         return Measured(attend, mha)
     d = shapes[0][-1]
@@ -147,9 +159,11 @@ def _attention_layer(
         if mode == "rf":
             return Measured(_mixed, enc)
 
-        def encode(x: torch.Tensor) -> torch.Tensor:  # norm_first False: post-norm
-            x = enc.norm1(x + _attention(x, x, x, enc.self_attn))
-            out: torch.Tensor = enc.norm2(x + enc.linear2(F.relu(enc.linear1(x))))
+        # as PyTorch's forward runs them (norm_first False: post-norm): need_weights False,
+        # the activation the layer holds
+        def encode(x: torch.Tensor) -> torch.Tensor:
+            x = enc.norm1(x + _attention(x, x, x, enc.self_attn, False))
+            out: torch.Tensor = enc.norm2(x + enc.linear2(enc.activation(enc.linear1(x))))
             return out
 
         return Measured(encode, enc)
@@ -158,9 +172,9 @@ def _attention_layer(
         return Measured(lambda t, m: _mixed(t, t, m), dec)
 
     def decode(x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
-        x = dec.norm1(x + _attention(x, x, x, dec.self_attn))
-        x = dec.norm2(x + _attention(x, memory, memory, dec.multihead_attn))
-        out: torch.Tensor = dec.norm3(x + dec.linear2(F.relu(dec.linear1(x))))
+        x = dec.norm1(x + _attention(x, x, x, dec.self_attn, False))
+        x = dec.norm2(x + _attention(x, memory, memory, dec.multihead_attn, False))
+        out: torch.Tensor = dec.norm3(x + dec.linear2(dec.activation(dec.linear1(x))))
         return out
 
     return Measured(decode, dec)
@@ -215,12 +229,16 @@ def _window_attention(a: dict[str, Any], shape: tuple[int, ...], mode: str) -> n
             weights = allowed.to(x.dtype)
             out = (weights / weights.sum(-1, keepdim=True)) @ tokens
         else:
+            # torchvision's calls: F.linear with the modules' weights, Tensor.matmul, F.softmax
+            # (what the counting tools see: docs/counting.md)
             b, m, _ = tokens.shape
-            q, k, v = qkv(tokens).reshape(b, m, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
-            scores = (q * (c // heads) ** -0.5) @ k.transpose(-2, -1)
+            qkv_out = F.linear(tokens, qkv.weight, qkv.bias)
+            q, k, v = qkv_out.reshape(b, m, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+            scores = (q * (c // heads) ** -0.5).matmul(k.transpose(-2, -1))
             scores = scores + table[index.flatten()].view(m, m, heads).permute(2, 0, 1)
             scores = scores + torch.where(allowed, 0.0, -100.0)[:, None]
-            out = proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(b, m, c))
+            mixed = F.softmax(scores, dim=-1).matmul(v).transpose(1, 2).reshape(b, m, c)
+            out = F.linear(mixed, proj.weight, proj.bias)
         out = out.view(n, ph // window[0], pw // window[1], window[0], window[1], -1)
         out = out.permute(0, 1, 3, 2, 4, 5).reshape(n, ph, pw, -1)
         if sum(shift):
@@ -384,6 +402,9 @@ def build_layer(node: Node, in_shapes: list[tuple[int, ...]], mode: str) -> nn.M
             # a softmax's outputs sum to 1 along its dim, so a target summing over that dim
             # has gradient 0: this stand-in reads the same positions
             return Lambda(lambda x: x + x.mean(dim=dim, keepdim=True))
+        if not a["module"]:  # a call, as x.softmax(dim) in Ultralytics' DFL
+            name = "softmax" if k == "softmax" else "log_softmax"
+            return Lambda(lambda x: getattr(x, name)(dim))
         return (nn.Softmax if k == "softmax" else nn.LogSoftmax)(dim)
     if k == "upsample":
         size, factor = a["size"], a["scale_factor"]

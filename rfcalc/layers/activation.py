@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rfcalc.layers.base import (
+    NO_TERMS,
     Arg,
     Ctx,
     LayerKind,
@@ -19,7 +20,12 @@ from rfcalc.rf import GLOBAL_AXIS
 
 
 def _unchanged(ctx: Ctx) -> Out:
-    return Out(ctx.shape)
+    # the kinds ptflops counts (Terms.relu …) weigh their elements
+    field = ctx.kind if ctx.kind in _COUNTED else None
+    return Out(ctx.shape, terms=Terms(**{field: prod(ctx.shape)}) if field else NO_TERMS)
+
+
+_COUNTED = frozenset(("relu", "relu6", "leakyrelu", "elu", "gelu", "silu"))
 
 
 def _softmax(ctx: Ctx) -> Out:
@@ -33,10 +39,15 @@ def _softmax(ctx: Ctx) -> Out:
     if not -batched <= value < batched:
         raise ctx.fail(f"dim {value} is out of range for a {batched}-dim batched input", "dim")
     elements = prod(ctx.shape)
-    if value % batched == 0:  # the batch: one sample normalises each element alone
-        return Out(ctx.shape, terms=softmax_terms(elements, 1, ctx.kind == "logsoftmax"))
-    d = value % batched - 1
-    terms = softmax_terms(elements, ctx.shape[d], ctx.kind == "logsoftmax")
+    d = value % batched - 1  # -1: the batch, where one sample normalises each element alone
+    log = ctx.kind == "logsoftmax"
+    # a call (x.softmax(dim), as Ultralytics' DFL and Classify write it) no module hook sees
+    terms = NO_TERMS
+    if ctx.flag("module"):
+        terms = softmax_terms(elements, ctx.shape[d] if d >= 0 else 1, log)
+        terms = terms._replace(softmax_module=0 if log else elements)  # ptflops: F.softmax
+    if d < 0:
+        return Out(ctx.shape, terms=terms)
     return Out(ctx.shape, rf=on_dim(ctx, d, GLOBAL_AXIS), terms=terms)
 
 
@@ -114,7 +125,16 @@ KINDS = (
             torch_name=t,
             family="activation",
             doc=f"{doc} along dim (torch.nn.{t}).",
-            args=(Arg("dim", T.INT, None, "dim 0 is the batch", nullable=True),),
+            args=(
+                Arg("dim", T.INT, None, "dim 0 is the batch", nullable=True),
+                Arg(
+                    "module",
+                    T.BOOL,
+                    True,
+                    "false: a call in PyTorch (x.softmax(dim), torch.softmax), which the tools "
+                    "that count modules do not see (docs/counting.md)",
+                ),
+            ),
             rule=_softmax,
             channels_first=False,
         )

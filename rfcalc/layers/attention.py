@@ -75,6 +75,23 @@ def _attention_macs(embed: int, kdim: int, vdim: int, queries: int, keys: int, e
     )
 
 
+def _ptflops_hook(
+    embed: int, kdim: int, vdim: int, heads: int, queries: int, keys: int, bias: bool
+) -> int:
+    """ptflops' MultiheadAttention hook (ptflops/pytorch_ops.py,
+    multihead_attention_counter_hook), as written: the query scaling, projections of
+    (tokens · dim²) each, in_proj_bias, per head the scores, their softmax and the weighted
+    sum over the given keys, and out_proj with its bias."""
+    return (
+        queries * embed
+        + queries * embed * embed
+        + keys * (kdim * kdim + vdim * vdim)
+        + ((queries + 2 * keys) * embed if bias else 0)
+        + heads * queries * keys * (embed // heads + 1 + vdim // heads)
+        + queries * vdim * (vdim + 1)
+    )
+
+
 def _multihead_attention(ctx: Ctx) -> Out:
     embed = ctx.get_int("embed_dim")
     bias = ctx.flag("bias")
@@ -99,13 +116,23 @@ def _multihead_attention(ctx: Ctx) -> Out:
         extra += 1  # a zero key and value token
     macs = _attention_macs(embed, kdim, vdim, query[0], key[0], extra)
     heads = ctx.get_int("num_heads")
+    # ptflops: its hook, and inside the call with need_weights (PyTorch's default) the two
+    # torch.bmm and the softmax it patches, over the keys with the extra ones; without,
+    # scaled_dot_product_attention, which it does not patch
+    keys = key[0] + extra
+    ptflops = _ptflops_hook(embed, kdim, vdim, heads, query[0], key[0], bias)
+    products = 2 * query[0] * keys * embed
+    if ctx.flag("need_weights"):
+        ptflops += products + query[0] * keys * heads
+    sdpa = 0 if ctx.flag("need_weights") else products
+    scores = _scores(heads, query[0], keys)
     return Out(
         query,
         params=params,
         macs=macs,
         rf=_global_tokens(ctx),
         layout=ctx.in_layouts[0] if ctx.in_layouts else None,
-        terms=_scores(heads, query[0], key[0] + extra),
+        terms=scores._replace(attention_ptflops=ptflops - macs, sdpa_products=sdpa),
     )
 
 
@@ -126,6 +153,23 @@ def _transformer_terms(
         leaf_params=leaves,
         norm_live=elements,
         norm_affine=elements,
+        norm_module=elements,
+    )
+
+
+def _transformer_ptflops(
+    terms: Terms, heads: int, d: int, ff: int, bias: bool, tgt: int, sources: tuple[int, ...]
+) -> Terms:
+    """A transformer layer as PyTorch runs it, for ptflops and fvcore: it calls attention
+    with need_weights=False, through scaled_dot_product_attention (which neither counts),
+    so ptflops sees each attention's hook alone; linear1's and linear2's bias; its activation
+    is the F.relu bound at construction, not the function ptflops patches."""
+    hooks = sum(_ptflops_hook(d, d, d, heads, tgt, s, bias) for s in sources)
+    weights = sum(_attention_macs(d, d, d, tgt, s, 0) for s in sources)
+    return terms._replace(
+        bias=tgt * (ff + d) if bias else 0,
+        attention_ptflops=hooks - weights,
+        sdpa_products=sum(2 * tgt * s * d for s in sources),
     )
 
 
@@ -158,7 +202,9 @@ def _encoder_layer(ctx: Ctx) -> Out:
     ffn, ffn_macs = _feedforward(d, ff, bias, src[0])
     params = attn + ffn + _norms(d, bias, 2)  # self_attn, linear1, linear2, norm1, norm2
     macs = _attention_macs(d, d, d, src[0], src[0], 0) + ffn_macs
-    terms = _transformer_terms(ctx.get_int("nhead"), src[0], d, Terms(), params - attn, 2)
+    heads = ctx.get_int("nhead")
+    terms = _transformer_terms(heads, src[0], d, Terms(), params - attn, 2)
+    terms = _transformer_ptflops(terms, heads, d, ff, bias, src[0], (src[0],))
     return Out(src, params=params, macs=macs, rf=_global_tokens(ctx), terms=terms)
 
 
@@ -177,13 +223,15 @@ def _decoder_layer(ctx: Ctx) -> Out:
     )
     heads = ctx.get_int("nhead")
     cross = _scores(heads, tgt[0], memory[0])
+    terms = _transformer_terms(heads, tgt[0], d, cross, params - 2 * attn, 3)
+    terms = _transformer_ptflops(terms, heads, d, ff, bias, tgt[0], (tgt[0], memory[0]))
     return Out(
         tgt,
         params=params,
         macs=macs,
         rf=_global_tokens(ctx),
         layout=ctx.in_layouts[0] if ctx.in_layouts else None,
-        terms=_transformer_terms(heads, tgt[0], d, cross, params - 2 * attn, 3),
+        terms=terms,
     )
 
 
@@ -248,13 +296,18 @@ def _window_attention(ctx: Ctx) -> Out:
     # torchvision pads H and W to multiples of the window; every padded token is computed
     tokens = -(-h // window[0]) * window[0] * (-(-w // window[1]) * window[1])
     area = window[0] * window[1]
-    macs = tokens * c * 3 * c + 2 * tokens * area * c + tokens * c * c  # qkv, QKᵀ and AV, proj
+    products = 2 * tokens * area * c  # QKᵀ and AV
+    macs = tokens * c * 3 * c + products + tokens * c * c  # qkv, proj
+    # ptflops on torchvision's shifted_window_attention: qkv and proj run through F.linear
+    # (not patched), the products through Tensor.matmul and the softmax through F.softmax
+    ptflops = products + heads * tokens * area
     rules: tuple[AxisRule, ...] = (
         _windows(h, window[0], shift[0]),
         _windows(w, window[1], shift[1]),
         GLOBAL_AXIS,
     )
-    return Out(ctx.shape, params=params, macs=macs, rf=PerDim((rules,)))
+    terms = Terms(attention_ptflops=ptflops - macs)
+    return Out(ctx.shape, params=params, macs=macs, rf=PerDim((rules,)), terms=terms)
 
 
 def _patch_merging_pad(ctx: Ctx) -> Out:
@@ -318,7 +371,10 @@ def _map_attention(ctx: Ctx) -> Out:
     # per area and head: the scores q·kᵀ (N² · key_dim) and the weighted sum of v (N² · head_dim)
     macs = area * heads * per_area * per_area * (key_dim + head_dim)
     rows: AxisRule = GLOBAL_AXIS if area == 1 else _areas(h, w, area)
-    return Out(shape, macs=macs, rf=PerDim(((GLOBAL_AXIS, rows, GLOBAL_AXIS),)))
+    # ptflops: Ultralytics writes the products as `@` and the softmax as x.softmax, neither
+    # of which it patches
+    terms = Terms(attention_ptflops=-macs)
+    return Out(shape, macs=macs, rf=PerDim(((GLOBAL_AXIS, rows, GLOBAL_AXIS),)), terms=terms)
 
 
 _ATTENTION_IGNORED = ignored("dropout", "batch_first", "device", "dtype")
@@ -351,6 +407,13 @@ KINDS = (
             Arg("add_zero_attn", T.BOOL, False, "a zero key token appended"),
             Arg("kdim", T.INT, None, "the key's features (default embed_dim)", 1, nullable=True),
             Arg("vdim", T.INT, None, "the value's features (default embed_dim)", 1, nullable=True),
+            Arg(
+                "need_weights",
+                T.BOOL,
+                True,
+                "the forward argument: false (torchvision's ViT) runs "
+                "scaled_dot_product_attention; changes fvcore's and ptflops' counts only",
+            ),
             *_ATTENTION_IGNORED,
         ),
         rule=_multihead_attention,

@@ -181,6 +181,26 @@ class Terms(NamedTuple):
     upsample_bicubic: int = 0
     upsample_trilinear: int = 0
     grid_sample: int = 0  # values that grid_sample interpolates (deformable attention's samples)
+    # what ptflops weighs (its module hooks, and the functions it patches that modules call)
+    relu: int = 0  # elements through a ReLU, ReLU6, LeakyReLU, ELU, GELU, SiLU, by kind
+    relu6: int = 0
+    leakyrelu: int = 0
+    elu: int = 0
+    gelu: int = 0
+    silu: int = 0
+    pool_inputs: int = 0  # a max, min, average or adaptive pooling module's input elements
+    upsample_outputs: int = 0  # output elements of upsampling, any mode
+    norm_module: int = 0  # elements of a BatchNorm, InstanceNorm, GroupNorm, LayerNorm module
+    norm_affine_flag: int = 0  # … of those with an ``affine`` flag set (not LayerNorm)
+    softmax_module: int = 0  # elements through a softmax module (not log-softmax)
+    lrn: int = 0  # local response norm: F.local_response_norm's patched calls (ptflops)
+    # an attention layer: what ptflops counts for it less its weight MACs (its
+    # MultiheadAttention hook's own formula, the products it sees run; can be negative)
+    attention_ptflops: int = 0
+    # attention's two products (in ``Out.macs``) when they run through PyTorch's
+    # scaled_dot_product_attention (need_weights false; the transformer layers), an operator
+    # fvcore does not count
+    sdpa_products: int = 0
 
 
 NO_TERMS = Terms()

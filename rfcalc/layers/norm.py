@@ -5,14 +5,18 @@ from __future__ import annotations
 from rfcalc.layers.base import Arg, Ctx, LayerKind, Out, T, Terms, fmt_shape, ignored, prod
 
 
-def norm_terms(elements: int, params: int, stats: bool = False) -> Terms:
+def norm_terms(elements: int, params: int, stats: bool = False, module: str = "affine") -> Terms:
     """A normalisation of ``elements`` (affine when it has params), with running statistics
-    (batch norm in inference) or the input's own."""
+    (batch norm in inference) or the input's own. ``module``, what ptflops sees: "affine" (a
+    module with an ``affine`` flag: batch, instance, group norm), "layernorm" (nn.LayerNorm,
+    whose flag is ``elementwise_affine``), "" (no module it knows: LayerNorm2d, a subclass)."""
     return Terms(
         leaf_params=params,
         norm_stats=elements if stats else 0,
         norm_live=0 if stats else elements,
         norm_affine=elements if params else 0,
+        norm_module=elements if module else 0,
+        norm_affine_flag=elements if module == "affine" and params else 0,
     )
 
 
@@ -93,7 +97,8 @@ def _layernorm(ctx: Ctx) -> Out:
     params = 0
     if ctx.flag("elementwise_affine"):
         params = n * (2 if ctx.flag("bias") else 1)
-    return Out(ctx.shape, params=params, terms=norm_terms(prod(ctx.shape), params))
+    terms = norm_terms(prod(ctx.shape), params, module="layernorm")
+    return Out(ctx.shape, params=params, terms=terms)
 
 
 def _layernorm2d(ctx: Ctx) -> Out:
@@ -111,12 +116,16 @@ def _layernorm2d(ctx: Ctx) -> Out:
     params = 0
     if ctx.flag("elementwise_affine"):
         params = c * (2 if ctx.flag("bias") else 1)
-    return Out(ctx.shape, params=params, terms=norm_terms(prod(ctx.shape), params))
+    return Out(ctx.shape, params=params, terms=norm_terms(prod(ctx.shape), params, module=""))
 
 
 def _lrn(ctx: Ctx) -> Out:
     ctx.need_min_rank(2)
-    return Out(ctx.shape)
+    # ptflops: F.local_response_norm's x.mul(x), .mul(alpha), .add(k) over the input, and
+    # its avg_pool over the square padded by size − 1 channels
+    n, c = prod(ctx.shape), ctx.shape[0]
+    size = ctx.get_int("size")
+    return Out(ctx.shape, terms=Terms(lrn=3 * n + (c + size - 1) * (n // c)))
 
 
 KINDS = (

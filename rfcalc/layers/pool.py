@@ -48,14 +48,14 @@ def _window_pool(prefix: str, torch_prefix: str, rank: int, what: str) -> LayerK
             Window(d[i] * (k[i] - 1) + 1, s[i], pads[i][0], d[i], pads[i][1]) for i in range(rank)
         )
         if prefix != "avg":
-            return Out(shape, rf=spatial_rule(rules))
+            return Out(shape, rf=spatial_rule(rules), terms=Terms(pool_inputs=prod(ctx.shape)))
         # thop's count: every read of every window (the padding's too, as PyTorch divides
         # by it with count_include_pad), and one division per output
         whole = ctx.args.get("count_include_pad") is not False
         reads = ctx.shape[0] * prod(
             [_window_reads(sizes[i], out[i], k[i], s[i], pads[i], whole) for i in range(rank)]
         )
-        terms = Terms(avg_reads=reads, avg_divides=prod(shape))
+        terms = Terms(avg_reads=reads, avg_divides=prod(shape), pool_inputs=prod(ctx.shape))
         return Out(shape, rf=spatial_rule(rules), terms=terms)
 
     args = [
@@ -120,12 +120,12 @@ def _adaptive_pool(prefix: str, torch_prefix: str, rank: int) -> LayerKind:
             )
         out = tuple(n if o is None else int(o) for n, o in zip(sizes, entries, strict=True))
         shape = check_size(ctx, (ctx.shape[0], *out))
-        terms = Terms()
+        terms = Terms(pool_inputs=prod(ctx.shape))
         if prefix == "avg":
             reads = ctx.shape[0] * prod(
                 [_adaptive_reads(n, o) for n, o in zip(sizes, out, strict=True)]
             )
-            terms = Terms(
+            terms = terms._replace(
                 avg_reads=reads,
                 avg_divides=prod(shape),
                 adaptive2d_inputs=prod(ctx.shape) if rank == 2 else 0,

@@ -112,9 +112,10 @@ def _upsample(ctx: Ctx) -> Out:
 def _upsample_terms(mode: str, rank: int, elements: int) -> Terms:
     """The output elements, under the name of the mode that computes them."""
     if mode == "nearest":
-        return Terms(upsample_nearest2d=elements if rank == 2 else 0)
+        return Terms(upsample_nearest2d=elements if rank == 2 else 0, upsample_outputs=elements)
     field = f"upsample_{mode}"
-    return Terms(**{field: elements}) if field in Terms._fields else Terms()
+    by_mode = {field: elements} if field in Terms._fields else {}
+    return Terms(**by_mode, upsample_outputs=elements)
 
 
 def _pixel_shuffle(ctx: Ctx) -> Out:

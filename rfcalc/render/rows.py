@@ -462,5 +462,5 @@ def _final_rf(report: Report) -> str:
     stride = per_axis(tuple(fraction(v) for v in rf.stride))
     note = "" if rf.uniform else " (varies per unit: largest shown)"
     if rf.global_context:
-        note += "; +g: every unit also sees the whole input through a pooled branch"
+        note += "; +g: every unit also sees the whole input through a global branch"
     return f"{size}, stride {stride}, padding {padding}{note}"

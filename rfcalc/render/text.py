@@ -73,6 +73,14 @@ def lay_out(report: Report, rows: list[Row], view: View, first: tuple[Column, ..
         out.append(_wrap(f"{k.ljust(pad)}{GAP}{v}", view.width, " " * (pad + len(GAP))))
     if any(r.rf.size and not r.rf.uniform and not r.rf.is_global for r in report.layers):
         out.append("* receptive field varies per unit; the largest is shown")
+    if any(r.rf.global_context and not r.rf.is_global for r in report.layers):
+        legend = (
+            "+g the size is the spatial paths' field; every unit also depends on the whole "
+            "input through a global branch (a pooled gate, attention on the map)"
+        )
+        out.append(
+            textwrap.fill(legend, view.width, subsequent_indent="   ") if view.width else legend
+        )
     for w in report.warnings:
         text = _wrap(printable(f"warning: {w.layer}: {w.message}", False), view.width, "  ")
         out.append(YELLOW + "warning" + RESET + text[7:] if colour else text)
