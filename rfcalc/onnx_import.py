@@ -66,7 +66,9 @@ def convert(path: str) -> str:
         raise InputError(f"cannot read: {exc.strerror}", where) from None
     except DecodeError:
         raise InputError(
-            "not a readable ONNX model: the bytes are not an ONNX protobuf", where, _what_it_is(path)
+            "not a readable ONNX model: the bytes are not an ONNX protobuf",
+            where,
+            _what_it_is(path),
         ) from None
     try:
         # by path: an external-data file is looked for beside the model, not in the cwd
@@ -515,10 +517,10 @@ def _ints(a: dict[str, Any], name: str, rank: int, default: int, count: int = 0)
     return [int(v) for v in value]
 
 
-def _axis(value: object, rank: int, name: str = "axis", last: int = -1) -> int:
+def _axis(value: Any, rank: int, name: str = "axis", last: int = -1) -> int:
     """An axis attribute or operand checked as ONNX states it, -rank … rank + ``last``, as
     0 … rank + ``last`` (Flatten's axis may be the rank: ``last=0``)."""
-    axis = int(value)  # type: ignore[call-overload]
+    axis = int(value)
     if not -rank <= axis <= rank + last:
         raise _InvalidError(f"'{name}' is {axis}, out of the range {-rank} … {rank + last}")
     return axis + rank if axis < 0 else axis

@@ -55,28 +55,45 @@ def _model(nodes: list[onnx.NodeProto], out: list[int], inits: list[TensorProto]
 def _cnn() -> Any:
     """Conv → Relu → MaxPool → Flatten → Gemm."""
     nodes = [
-        helper.make_node("Conv", ["x", "w", "b"], ["c"], "/conv/Conv", kernel_shape=[3, 3],
-                         pads=[1, 1, 1, 1], strides=[1, 1], dilations=[1, 1], group=1),
+        helper.make_node(
+            "Conv",
+            ["x", "w", "b"],
+            ["c"],
+            "/conv/Conv",
+            kernel_shape=[3, 3],
+            pads=[1, 1, 1, 1],
+            strides=[1, 1],
+            dilations=[1, 1],
+            group=1,
+        ),
         helper.make_node("Relu", ["c"], ["r"], "/relu/Relu"),
-        helper.make_node("MaxPool", ["r"], ["p"], "/pool/MaxPool", kernel_shape=[2, 2],
-                         strides=[2, 2], pads=[0, 0, 0, 0]),
+        helper.make_node(
+            "MaxPool",
+            ["r"],
+            ["p"],
+            "/pool/MaxPool",
+            kernel_shape=[2, 2],
+            strides=[2, 2],
+            pads=[0, 0, 0, 0],
+        ),
         helper.make_node("Flatten", ["p"], ["f"], "/flat/Flatten", axis=1),
         helper.make_node("Gemm", ["f", "fw", "fb"], ["y"], "/fc/Gemm", transB=1),
     ]
-    inits = [_weight("w", 4, 3, 3, 3), _weight("b", 4), _weight("fw", 10, 256),
-             _weight("fb", 10)]
+    inits = [_weight("w", 4, 3, 3, 3), _weight("b", 4), _weight("fw", 10, 256), _weight("fb", 10)]
     return _model(nodes, [1, 10], inits)
 
 
 def _residual() -> Any:
     """Conv (grouped) → BatchNorm → Add of the input → AveragePool → Concat → Transpose."""
     nodes = [
-        helper.make_node("Conv", ["x", "w"], ["c"], "/conv/Conv", kernel_shape=[3, 3],
-                         pads=[1, 1, 1, 1], group=3),
+        helper.make_node(
+            "Conv", ["x", "w"], ["c"], "/conv/Conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1], group=3
+        ),
         helper.make_node("BatchNormalization", ["c", "s", "bb", "m", "v"], ["n"], "/bn/BN"),
         helper.make_node("Add", ["n", "x"], ["a"], "/add/Add"),
-        helper.make_node("AveragePool", ["a"], ["p"], "/pool/AvgPool", kernel_shape=[2, 2],
-                         strides=[2, 2]),
+        helper.make_node(
+            "AveragePool", ["a"], ["p"], "/pool/AvgPool", kernel_shape=[2, 2], strides=[2, 2]
+        ),
         helper.make_node("Concat", ["p", "p"], ["k"], "/cat/Concat", axis=1),
         helper.make_node("Transpose", ["k"], ["y"], "/t/Transpose", perm=[0, 2, 3, 1]),
     ]
@@ -93,8 +110,14 @@ def _shapes() -> Any:
 
     nodes = [
         helper.make_node("Pad", ["x", "pads"], ["pd"], "/pad/Pad", mode="reflect"),
-        helper.make_node("ConvTranspose", ["pd", "tw"], ["ct"], "/up/ConvTranspose",
-                         kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node(
+            "ConvTranspose",
+            ["pd", "tw"],
+            ["ct"],
+            "/up/ConvTranspose",
+            kernel_shape=[2, 2],
+            strides=[2, 2],
+        ),
         helper.make_node("Resize", ["ct", "", "scales"], ["rs"], "/rs/Resize", mode="nearest"),
         helper.make_node("Split", ["rs", "split"], ["s0", "s1"], "/split/Split", axis=1),
         helper.make_node("Slice", ["s0", "st", "en", "ax"], ["sl"], "/slice/Slice"),
@@ -123,15 +146,23 @@ def _branches() -> Any:
         [helper.make_node("Sigmoid", ["x"], ["e"])], "else", [], [_info("e", [1, 3, 16, 16])]
     )
     body = helper.make_graph(
-        [helper.make_node("Identity", ["cond"], ["cond_out"]),
-         helper.make_node("Relu", ["v"], ["v_out"])],
+        [
+            helper.make_node("Identity", ["cond"], ["cond_out"]),
+            helper.make_node("Relu", ["v"], ["v_out"]),
+        ],
         "body",
-        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
-         helper.make_tensor_value_info("cond", TensorProto.BOOL, []), _info("v", None)],
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond", TensorProto.BOOL, []),
+            _info("v", None),
+        ],
         [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []), _info("v_out", None)],
     )
     function = helper.make_function(
-        "my.fn", "Twice", ["a"], ["b"],
+        "my.fn",
+        "Twice",
+        ["a"],
+        ["b"],
         [helper.make_node("Relu", ["a"], ["r"]), helper.make_node("Relu", ["r"], ["b"])],
         [helper.make_opsetid("", 17)],
     )
@@ -252,14 +283,43 @@ def _attribute_type(rng: random.Random, model: Any) -> Any:
     node = _pick(rng, model.graph.node)
     if node is None:
         return model
-    name = _pick(rng, ["kernel_shape", "strides", "pads", "dilations", "group", "axis", "perm",
-                       "mode", "alpha", "transB", "auto_pad", "ceil_mode", "keepdims", "axes"])
+    name = _pick(
+        rng,
+        [
+            "kernel_shape",
+            "strides",
+            "pads",
+            "dilations",
+            "group",
+            "axis",
+            "perm",
+            "mode",
+            "alpha",
+            "transB",
+            "auto_pad",
+            "ceil_mode",
+            "keepdims",
+            "axes",
+        ],
+    )
     for i, attr in enumerate(node.attribute):
         if attr.name == name:
             del node.attribute[i]
             break
-    value = _pick(rng, [3, 2.5, "text", b"\xff", [1, 2], [1.5, 2.5], ["a", "b"], [],
-                        helper.make_tensor("t", TensorProto.FLOAT, [1], [1.0])])
+    value = _pick(
+        rng,
+        [
+            3,
+            2.5,
+            "text",
+            b"\xff",
+            [1, 2],
+            [1.5, 2.5],
+            ["a", "b"],
+            [],
+            helper.make_tensor("t", TensorProto.FLOAT, [1], [1.0]),
+        ],
+    )
     if value == []:
         node.attribute.append(helper.make_attribute(name, [], attr_type=onnx.AttributeProto.INTS))
     else:
@@ -364,9 +424,11 @@ def _replace_initializer(rng: random.Random, model: Any) -> Any:
     if init is None:
         return model
     shape = [_pick(rng, [0, 1, 2, 3, 4]) for _ in range(_pick(rng, [0, 1, 1, 2, 4, 5]))]
-    values = [_pick(rng, [0, 1, -1, 2, -7, 3, 2**31, -(2**40), 1000]) for _ in range(
-        int(numpy.prod(shape)))]
-    dtype = numpy.float32 if init.data_type == TensorProto.FLOAT else numpy.int64
+    values = [
+        _pick(rng, [0, 1, -1, 2, -7, 3, 2**31, -(2**40), 1000])
+        for _ in range(int(numpy.prod(shape)))
+    ]
+    dtype: Any = numpy.float32 if init.data_type == TensorProto.FLOAT else numpy.int64
     if init.data_type == TensorProto.BOOL:
         dtype = numpy.bool_
     array = numpy.array(values).astype(dtype).reshape(shape)
@@ -446,12 +508,45 @@ def _empty_graph(rng: random.Random, model: Any) -> Any:
 def _op_type(rng: random.Random, model: Any) -> Any:
     node = _pick(rng, model.graph.node)
     if node is not None:
-        node.op_type = _pick(rng, ["", "Conv", "Relu", "If", "Loop", "Scan", "Gemm", "Concat",
-                                   "MaxPool", "Pad", "Resize", "Split", "Slice", "Reshape",
-                                   "Transpose", "Clip", "LeakyRelu", "PRelu", "MatMul",
-                                   "ReduceMean", "LayerNormalization", "Softmax", "Expand",
-                                   "Flatten", "Gelu", "LRN", "Upsample", "Mul", "Erf",
-                                   "Shape", "Size", "Constant", "ConstantOfShape", "Nope"])
+        node.op_type = _pick(
+            rng,
+            [
+                "",
+                "Conv",
+                "Relu",
+                "If",
+                "Loop",
+                "Scan",
+                "Gemm",
+                "Concat",
+                "MaxPool",
+                "Pad",
+                "Resize",
+                "Split",
+                "Slice",
+                "Reshape",
+                "Transpose",
+                "Clip",
+                "LeakyRelu",
+                "PRelu",
+                "MatMul",
+                "ReduceMean",
+                "LayerNormalization",
+                "Softmax",
+                "Expand",
+                "Flatten",
+                "Gelu",
+                "LRN",
+                "Upsample",
+                "Mul",
+                "Erf",
+                "Shape",
+                "Size",
+                "Constant",
+                "ConstantOfShape",
+                "Nope",
+            ],
+        )
     return model
 
 
@@ -481,8 +576,21 @@ def _opsets(rng: random.Random, model: Any) -> Any:
 def _node_names(rng: random.Random, model: Any) -> Any:
     node = _pick(rng, model.graph.node)
     if node is not None:
-        node.name = _pick(rng, ["", "/", "//", "/input/Conv", "/a/b/c", "input", "\x1b]0;t\x07",
-                                "/" * 50, "/a.b/a.b.c/Relu", "x" * 5000])
+        node.name = _pick(
+            rng,
+            [
+                "",
+                "/",
+                "//",
+                "/input/Conv",
+                "/a/b/c",
+                "input",
+                "\x1b]0;t\x07",
+                "/" * 50,
+                "/a.b/a.b.c/Relu",
+                "x" * 5000,
+            ],
+        )
     return model
 
 
@@ -493,15 +601,20 @@ def _subgraph(rng: random.Random, model: Any) -> Any:
     if node is None or not node.output:
         return model
     out = node.output[0]
-    then = helper.make_graph([helper.make_node("Relu", [out], ["t"])], "then", [],
-                             [_info("t", None)])
-    other = helper.make_graph([helper.make_node("Identity", [out], ["e"])], "else", [],
-                              [_info("e", None)])
+    then = helper.make_graph(
+        [helper.make_node("Relu", [out], ["t"])], "then", [], [_info("t", None)]
+    )
+    other = helper.make_graph(
+        [helper.make_node("Identity", [out], ["e"])], "else", [], [_info("e", None)]
+    )
     import numpy
 
     model.graph.initializer.append(numpy_helper.from_array(numpy.array(False), "cond_fuzz"))
-    model.graph.node.append(helper.make_node("If", ["cond_fuzz"], ["if_out"], "/if/If",
-                                             then_branch=then, else_branch=other))
+    model.graph.node.append(
+        helper.make_node(
+            "If", ["cond_fuzz"], ["if_out"], "/if/If", then_branch=then, else_branch=other
+        )
+    )
     return model
 
 
