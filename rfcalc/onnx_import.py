@@ -87,16 +87,20 @@ def convert(path: str) -> str:
                 where,
             )
     try:
-        # not strict: a shape it cannot infer is left unknown, and the node that needs it says
-        # so; a shape the file declares that contradicts the one inferred still fails here,
-        # and a tensor the C++ code refuses (std::invalid_argument: ValueError)
-        model = onnx.shape_inference.infer_shapes(model)
+        # strict: a node whose attributes its operator refuses (a zero stride, negative pads)
+        # fails here, saying which and why; a shape that cannot be known without running the
+        # model is left unknown, and a node that needs it says so. A tensor the C++ code
+        # refuses is std::invalid_argument: ValueError.
+        model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
     except (onnx.shape_inference.InferenceError, ValueError) as exc:
+        text = _checker_text(str(exc))
         raise InputError(
-            f"not a valid ONNX model: {_checker_text(str(exc))}",
+            f"not a valid ONNX model: {text}",
             where,
             "a shape or type the file declares (an input, an output, a value_info) "
-            "contradicts what its nodes compute",
+            "contradicts what its nodes compute"
+            if "existing" in text  # "Inferred shape and existing shape differ …"
+            else None,
         ) from None
     importer = _Importer(model, path)
     layers = importer.run()
@@ -584,14 +588,25 @@ def _handles(*ops: str) -> Callable[[_Handler], _Handler]:
     return register
 
 
-def _conv_weight(x: _Tensor, v: _Value | None, a: dict[str, Any]) -> _Const:
-    """A convolution's weight, checked against its input: (out, in / groups, *kernel) for
-    Conv, (in, out / groups, *kernel) for ConvTranspose; its kernel that of ``kernel_shape``."""
+def _conv_weight(node: Any, x: _Tensor, v: _Value | None, a: dict[str, Any]) -> _Const:
+    """A convolution's weight, checked against its input: (out, in / group, *kernel) for
+    Conv, (in, out / group, *kernel) for ConvTranspose; its kernel that of ``kernel_shape``.
+    (Shape inference checks none of this for a weight computed by nodes, nor the channels.)"""
     w = _const(v)
     if len(x.shape) < 3 or len(w.shape) != len(x.shape):
         raise _InvalidError(
             f"its input has shape {list(x.shape)} and its weight {list(w.shape)}: both must "
             "have one rank, 3 or more (batch, channels and the spatial axes)"
+        )
+    group = int(a.get("group", 1))
+    if group < 1:
+        raise _InvalidError(f"'group' is {group}; it must be 1 or more")
+    channels = w.shape[1] * group if node.op_type == "Conv" else w.shape[0]
+    if channels != x.shape[1]:
+        how = f"{w.shape[1]} per group × group {group}" if node.op_type == "Conv" else "its first"
+        raise _InvalidError(
+            f"its input has {x.shape[1]} channels, its weight {list(w.shape)} reads {channels} "
+            f"({how})"
         )
     if "kernel_shape" in a and [int(k) for k in a["kernel_shape"]] != list(w.shape[2:]):
         raise _InvalidError(
@@ -605,7 +620,7 @@ def _conv_weight(x: _Tensor, v: _Value | None, a: dict[str, Any]) -> _Const:
 def _conv(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
     a = _attrs(node)
     x = _tensor(ins[0])
-    w = _conv_weight(x, ins[1], a)
+    w = _conv_weight(node, x, ins[1], a)
     rank = len(w.shape) - 2
     groups = int(a.get("group", 1))
     im.layer(
@@ -628,7 +643,7 @@ def _conv(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
 def _conv_transpose(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
     a = _attrs(node)
     x = _tensor(ins[0])
-    w = _conv_weight(x, ins[1], a)
+    w = _conv_weight(node, x, ins[1], a)
     rank = len(w.shape) - 2
     if "output_shape" in a:
         raise _UnsupportedError("output_shape")
