@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from rfcalc.errors import InputError, SourcePos
+from rfcalc.errors import InputError, SourcePos, printable
 from rfcalc.writer import INPUT, WrittenLayer, write_model
 
 if TYPE_CHECKING:
@@ -71,8 +71,11 @@ def convert(path: str) -> str:
             _what_it_is(path),
         ) from None
     try:
-        # by path: an external-data file is looked for beside the model, not in the cwd
-        onnx.checker.check_model(path)
+        # by path: an external-data file is looked for beside the model, not in the cwd; but
+        # onnx's C++ takes a path only as UTF-8, and a name that is not (os.fsdecode's
+        # surrogates) has the model as read checked instead (external data then looked for
+        # in the working directory)
+        onnx.checker.check_model(model if _not_utf8(path) else path)
     except onnx.checker.ValidationError as exc:
         raise InputError(f"not a valid ONNX model: {_checker_text(str(exc))}", where) from None
     except UnicodeDecodeError as exc:  # the checker's message quotes a name that is not UTF-8
@@ -109,13 +112,22 @@ def convert(path: str) -> str:
     )
     producer = f"{model.producer_name} {model.producer_version}".strip()
     header = (
-        f"converted by `rfcalc convert` from {path}\n"
-        f"(ONNX IR {model.ir_version}, opset {opsets}"
-        + (f", made by {producer}" if producer else "")
+        f"converted by `rfcalc convert` from {printable(path, newlines=False)}\n"
+        f"(ONNX IR {model.ir_version}, opset {printable(opsets, newlines=False)}"
+        + (f", made by {printable(producer, newlines=False)}" if producer else "")
         + ")"
-    )
+    )  # what the file says, shown inert: YAML refuses control characters even in a comment
     name = os.path.splitext(os.path.basename(path))[0]  # exporters' graph names say little
+    name = printable(name, newlines=False)  # a file named with a newline: a name without one
     return write_model(name, importer.input_shape, _named(layers), header)
+
+
+def _not_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _checker_text(error: str) -> str:

@@ -400,3 +400,27 @@ def test_a_group_below_one(tmp_path: Path) -> None:
     conv = helper.make_node("Conv", ["x", "w"], ["y"], "conv", group=0)
     path = _save(tmp_path, [conv], ["n", "c", "h", "w"], [_weight("w", 4, 3, 3, 3)])
     assert _error(path) == "Conv node 'conv': 'group' is 0; it must be 1 or more\n"
+
+
+def test_odd_file_names_and_producers(tmp_path: Path) -> None:
+    # was: a producer name holding ESC failed describe with "invalid YAML: unacceptable
+    # character #x001b" (the header comment of the converted text), and a file named with a
+    # newline with "the model's name 'a\nb' must not contain control characters"; a name
+    # that is not UTF-8 must not reach onnx's C++ checker by path (TypeError: it takes UTF-8)
+    import os
+
+    folder = tmp_path / os.fsdecode(b"\xff")
+    folder.mkdir()
+    for name in ("a\nb.onnx", "m\u202e.onnx", os.fsdecode(b"\xfe.onnx")):
+        path = folder / name
+        graph = helper.make_graph(
+            [helper.make_node("Relu", ["x"], ["y"])], "g", [_info("x", [1, 3, 4, 4])], []
+        )
+        graph.output.append(_info("y", [1, 3, 4, 4]))
+        model = helper.make_model(graph, producer_name="a\x1b[2Jb\nc")
+        path.write_bytes(model.SerializeToString())
+        result = CliRunner().invoke(app, ["describe", str(path)])
+        assert (result.exit_code, result.stderr) == (0, ""), result.exception
+        converted = CliRunner().invoke(app, ["convert", str(path)])
+        assert converted.exit_code == 0
+        assert "made by a\\x1b[2Jb\\nc" in converted.stdout
