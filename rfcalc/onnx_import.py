@@ -64,9 +64,9 @@ def convert(path: str) -> str:
         model = onnx.load(path, load_external_data=False)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", where) from None
-    except DecodeError:
+    except DecodeError as exc:
         raise InputError(
-            "not a readable ONNX model: the bytes are not an ONNX protobuf",
+            f"not a readable ONNX model: the bytes are not an ONNX protobuf ({exc})",
             where,
             _what_it_is(path),
         ) from None
@@ -137,8 +137,8 @@ def _checker_text(error: str) -> str:
     return f"{message} ({context})" if context else message
 
 
-def _what_it_is(path: str) -> str:
-    """A hint for a file that is no ONNX protobuf, from its first bytes."""
+def _what_it_is(path: str) -> str | None:
+    """A hint for a file that is no ONNX protobuf, from its first bytes: a zip, or text."""
     with open(path, "rb") as file:
         head = file.read(512)
     if head.startswith(b"PK\x03\x04"):
@@ -146,7 +146,7 @@ def _what_it_is(path: str) -> str:
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
-        return "rfcalc reads ONNX's binary format, as onnx.save writes it"
+        return None
     return "this is text: rfcalc reads ONNX's binary format, as onnx.save writes it"
 
 

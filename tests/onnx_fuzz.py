@@ -595,6 +595,49 @@ def _node_names(rng: random.Random, model: Any) -> Any:
 
 
 @_mutation
+def _metadata(rng: random.Random, model: Any) -> Any:
+    text = _pick(rng, ["", "x\nlayers: []", "a\x1b[2Jb", "\u202e", "'\"", "#"])
+    choice = rng.randrange(4)
+    if choice == 0:
+        model.producer_name = text
+    elif choice == 1:
+        model.producer_version = text
+    elif choice == 2:
+        model.opset_import.add(domain=text or "d", version=rng.randrange(-1, 3))
+    else:
+        model.graph.name = text
+    return model
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf field (tag, varint length, bytes)."""
+
+    def varint(n: int) -> bytes:
+        out = b""
+        while n > 0x7F:
+            out += bytes([n & 0x7F | 0x80])
+            n >>= 7
+        return out + bytes([n])
+
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+@_mutation
+def _nested(rng: random.Random, model: Any) -> Any:
+    """An If whose branch holds an If … 3, 30 or 300 levels deep, written as bytes (Python's
+    protobuf refuses to build more than 100): a node appended to the graph, as protobuf
+    merges a repeated field written twice."""
+    node = b""
+    for _ in range(_pick(rng, [3, 30, 300])):
+        graph = (_field(1, node) if node else b"") + _field(2, b"level")
+        then = _field(1, b"then_branch") + _field(6, graph) + b"\xa0\x01\x05"  # type 20: GRAPH
+        other = _field(1, b"else_branch") + _field(6, _field(2, b"leaf")) + b"\xa0\x01\x05"
+        node = _field(1, b"x") + _field(2, b"o") + _field(4, b"If")
+        node += _field(5, then) + _field(5, other)
+    return model.SerializeToString() + _field(7, _field(1, node))
+
+
+@_mutation
 def _subgraph(rng: random.Random, model: Any) -> Any:
     """A mapped node's output read by an If whose branches read it too."""
     node = _pick(rng, model.graph.node)

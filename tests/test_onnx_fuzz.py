@@ -357,7 +357,8 @@ def test_a_zip_named_onnx(tmp_path: Path) -> None:
         z.writestr("model.onnx", b"\x08\x07")
     path.write_bytes(buffer.getvalue())
     assert _error(path, "convert") == (
-        "not a readable ONNX model: the bytes are not an ONNX protobuf\n"
+        "not a readable ONNX model: the bytes are not an ONNX protobuf (Error parsing message "
+        "with type 'onnx.ModelProto': Wire format was corrupt)\n"
         "hint: this is a zip archive: unpack it and give the .onnx file inside\n"
     )
 
@@ -366,7 +367,8 @@ def test_a_text_file_named_onnx(tmp_path: Path) -> None:
     path = tmp_path / "m.onnx"
     path.write_text("name: tiny\ninput: [3, 8, 8]\nlayers: [relu]\n")
     assert _error(path) == (
-        "not a readable ONNX model: the bytes are not an ONNX protobuf\n"
+        "not a readable ONNX model: the bytes are not an ONNX protobuf (Error parsing message "
+        "with type 'onnx.ModelProto': Wire format was corrupt)\n"
         "hint: this is text: rfcalc reads ONNX's binary format, as onnx.save writes it\n"
     )
 
@@ -424,3 +426,20 @@ def test_odd_file_names_and_producers(tmp_path: Path) -> None:
         converted = CliRunner().invoke(app, ["convert", str(path)])
         assert converted.exit_code == 0
         assert "made by a\\x1b[2Jb\\nc" in converted.stdout
+
+
+def test_subgraphs_nested_deeper_than_protobuf_reads(tmp_path: Path) -> None:
+    # an If in an If … 300 levels: Python's protobuf stops at 100 (not a crash before either,
+    # but the catch-all that said so caught every exception)
+    import random
+
+    from tests.onnx_fuzz import _nested
+
+    graph = helper.make_graph([], "g", [_info("x", [1, 3, 4, 4])], [_info("x", [1, 3, 4, 4])])
+    model = helper.make_model(graph)
+    path = tmp_path / "m.onnx"
+    path.write_bytes(_nested(random.Random(5), model))  # seed 5 draws 300 levels
+    assert _error(path) == (
+        "not a readable ONNX model: the bytes are not an ONNX protobuf (Error parsing message "
+        "with type 'onnx.ModelProto': Exceeded upb_DecodeOptions_MaxDepth)\n"
+    )
