@@ -14,12 +14,13 @@ them for the same layer.
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from rfcalc.errors import InputError, SourcePos
+from rfcalc.errors import InputError, SourcePos, printable
 from rfcalc.writer import INPUT, WrittenLayer, write_model
 
 if TYPE_CHECKING:
@@ -54,14 +55,56 @@ def convert(path: str) -> str:
     where = SourcePos(path)
     if not os.path.isfile(path):
         raise InputError("no such file" if not os.path.exists(path) else "not a file", where)
+    if os.path.getsize(path) == 0:
+        raise InputError("not a readable ONNX model: the file is empty", where)
+    from google.protobuf.message import DecodeError
+
     try:
         # the weights' values are not needed, only their shapes: external data stays unread
         model = onnx.load(path, load_external_data=False)
-        model = onnx.shape_inference.infer_shapes(model)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", where) from None
-    except Exception as exc:
-        raise InputError(f"not a readable ONNX model: {exc}", SourcePos(path)) from None
+    except DecodeError as exc:
+        raise InputError(
+            f"not a readable ONNX model: the bytes are not an ONNX protobuf ({exc})",
+            where,
+            _what_it_is(path),
+        ) from None
+    try:
+        # by path: an external-data file is looked for beside the model, not in the cwd; but
+        # onnx's C++ takes a path only as UTF-8, and a name that is not (os.fsdecode's
+        # surrogates) has the model as read checked instead (external data then looked for
+        # in the working directory)
+        onnx.checker.check_model(model if _not_utf8(path) else path)
+    except onnx.checker.ValidationError as exc:
+        raise InputError(f"not a valid ONNX model: {_checker_text(str(exc))}", where) from None
+    except UnicodeDecodeError as exc:  # the checker's message quotes a name that is not UTF-8
+        text = exc.object.decode("utf-8", "backslashreplace")
+        raise InputError(f"not a valid ONNX model: {_checker_text(text)}", where) from None
+    dtypes = set(onnx.TensorProto.DataType.values()) - {onnx.TensorProto.UNDEFINED}
+    for init in model.graph.initializer:  # onnx.checker lets an unknown one through
+        if init.data_type not in dtypes:
+            raise InputError(
+                f"the initializer '{init.name}' has no known data type ({init.data_type};"
+                f" onnx {onnx.__version__} knows {min(dtypes)} … {max(dtypes)})",
+                where,
+            )
+    try:
+        # strict: a node whose attributes its operator refuses (a zero stride, negative pads)
+        # fails here, saying which and why; a shape that cannot be known without running the
+        # model is left unknown, and a node that needs it says so. A tensor the C++ code
+        # refuses is std::invalid_argument: ValueError.
+        model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+    except (onnx.shape_inference.InferenceError, ValueError) as exc:
+        text = _checker_text(str(exc))
+        raise InputError(
+            f"not a valid ONNX model: {text}",
+            where,
+            "a shape or type the file declares (an input, an output, a value_info) "
+            "contradicts what its nodes compute"
+            if "existing" in text  # "Inferred shape and existing shape differ …"
+            else None,
+        ) from None
     importer = _Importer(model, path)
     layers = importer.run()
     opsets = ", ".join(
@@ -69,13 +112,42 @@ def convert(path: str) -> str:
     )
     producer = f"{model.producer_name} {model.producer_version}".strip()
     header = (
-        f"converted by `rfcalc convert` from {path}\n"
-        f"(ONNX IR {model.ir_version}, opset {opsets}"
-        + (f", made by {producer}" if producer else "")
+        f"converted by `rfcalc convert` from {printable(path, newlines=False)}\n"
+        f"(ONNX IR {model.ir_version}, opset {printable(opsets, newlines=False)}"
+        + (f", made by {printable(producer, newlines=False)}" if producer else "")
         + ")"
-    )
+    )  # what the file says, shown inert: YAML refuses control characters even in a comment
     name = os.path.splitext(os.path.basename(path))[0]  # exporters' graph names say little
+    name = printable(name, newlines=False)  # a file named with a newline: a name without one
     return write_model(name, importer.input_shape, _named(layers), header)
+
+
+def _not_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _checker_text(error: str) -> str:
+    """onnx.checker's message on one line: ``… ==> Context: Bad node spec …`` → ``… (Bad …)``."""
+    text = " ".join(error.split())
+    message, _, context = text.partition(" ==> Context: ")
+    return f"{message} ({context})" if context else message
+
+
+def _what_it_is(path: str) -> str | None:
+    """A hint for a file that is no ONNX protobuf, from its first bytes: a zip, or text."""
+    with open(path, "rb") as file:
+        head = file.read(512)
+    if head.startswith(b"PK\x03\x04"):
+        return "this is a zip archive: unpack it and give the .onnx file inside"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return None
+    return "this is text: rfcalc reads ONNX's binary format, as onnx.save writes it"
 
 
 # ---------------------------------------------------------------- values
@@ -110,16 +182,23 @@ _Value = _Const | _Tensor
 
 
 def _node_where(node: Any, index: int) -> str:
-    return f"'{node.name}'" if node.name else f"#{index} ({node.op_type} → {node.output[0]})"
+    if node.name:
+        return f"'{node.name}'"
+    return f"#{index} ({node.op_type}{f' → {node.output[0]}' if node.output else ''})"
 
 
 class _UnsupportedError(Exception):
     """A node the importer cannot map (collected, then reported together)."""
 
 
+class _InvalidError(Exception):
+    """A node the ONNX format itself does not allow (its message says why), that onnx.checker
+    lets through: reported at once, with the node."""
+
+
 class _Importer:
     def __init__(self, model: Any, path: str) -> None:
-        from onnx import numpy_helper
+        from onnx import TensorProto, numpy_helper
 
         self.model = model
         self.graph = model.graph
@@ -129,19 +208,25 @@ class _Importer:
         self.dropped: set[int] = set()  # layers folded into an earlier one
         self.erf: dict[int, str] = {}  # Erf layers not yet read as a GELU → their node
         self.shapes: dict[str, tuple[int, ...]] = {}
+        self.functions = {(f.domain, f.name) for f in model.functions}
         for info in (*self.graph.value_info, *self.graph.output, *self.graph.input):
             dims = info.type.tensor_type.shape.dim
             if info.type.tensor_type.HasField("shape") and all(
                 d.HasField("dim_value") for d in dims
             ):
                 self.shapes[info.name] = tuple(d.dim_value for d in dims)
+        where = SourcePos(path)
         for init in self.graph.initializer:
-            shape = tuple(init.dims)
-            small = math.prod(shape) <= _SMALL and init.data_location != 1  # 1: EXTERNAL
-            value = numpy_helper.to_array(init) if small else None
+            shape = tuple(init.dims)  # onnx.checker refused negative ones
+            small = math.prod(shape) <= _SMALL and init.data_location != TensorProto.EXTERNAL
+            try:
+                value = numpy_helper.to_array(init) if small else None
+            except ValueError as exc:  # its data does not fit its dims (a larger one is unread)
+                raise InputError(
+                    f"the initializer '{init.name}' cannot be read as {list(shape)}: {exc}", where
+                ) from None
             self.values[init.name] = _Const(shape, value, True)
         inputs = [i for i in self.graph.input if i.name not in self.values]
-        where = SourcePos(path)
         if len(inputs) != 1:
             names = ", ".join(i.name for i in inputs) or "none"
             raise InputError(f"rfcalc reads models with one input; this one has {names}", where)
@@ -171,6 +256,10 @@ class _Importer:
         for index, node in enumerate(self.graph.node):
             try:
                 self._node(node)
+            except _InvalidError as why:
+                raise InputError(
+                    f"{node.op_type} node {_node_where(node, index)}: {why}", SourcePos(self.path)
+                ) from None
             except _UnsupportedError as why:
                 key = f"{node.op_type}{f' ({why})' if str(why) else ''}"
                 failures.setdefault(key, []).append(_node_where(node, index))
@@ -205,8 +294,12 @@ class _Importer:
         ]
 
     def _node(self, node: Any) -> None:
+        if (node.domain, node.op_type) in self.functions:
+            raise _UnsupportedError("a function the model defines")
         if node.domain not in ("", "ai.onnx"):
             raise _UnsupportedError(f"domain {node.domain}")
+        if any(a.g.node or a.graphs for a in node.attribute):  # If, Loop, Scan
+            raise _UnsupportedError("control flow (a subgraph)")
         ins = [self.values.get(name) if name else None for name in node.input]
         if any(v is None and name for v, name in zip(ins, node.input, strict=True)):
             raise _UnsupportedError("an input no node computes")
@@ -329,7 +422,8 @@ def _attrs(node: Any) -> dict[str, Any]:
 
 
 def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+    """A string attribute (bytes in the protobuf; any that are not UTF-8 shown escaped)."""
+    return value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else str(value)
 
 
 def _scope(name: str) -> tuple[str, ...]:
@@ -425,8 +519,27 @@ def _flatten_reopened(names: list[str]) -> None:
         open_ = prefixes
 
 
-def _ints(value: Any, rank: int, default: int) -> list[int]:
-    return [int(v) for v in value] if value else [default] * rank
+def _ints(a: dict[str, Any], name: str, rank: int, default: int, count: int = 0) -> list[int]:
+    """An attribute of one value per spatial axis (``count`` values, ``rank`` by default), or
+    the default on each axis when it is absent."""
+    value = a.get(name)
+    if not value:
+        return [default] * (count or rank)
+    if len(value) != (count or rank):
+        raise _InvalidError(
+            f"'{name}' has {len(value)} values; {rank} spatial "
+            f"{'axis takes' if rank == 1 else 'axes take'} {count or rank}"
+        )
+    return [int(v) for v in value]
+
+
+def _axis(value: Any, rank: int, name: str = "axis", last: int = -1) -> int:
+    """An axis attribute or operand checked as ONNX states it, -rank … rank + ``last``, as
+    0 … rank + ``last`` (Flatten's axis may be the rank: ``last=0``)."""
+    axis = int(value)
+    if not -rank <= axis <= rank + last:
+        raise _InvalidError(f"'{name}' is {axis}, out of the range {-rank} … {rank + last}")
+    return axis + rank if axis < 0 else axis
 
 
 def _axes(values: list[int]) -> int | list[int]:
@@ -442,7 +555,11 @@ def _padding(node: Any, a: dict[str, Any], rank: int, shape: tuple[int, ...]) ->
         return "same"
     if auto == "SAME_LOWER":
         raise _UnsupportedError("auto_pad SAME_LOWER")
-    pads = _ints(a.get("pads"), 2 * rank, 0)
+    if auto != "NOTSET":
+        raise _InvalidError(
+            f"'auto_pad' is '{auto}', none of NOTSET, SAME_UPPER, SAME_LOWER and VALID"
+        )
+    pads = _ints(a, "pads", rank, 0, 2 * rank)
     before, after = pads[:rank], pads[rank:]
     if before == after:
         return _axes(before)
@@ -483,11 +600,40 @@ def _handles(*ops: str) -> Callable[[_Handler], _Handler]:
     return register
 
 
+def _conv_weight(node: Any, x: _Tensor, v: _Value | None, a: dict[str, Any]) -> _Const:
+    """A convolution's weight, checked against its input: (out, in / group, *kernel) for
+    Conv, (in, out / group, *kernel) for ConvTranspose; its kernel that of ``kernel_shape``.
+    (Shape inference checks none of this for a weight computed by nodes, nor the channels.)"""
+    w = _const(v)
+    if len(x.shape) < 3 or len(w.shape) != len(x.shape):
+        raise _InvalidError(
+            f"its input has shape {list(x.shape)} and its weight {list(w.shape)}: both must "
+            "have one rank, 3 or more (batch, channels and the spatial axes)"
+        )
+    group = int(a.get("group", 1))
+    if group < 1:
+        raise _InvalidError(f"'group' is {group}; it must be 1 or more")
+    channels = w.shape[1] * group if node.op_type == "Conv" else w.shape[0]
+    if channels != x.shape[1]:
+        how = f"{w.shape[1]} per group × group {group}" if node.op_type == "Conv" else "its first"
+        raise _InvalidError(
+            f"its input has {x.shape[1]} channels, its weight {list(w.shape)} reads {channels} "
+            f"({how})"
+        )
+    if "kernel_shape" in a and [int(k) for k in a["kernel_shape"]] != list(w.shape[2:]):
+        raise _InvalidError(
+            f"'kernel_shape' is {list(a['kernel_shape'])}, but its weight's kernel is "
+            f"{list(w.shape[2:])}"
+        )
+    return w
+
+
 @_handles("Conv")
 def _conv(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
-    x, w = _tensor(ins[0]), _const(ins[1])
-    rank = len(w.shape) - 2
     a = _attrs(node)
+    x = _tensor(ins[0])
+    w = _conv_weight(node, x, ins[1], a)
+    rank = len(w.shape) - 2
     groups = int(a.get("group", 1))
     im.layer(
         node,
@@ -495,9 +641,9 @@ def _conv(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
         {
             "out_channels": w.shape[0],
             "kernel_size": _axes(list(w.shape[2:])),
-            "stride": _axes(_ints(a.get("strides"), rank, 1)),
+            "stride": _axes(_ints(a, "strides", rank, 1)),
             "padding": _padding(node, a, rank, x.shape),
-            "dilation": _axes(_ints(a.get("dilations"), rank, 1)),
+            "dilation": _axes(_ints(a, "dilations", rank, 1)),
             "groups": groups,
             "bias": len(ins) > 2 and ins[2] is not None,
         },
@@ -507,9 +653,10 @@ def _conv(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
 
 @_handles("ConvTranspose")
 def _conv_transpose(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
-    x, w = _tensor(ins[0]), _const(ins[1])
-    rank = len(w.shape) - 2
     a = _attrs(node)
+    x = _tensor(ins[0])
+    w = _conv_weight(node, x, ins[1], a)
+    rank = len(w.shape) - 2
     if "output_shape" in a:
         raise _UnsupportedError("output_shape")
     groups = int(a.get("group", 1))
@@ -522,10 +669,10 @@ def _conv_transpose(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
         {
             "out_channels": w.shape[1] * groups,
             "kernel_size": _axes(list(w.shape[2:])),
-            "stride": _axes(_ints(a.get("strides"), rank, 1)),
+            "stride": _axes(_ints(a, "strides", rank, 1)),
             "padding": padding,
-            "output_padding": _axes(_ints(a.get("output_padding"), rank, 0)),
-            "dilation": _axes(_ints(a.get("dilations"), rank, 1)),
+            "output_padding": _axes(_ints(a, "output_padding", rank, 0)),
+            "dilation": _axes(_ints(a, "dilations", rank, 1)),
             "groups": groups,
             "bias": len(ins) > 2 and ins[2] is not None,
         },
@@ -546,7 +693,7 @@ def _pool(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
         raise _UnsupportedError("the indices output")
     args: dict[str, object] = {
         "kernel_size": _axes(kernel),
-        "stride": _axes(_ints(a.get("strides"), rank, 1)),
+        "stride": _axes(_ints(a, "strides", rank, 1)),
     }
     padding = _padding(node, a, rank, x.shape)
     if isinstance(padding, list):  # uneven: the extra first, as a pad layer
@@ -560,7 +707,7 @@ def _pool(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
         padding = _axes(even)
     args["padding"] = padding
     if kind == "maxpool":
-        args["dilation"] = _axes(_ints(a.get("dilations"), rank, 1))
+        args["dilation"] = _axes(_ints(a, "dilations", rank, 1))
     args["ceil_mode"] = bool(a.get("ceil_mode", 0))
     im.layer(node, f"{kind}{rank}d", args, [x])
 
@@ -579,7 +726,7 @@ def _reduce(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
     axes = a.get("axes") or (_values(ins[1]) if len(ins) > 1 and ins[1] is not None else None)
     rank = len(x.shape)
     spatial = list(range(2, rank))
-    if axes is None or sorted(int(v) % rank for v in axes) != spatial or not spatial:
+    if axes is None or sorted(_axis(v, rank, "axes") for v in axes) != spatial or not spatial:
         raise _UnsupportedError("reduces other axes than all the spatial ones")
     mean = node.op_type == "ReduceMean"
     if a.get("keepdims", 1):
@@ -600,6 +747,8 @@ def _gemm(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
     if a.get("transA", 0):
         raise _UnsupportedError("transA")
     x, w = _tensor(ins[0]), _const(ins[1])
+    if len(w.shape) != 2:
+        raise _InvalidError(f"its weight (B) has shape {list(w.shape)}; Gemm's B is 2-D")
     out = w.shape[0] if a.get("transB", 0) else w.shape[1]
     _linear(im, node, x, out, len(ins) > 2 and ins[2] is not None)
 
@@ -627,7 +776,7 @@ def _instancenorm(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
 @_handles("LayerNormalization")
 def _layernorm(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
     x = _tensor(ins[0])
-    axis = int(_attrs(node).get("axis", -1)) % len(x.shape)
+    axis = _axis(_attrs(node).get("axis", -1), len(x.shape))
     if axis == 0:
         raise _UnsupportedError("normalises over the batch")
     bias = len(ins) > 2 and ins[2] is not None
@@ -677,7 +826,7 @@ def _gelu(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
 @_handles("Softmax", "LogSoftmax")
 def _softmax(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
     x = _tensor(ins[0])
-    dim = int(_attrs(node).get("axis", -1)) % len(x.shape)
+    dim = _axis(_attrs(node).get("axis", -1), len(x.shape))
     im.layer(node, node.op_type.lower(), {"dim": dim}, [x])
 
 
@@ -833,14 +982,14 @@ def _concat(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
     if len(tensors) == 1:  # torch.cat([x])
         im.alias(node, tensors[0])
         return
-    dim = int(_attrs(node)["axis"]) % len(tensors[0].shape)
+    dim = _axis(_attrs(node)["axis"], len(tensors[0].shape))
     im.layer(node, "concat", {"dim": dim}, tensors)
 
 
 @_handles("Flatten")
 def _flatten(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
     x = _tensor(ins[0])
-    axis = int(_attrs(node).get("axis", 1)) % max(len(x.shape), 1)
+    axis = _axis(_attrs(node).get("axis", 1), len(x.shape), last=0)
     if axis == 1:
         im.layer(node, "flatten", {}, [x])
     else:
@@ -922,9 +1071,11 @@ def _pad(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
     pads = a.get("pads") or _values(ins[1])
     rank = len(x.shape)
     if len(ins) > 3 and ins[3] is not None:
-        axes = [int(v) % rank for v in _values(ins[3])]
+        axes = [_axis(v, rank, "axes") for v in _values(ins[3])]
     else:
         axes = list(range(rank))
+    if len(pads) != 2 * len(axes):
+        raise _InvalidError(f"'pads' has {len(pads)} values; {len(axes)} axes take {2 * len(axes)}")
     before = dict(zip(axes, pads[: len(axes)], strict=True))
     after = dict(zip(axes, pads[len(axes) :], strict=True))
     if any(before.get(d, 0) or after.get(d, 0) for d in (0, 1)):
@@ -942,7 +1093,7 @@ def _pad(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
 @_handles("Split")
 def _split(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
     x = _tensor(ins[0])
-    dim = int(_attrs(node).get("axis", 0)) % len(x.shape)
+    dim = _axis(_attrs(node).get("axis", 0), len(x.shape))
     sizes = [im.shape_of(node, i)[dim] for i in range(len(node.output))]
     for i in range(len(node.output)):
         layer = im._add(
@@ -961,7 +1112,7 @@ def _slice(im: _Importer, node: Any, ins: list[_Value | None]) -> None:
     dim = changed[0]
     rank = len(x.shape)
     axes = (
-        [int(v) % rank for v in _values(ins[3])]
+        [_axis(v, rank, "axes") for v in _values(ins[3])]
         if len(ins) > 3 and ins[3] is not None
         else list(range(rank))
     )
