@@ -20,7 +20,7 @@ TOP_KEYS = ("name", "description", "include", "input", "vars", "blocks", "layers
 LAYER_KEYS = ("type", "name", "from", "repeat", "trainable", "if", "lint")
 SCOPE_KEYS = ("name", "from", "repeat", "trainable", "if", "lint", "layers")
 BLOCK_KEYS = ("args", "sequential", "layers")
-LIBRARY_KEYS = ("description", "include", "blocks")
+LIBRARY_KEYS = ("description", "include", "vars", "blocks")
 MAX_INCLUDES = 64
 
 
@@ -250,6 +250,8 @@ def load_text(text: str, path: str, scale: str | None = None) -> ModelSpec:
         )
     library = _Library()
     library.include(top.get("include"), path, () if path.startswith("<") else (path,))
+    own = {v.name for v in variables}
+    variables = (*(v for v in library.vars if v.name not in own), *variables)
     if blocks_node is not None:
         for k, v in _mapping(blocks_node, "'blocks'").items:
             library.add(_block(k, v))
@@ -285,6 +287,8 @@ class _Library:
     def __init__(self) -> None:
         self.blocks: dict[str, BlockSpec] = {}
         self.loaded: set[str] = set()
+        # the libraries' variables: defaults that a model's own 'vars' (and --set) override
+        self.vars: list[ArgSpec] = []
 
     def add(self, block: BlockSpec) -> None:
         first = self.blocks.get(block.name)
@@ -320,6 +324,9 @@ class _Library:
                 if key.value not in LIBRARY_KEYS:
                     raise _unknown_key(key, LIBRARY_KEYS, "block library")
             self.include(top.get("include"), target, (*stack, target))
+            found = top.get("vars")
+            for k, v in _mapping(found, "'vars'").items if found is not None else ():
+                self.vars.append(ArgSpec(_name(k, "variable name"), v, k.pos))
             blocks = top.get("blocks")
             if blocks is not None:
                 for k, v in _mapping(blocks, "'blocks'").items:
