@@ -464,13 +464,15 @@ def _resnet_layer(
 
 def _ints(node: YNode | None) -> tuple[int, ...] | None:
     """A list of non-negative integers, or None."""
-    items = node.items if isinstance(node, YSeq) else None
-    values = tuple(i.value for i in items or () if isinstance(i, YScalar))
-    if items is None or len(values) != len(items):
+    if not isinstance(node, YSeq):
         return None
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
-        return None
-    return values  # type: ignore[return-value]
+    found: list[int] = []
+    for item in node.items:
+        value = item.value if isinstance(item, YScalar) else None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return None
+        found.append(value)
+    return tuple(found)
 
 
 def _cblinear_pieces(row: _Row, values: list[YNode | None]) -> tuple[int, ...]:

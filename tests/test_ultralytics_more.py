@@ -10,6 +10,7 @@ As in tests/test_ultralytics.py, the configs are read where the installed ultral
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -246,7 +247,8 @@ def test_yolov6_activations_are_ultralytics() -> None:
     model = tasks.DetectionModel(cfg, verbose=False)
     theirs = {
         name: type(module).__name__.lower()
-        for name, module in model.named_modules()
+        # every Conv holds the one Conv.default_act: named_modules would name it once
+        for name, module in model.named_modules(remove_duplicate=False)
         if name.endswith(".act")
     }
     rows = describe_file(str(DATA / "yolov6.yaml"), scale="n").layers
@@ -322,3 +324,24 @@ def test_torchvision_is_a_positioned_error() -> None:
     assert result.stderr.startswith(
         f"{path}:{line}:13: error: row 0: module 'TorchVision' is not covered by rfcalc"
     ), result.stderr
+
+
+def test_cbfuse_picks_and_resizes_the_pieces() -> None:
+    rows = {r.name: r for r in describe_file(str(DATA / "yolov9e.yaml")).layers}
+    # row 18, CBFuse [[1, 1, 1, 1]] of rows 11 … 14 (CBLinear [[64, 128]], [[64, 128, 256]], …:
+    # piece 1 is channels 64 … 191 of each) onto row 17, 128×160×160 (640 / 4); rows 11 … 14
+    # read rows 3, 5, 7, 9 at 160, 80, 40, 20
+    assert rows["model.17.act"].output_shape == (128, 160, 160)
+    sizes = [rows[f"model.18.fuse.piece{k}"].output_shape for k in range(4)]
+    assert sizes == [(128, 160, 160), (128, 80, 80), (128, 40, 40), (128, 20, 20)]
+    assert {rows[f"model.18.fuse.resized.{k}"].output_shape for k in range(4)} == {(128, 160, 160)}
+    assert rows["model.18.fuse.add_0"].inputs == (
+        "model.17.act",
+        *(f"model.18.fuse.resized.{k}" for k in range(4)),
+    )
+    # nearest resizing by 8 (row 13's 20 → 160): each output unit reads one input unit, whose
+    # field it takes, at a stride 8 times finer
+    source, resized = rows["model.18.fuse.piece3"], rows["model.18.fuse.resized.3"]
+    assert resized.rf.size == source.rf.size
+    # 640 / 20, 640 / 160
+    assert (source.rf.stride, resized.rf.stride) == ((Fraction(32),) * 2, (Fraction(4),) * 2)
