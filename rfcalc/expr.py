@@ -47,7 +47,9 @@ rounding — with these decisions, made for a configuration language:
 
 Sizes are bounded: at most ``MAX_EXPR_CHARS`` characters and ``MAX_EXPR_DEPTH`` levels of
 nesting, and a number beyond ±2**63 (e.g. ``${9**9**9}``) is an error found before any big
-arithmetic is done. There is no attribute access, indexing, or call of anything else.
+arithmetic is done. There is no attribute access, no call of anything else, and no list
+literal; a list's entry is ``name[i]`` (``in_shape[1]``; a negative ``i`` counts from the end,
+as in Python).
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ _TOKEN = re.compile(
     r"\s*(?:(?P<num>[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
     r"|(?P<str>'[^'\\\x00-\x1f\x7f]*'|\"[^\"\\\x00-\x1f\x7f]*\")"
-    r"|(?P<op>\*\*|//|==|!=|<=|>=|[-+*/%(),<>=]))"
+    r"|(?P<op>\*\*|//|==|!=|<=|>=|[-+*/%(),<>=\[\]]))"
 )
 _LITERALS: dict[str, Value] = {
     "true": True,
@@ -177,7 +179,14 @@ class _Name(NamedTuple):
     at: int
 
 
-_Node: TypeAlias = _Const | _Unary | _Chain | _Logic | _IfElse | _Call | _Name
+class _Index(NamedTuple):
+    """``base[key]``: an entry of a list (``in_shape[1]``)."""
+
+    base: _Node
+    key: _Node
+
+
+_Node: TypeAlias = _Const | _Unary | _Chain | _Logic | _IfElse | _Call | _Name | _Index
 
 
 class _Parsed(NamedTuple):
@@ -356,6 +365,9 @@ class _Parser:
 
     def power(self) -> _Node:
         base = self.atom()
+        while self.take("["):
+            base = _Index(base, self.expression())
+            self.expect("]")
         if not self.take("**"):
             return base
         self.enter()
@@ -435,6 +447,8 @@ class _Evaluator(NamedTuple):
         if isinstance(node, _IfElse):
             chosen = self.condition(self.value(node.condition), "condition must be")
             return self.value(node.then if chosen else node.otherwise)
+        if isinstance(node, _Index):
+            return self.entry(node)
         if isinstance(node, _Unary):
             inner = self.value(node.operand)
             if node.op == "not":
@@ -442,6 +456,16 @@ class _Evaluator(NamedTuple):
             number = self.number(inner, f"'{node.op}' needs a number")
             return self.check(-number if node.op == "-" else number)
         return self.call(node)
+
+    def entry(self, node: _Index) -> Value:
+        base, index = self.value(node.base), self.value(node.key)
+        if not isinstance(base, tuple):
+            raise self.fail(f"'[…]' takes an entry of a list, got {_what(base)}")
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise self.fail(f"a list index must be an integer, got {_what(index)}")
+        if not -len(base) <= index < len(base):
+            raise self.fail(f"index {index} is outside the list of {len(base)} entries")
+        return base[index]
 
     def condition(self, value: Value, what: str) -> bool:
         if not isinstance(value, bool):

@@ -20,7 +20,7 @@ TOP_KEYS = ("name", "description", "include", "input", "vars", "blocks", "layers
 LAYER_KEYS = ("type", "name", "from", "repeat", "trainable", "if", "lint")
 SCOPE_KEYS = ("name", "from", "repeat", "trainable", "if", "lint", "layers")
 BLOCK_KEYS = ("args", "sequential", "layers")
-LIBRARY_KEYS = ("description", "include", "blocks")
+LIBRARY_KEYS = ("description", "include", "vars", "blocks")
 MAX_INCLUDES = 64
 
 
@@ -253,6 +253,8 @@ def load_text(text: str, path: str, scale: str | None = None) -> ModelSpec:
         )
     library = _Library()
     library.include(top.get("include"), path, () if path.startswith("<") else (path,))
+    own = {v.name for v in variables}
+    variables = (*(v for v in library.vars if v.name not in own), *variables)
     if blocks_node is not None:
         for k, v in _mapping(blocks_node, "'blocks'").items:
             library.add(_block(k, v))
@@ -366,6 +368,8 @@ class _Library:
     def __init__(self) -> None:
         self.blocks = Blocks()
         self.loaded: set[str] = set()
+        # the libraries' variables: defaults that a model's own 'vars' (and --set) override
+        self.vars: list[ArgSpec] = []
 
     def add(self, block: BlockSpec) -> None:
         if block.name in self.blocks:
@@ -402,6 +406,9 @@ class _Library:
                 raise InputError(f"include '{entry}': {error.message}", item.pos) from None
             top = _library_top(parse(text, target))
             self.include(top.get("include"), target, (*stack, target))
+            found = top.get("vars")
+            for k, v in _mapping(found, "'vars'").items if found is not None else ():
+                self.vars.append(ArgSpec(_name(k, "variable name"), v, k.pos))
             for block in _blocks_of(top):
                 self.add(block)
 

@@ -42,12 +42,15 @@ class Module(NamedTuple):
     block: str
     params: tuple[str, ...]
     kind: str
+    fixed: tuple[tuple[str, object], ...] = ()  # arguments the module sets on its block
 
 
 _BASE, _REPEAT, _CONCAT, _SAME, _DETECT = "base", "repeat", "concat", "same", "detect"
 _CLASSIFY = "classify"  # a base module whose c2 (the classes) is not scaled
 # RT-DETR's modules, each its own branch of parse_model
-_HG, _AIFI, _RESNET, _RTDETR = "hg", "aifi", "resnet", "rtdetr"
+_HG, _AIFI, _RTDETR = "hg", "aifi", "rtdetr"
+_RESNET = "resnet"  # ResNetLayer: its c1 and c2 are written in the row, not scaled
+_CBLINEAR, _CBFUSE = "cblinear", "cbfuse"  # YOLOv9's: a list of pieces, and one picked of each
 
 MODULES: dict[str, Module] = {
     "Conv": Module("Conv", ("c2", "k", "s", "p", "g", "d", "act"), _BASE),
@@ -78,16 +81,34 @@ MODULES: dict[str, Module] = {
     "OBB": Module("Detect", ("nc", "extra"), _DETECT),
     "Classify": Module("Classify", ("c2", "k", "s", "p", "g"), _CLASSIFY),
     # RT-DETR (rtdetr-l, -x, -resnet50, -resnet101, yolov8-rtdetr): HGStem and HGBlock take
-    # [cm, c2, …] unscaled, HGBlock the row's repeats as n; AIFI keeps its channels; ResNetLayer
-    # gives c2 (is_first) or 4·c2; RTDETRDecoder reads the levels
+    # [cm, c2, …] unscaled, HGBlock the row's repeats as n; AIFI keeps its channels;
+    # RTDETRDecoder reads the levels (ResNetLayer: below)
     "HGStem": Module("HGStem", ("cm", "c2"), _HG),
     "HGBlock": Module("HGBlock", ("cm", "c2", "k", "lightconv", "shortcut"), _HG),
     "RepC3": Module("RepC3", ("c2", "e"), _REPEAT),
     "AIFI": Module("AIFI", ("cm", "num_heads"), _AIFI),
-    "ResNetLayer": Module("ResNetLayer", ("c1", "c2", "s", "is_first", "n", "e"), _RESNET),
     "RTDETRDecoder": Module(
         "RTDETRDecoder", ("nc", "hd", "nq", "ndp", "nh", "ndl", "d_ffn"), _RTDETR
     ),
+    # the ghost configs (v8-ghost), YOLOv9's GELAN, YOLOv6, the ResNet classifiers
+    # (library file ultralytics/backbones.yaml)
+    "GhostConv": Module("GhostConv", ("c2", "k", "s", "g", "act"), _BASE),
+    "GhostBottleneck": Module("GhostBottleneck", ("c2", "k", "s"), _BASE),
+    "C3Ghost": Module("C3", ("c2", "shortcut", "g", "e"), _REPEAT, (("ghost", True),)),
+    "RepNCSPELAN4": Module("RepNCSPELAN4", ("c2", "c3", "c4", "n"), _BASE),
+    "ELAN1": Module("ELAN1", ("c2", "c3", "c4"), _BASE),
+    "ADown": Module("ADown", ("c2",), _BASE),
+    "AConv": Module("AConv", ("c2",), _BASE),
+    "SPPELAN": Module("SPPELAN", ("c2", "c3", "k"), _BASE),
+    "nn.Identity": Module("identity", (), _SAME),
+    "nn.ConvTranspose2d": Module(
+        "convtranspose2d",
+        ("out_channels", "kernel_size", "stride", "padding", "output_padding", "groups", "bias"),
+        _BASE,
+    ),
+    "ResNetLayer": Module("ResNetLayer", ("c1", "c2", "s", "is_first", "n", "e"), _RESNET),
+    "CBLinear": Module("CBLinear", ("c2s", "k", "s", "p", "g"), _CBLINEAR),
+    "CBFuse": Module("CBFuse", ("idx",), _CBFUSE),
 }
 
 _SAME_CHANNELS = frozenset({"C2PSA", "PSA"})  # parse_model asserts c1 == c2
@@ -305,8 +326,11 @@ class _Context(NamedTuple):
     variable_values: dict[str, object]
 
 
-def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap, int]:
-    """A row's layer, and its output channels as parse_model counts them."""
+def _layer(
+    row: _Row, ctx: _Context, ch: list[int], legacy: bool, pieces: dict[int, tuple[int, ...]]
+) -> tuple[YMap, int]:
+    """A row's layer, and its output channels as parse_model counts them (``pieces``: the
+    pieces of each CBLinear row so far, which this row's adds to when it is one)."""
     spec = MODULES.get(row.module)
     if spec is None:
         raise InputError(
@@ -320,6 +344,7 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
     c1 = ch[row.froms[0]] if row.froms[0] >= 0 else ch[-1]
     values: list[YNode | None] = [_arg_value(a, ctx.variables) for a in row.args]
     names = list(spec.params)
+    froms = row.froms
     c2 = c1
     if spec.kind in (_BASE, _REPEAT):
         first = values[0] if values else None
@@ -363,17 +388,6 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
             n = 1
     elif spec.kind == _AIFI:  # parse_model: AIFI(c1, *args); its output keeps c1
         names, values = ["c1", *names], [_s(c1, pos), *values]
-    elif spec.kind == _RESNET:
-        c1_given = _positive(row, values, 0, "its input channels")
-        if c1_given != c1:
-            raise InputError(
-                f"row {row.number}: ResNetLayer's first argument is its input channels, "
-                f"{c1_given}, but it reads {c1}",
-                row.args[0].pos,
-            )
-        is_first = len(values) > 3 and isinstance(values[3], YScalar) and values[3].value is True
-        c2 = _positive(row, values, 1, "its channels") * (1 if is_first else 4)
-        names, values = names[1:], values[1:]
     elif spec.kind == _RTDETR:
         if len(row.froms) > MAX_DECODER_LEVELS:
             raise InputError(
@@ -394,6 +408,16 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
         c2 = sum(ch[f] for f in row.froms)
     elif spec.kind == _CLASSIFY:
         c2 = 0  # the classes: read by nothing after it
+    elif spec.kind == _RESNET:
+        values, names, c2 = _resnet_layer(row, values, c1)
+    elif spec.kind == _CBLINEAR:
+        pieces[row.number] = _cblinear_pieces(row, values)
+        c2 = sum(pieces[row.number])
+        values[0] = _s(c2, values[0].pos if values[0] is not None else pos)
+        names[0] = "c2"
+    elif spec.kind == _CBFUSE:
+        values, names, froms = _cbfuse_starts(row, values, ch, pieces)
+        c2 = ch[row.froms[-1]]
     elif spec.kind == _DETECT:
         values = values[: len(names)]
         if row.module == "Segment":  # parse_model scales the prototypes' channels
@@ -433,8 +457,9 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
     for name, value in zip(names, values, strict=False):
         if value is not None:
             items.append((_s(name, value.pos), value))
-    if row.number > 0 and (row.multi or row.froms[0] != row.number - 1):
-        sources = tuple(_s(f, row.from_node.pos) for f in row.froms)
+    items += [(_s(name, pos), _s(value, row.module_node.pos)) for name, value in spec.fixed]
+    if row.number > 0 and (row.multi or froms[0] != row.number - 1):
+        sources = tuple(_s(f, row.from_node.pos) for f in froms)
         items.append((_s("from", row.from_node.pos), YSeq(sources, row.from_node.pos)))
     name_item: tuple[YScalar, YNode] = (_s("name", pos), _s(row.number, pos))
     if n > 1:  # nn.Sequential of n modules: model.i.0, model.i.1, …
@@ -465,6 +490,97 @@ def _positive(row: _Row, values: list[YNode | None], i: int, what: str) -> int:
             where,
         )
     return value
+
+
+def _resnet_layer(
+    row: _Row, values: list[YNode | None], c1: int
+) -> tuple[list[YNode | None], list[str], int]:
+    """ResNetLayer's row [c1, c2, s, is_first, n]: parse_model passes it as written (c1 too,
+    which must be the input's channels); its output channels are c2, or e·c2 (e 4) after
+    blocks."""
+    spec = MODULES[row.module]
+    given = [v.value if isinstance(v, YScalar) else None for v in values]
+    channels = [v for v in given[:2] if isinstance(v, int) and not isinstance(v, bool) and v > 0]
+    if len(channels) < 2:
+        where = row.args[0].pos if row.args else row.node.items[3].pos
+        raise InputError(
+            f"row {row.number}: ResNetLayer's arguments begin with its input and output "
+            "channels, two positive integers",
+            where,
+            "e.g. [64, 64, 1, False, 3]",
+        )
+    if channels[0] != c1:
+        raise InputError(
+            f"row {row.number}: ResNetLayer's first argument is its input channels, "
+            f"{channels[0]}, but it reads {c1}",
+            row.args[0].pos,
+        )
+    first = len(given) > 3 and given[3] is True
+    e = given[5] if len(given) > 5 and isinstance(given[5], int) else 4
+    return values[1:], list(spec.params[1:]), channels[1] if first else e * channels[1]
+
+
+def _ints(node: YNode | None) -> tuple[int, ...] | None:
+    """A list of non-negative integers, or None."""
+    if not isinstance(node, YSeq):
+        return None
+    found: list[int] = []
+    for item in node.items:
+        value = item.value if isinstance(item, YScalar) else None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return None
+        found.append(value)
+    return tuple(found)
+
+
+def _cblinear_pieces(row: _Row, values: list[YNode | None]) -> tuple[int, ...]:
+    """CBLinear's c2s: the channels of each piece its output is split into."""
+    first = values[0] if values else None
+    found = _ints(first)
+    if not found or not all(found):
+        raise InputError(
+            f"row {row.number}: CBLinear's first argument lists its pieces' channels, got "
+            f"{what_node(first) if first is not None else 'nothing'}",
+            first.pos if first is not None else row.node.items[3].pos,
+            "e.g. [[64, 128]]",
+        )
+    return found
+
+
+def _cbfuse_starts(
+    row: _Row, values: list[YNode | None], ch: list[int], pieces: dict[int, tuple[int, ...]]
+) -> tuple[list[YNode | None], list[str], tuple[int, ...]]:
+    """CBFuse's idx as the block's arguments: the number n of CBLinear inputs and, for each,
+    the first channel of the piece it picks (which must have the target's channels); the
+    inputs reordered, the target (the row's last input) first."""
+    first = values[0] if values else None
+    idx = _ints(first)
+    sources, target = row.froms[:-1], row.froms[-1]
+    where = first.pos if first is not None else row.node.items[3].pos
+    if idx is None or len(idx) != len(sources) or not 1 <= len(idx) <= 5:
+        raise InputError(
+            f"row {row.number}: CBFuse's idx lists one piece for each input but the last "
+            f"(1 to 5), got {what_node(first) if first is not None else 'nothing'}",
+            where,
+            "e.g. [[10, 11, -1], 1, CBFuse, [[0, 0]]]",
+        )
+    starts: list[YNode | None] = []
+    for source, i in zip(sources, idx, strict=True):
+        split = pieces.get(source)
+        if split is None or i >= len(split):
+            raise InputError(
+                f"row {row.number}: CBFuse's input {source} is not a CBLinear with a piece {i}",
+                row.from_node.pos,
+            )
+        if split[i] != ch[target]:
+            raise InputError(
+                f"row {row.number}: CBFuse adds piece {i} of row {source} ({split[i]} channels) "
+                f"to row {target}'s {ch[target]} channels",
+                where,
+            )
+        starts.append(_s(sum(split[:i]), where))
+    names = ["n", *(f"start{k}" for k in range(len(starts)))]
+    return [_s(len(starts), where), *starts], names, (target, *sources)
 
 
 def _spp_kernels(
@@ -505,6 +621,27 @@ def _keypoints(row: _Row, ctx: _Context) -> YScalar:
     return _s(value[0] * value[1], node.pos)
 
 
+_ACTIVATION = re.compile(r"(?:torch\.)?nn\.(\w+)\(\)")
+
+
+def _activation(node: YNode) -> YScalar:
+    """A config's ``activation`` (``nn.ReLU()``, which parse_model makes Conv.default_act)
+    as the layer type of every Conv's activation: the library's variable ``default_act``."""
+    from rfcalc.layers import lookup
+
+    text = node.value if isinstance(node, YScalar) else None
+    match = _ACTIVATION.fullmatch(text.strip()) if isinstance(text, str) else None
+    kind = lookup(match.group(1)) if match else None
+    if kind is None or kind.family != "activation":
+        raise InputError(
+            f"'activation' {what_node(node)} is not covered by rfcalc: it takes a torch.nn "
+            "activation without arguments, nn.<Name>() of an rfcalc activation layer",
+            node.pos,
+            "e.g. activation: nn.ReLU() (rfcalc layers lists the activations)",
+        )
+    return _s(kind.name, node.pos)
+
+
 def model_tree(root: YMap, path: str, scale: str | None) -> YMap:
     """An Ultralytics model config as an rfcalc model tree (positions are the config's)."""
     chosen, depth, width, most = _scales(root, path, scale)
@@ -527,11 +664,7 @@ def model_tree(root: YMap, path: str, scale: str | None) -> YMap:
         ]
     activation = root.get("activation")
     if activation is not None:
-        raise InputError(
-            "'activation' is not covered by rfcalc: its Conv blocks have the default SiLU",
-            activation.pos,
-            "remove the key to describe the model with SiLU (docs/ultralytics.md)",
-        )
+        var_items.append((_s("default_act", activation.pos), _activation(activation)))
     end2end = root.get("end2end")
     if end2end is not None:
         if not isinstance(end2end, YScalar) or not isinstance(end2end.value, bool):
@@ -548,10 +681,11 @@ def model_tree(root: YMap, path: str, scale: str | None) -> YMap:
     )
     rows = _rows(root)
     ch: list[int] = []
+    pieces: dict[int, tuple[int, ...]] = {}
     legacy = True
     layers: list[YNode] = []
     for row in rows:
-        layer, c2 = _layer(row, ctx, ch or [channels], legacy)
+        layer, c2 = _layer(row, ctx, ch or [channels], legacy, pieces)
         if row.module in _NOT_LEGACY:
             legacy = False
         layers.append(layer)

@@ -136,6 +136,9 @@ PYTHON: list[tuple[str, Value]] = [
     ("'a'", "a"),
     ('""', ""),
     ("k", (3, 3)),
+    # a list's entry, as Python's k1[1], k1[-2]
+    ("k1[1] * 2 + k1[-2]", 5),
+    ("k2[1]", True),
     ("nil", None),
     ("True", True),
     ("None", None),
@@ -281,7 +284,12 @@ ERRORS: list[tuple[str, str, str | None]] = [
         None,
     ),
     ("act.upper", "unexpected character '.'", None),
-    ("act[0]", "unexpected character '['", None),
+    # a list's entry (in_shape[1]): a list, an integer index, within the list
+    ("act[0]", "'[…]' takes an entry of a list, got 'relu' (a string)", None),
+    ("k[flag]", "a list index must be an integer, got true (a boolean)", None),
+    ("k[2]", "index 2 is outside the list of 2 entries", None),
+    ("k[-3]", "index -3 is outside the list of 2 entries", None),
+    ("k[0", "expected ']', found the end", None),
     # names are checked even where evaluation does not reach
     ("1 if true else wdth", "unknown name 'wdth'", None),
     ("false and 'relu' == actt", "unknown name 'actt'", "did you mean 'act'?"),

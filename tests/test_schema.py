@@ -167,8 +167,9 @@ FILE_MISTAKES = [
         [("$.blocks.unit.layers[0].out_channels", "'five' is not of type 'integer'")],
     ),
     ("blocks:\n  unit: {layers: [relu]}\n", []),  # a block library (include: [file.yaml])
+    ("blocks:\n  unit: {layers: [relu]}\nvars: {w: 1}\n", []),  # with defaults of variables
     (  # a library has blocks or includes and none of a model's keys: this is a model
-        "blocks:\n  unit: {layers: [relu]}\nvars: {w: 1}\n",
+        "blocks:\n  unit: {layers: [relu]}\nname: lib\n",
         [("$", "'input' is a required property"), ("$", "'layers' is a required property")],
     ),
 ]

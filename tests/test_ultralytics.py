@@ -512,15 +512,17 @@ def test_the_footer_marks_global_context_at_the_heads() -> None:
     assert line.count(" +g") == 3
 
 
-def test_activation_is_not_covered(tmp_path: Path) -> None:
+def test_an_activation_with_arguments_is_not_covered(tmp_path: Path) -> None:
     path = tmp_path / "yolov6.yaml"
     path.write_text(
-        "nc: 80\nactivation: nn.ReLU()\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n"
+        "nc: 80\nactivation: nn.LeakyReLU(0.1)\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\n"
         "head:\n  - [-1, 1, Conv, [64]]\n"
     )
     result = _run("describe", str(path))
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"{path}:2:13: error: 'activation' is not covered")
+    assert result.stderr.startswith(
+        f"{path}:2:13: error: 'activation' 'nn.LeakyReLU(0.1)' (a string) is not covered"
+    )
 
 
 # ---------------------------------------------------------------- blocks of several inputs
