@@ -659,6 +659,8 @@ class Builder:
         while outer is not None:
             if name in outer.local:
                 return outer.local[name]
+            if "." in name and outer.prefix + name in self.full:  # inside a sibling: proj.2
+                return self.full[outer.prefix + name]
             if outer.prefix + name in self.failed:
                 raise _SkippedError
             outer = outer.parent

@@ -44,6 +44,7 @@ class Module(NamedTuple):
 
 _BASE, _REPEAT, _CONCAT, _SAME, _DETECT = "base", "repeat", "concat", "same", "detect"
 _CLASSIFY = "classify"  # a base module whose c2 (the classes) is not scaled
+_LEVELS = "levels"  # a head of its own on the levels it reads: given ch0 and nl
 
 MODULES: dict[str, Module] = {
     "Conv": Module("Conv", ("c2", "k", "s", "p", "g", "d", "act"), _BASE),
@@ -73,6 +74,13 @@ MODULES: dict[str, Module] = {
     "Pose": Module("Detect", ("nc", "extra"), _DETECT),
     "OBB": Module("Detect", ("nc", "extra"), _DETECT),
     "Classify": Module("Classify", ("c2", "k", "s", "p", "g"), _CLASSIFY),
+    # YOLO26's task heads (task_heads.yaml): Segment26, Pose26 and OBB26 are Detect with its
+    # v26 options; SemanticSegment and Depth read the levels (ch0, nl) as blocks of their own
+    "Segment26": Module("Detect", ("nc", "extra", "npr"), _DETECT),
+    "Pose26": Module("Detect", ("nc", "extra"), _DETECT),
+    "OBB26": Module("Detect", ("nc", "extra"), _DETECT),
+    "SemanticSegment": Module("SemanticSegment", ("nc",), _LEVELS),
+    "Depth": Module("Depth", ("c_mid",), _LEVELS),
 }
 
 _SAME_CHANNELS = frozenset({"C2PSA", "PSA"})  # parse_model asserts c1 == c2
@@ -344,9 +352,16 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
         c2 = sum(ch[f] for f in row.froms)
     elif spec.kind == _CLASSIFY:
         c2 = 0  # the classes: read by nothing after it
+    elif spec.kind == _LEVELS:
+        names += ["ch0", "nl"]
+        values = [*values[: len(spec.params)], None][: len(spec.params)]
+        values += [_s(ch[row.froms[0]], pos), _s(len(row.froms), pos)]
+        if row.module == "Depth":  # Depth(c_mid, ch): no ch0, and three levels
+            names, values = names[:1], values[:1]
+            _need_levels(row, 3)
     elif spec.kind == _DETECT:
         values = values[: len(names)]
-        if row.module == "Segment":  # parse_model scales the prototypes' channels
+        if row.module in ("Segment", "Segment26"):  # parse_model scales the prototypes' channels
             values += [None] * (3 - len(values))
             nm, npr = values[1] or _s(32, pos), values[2] or _s(256, pos)
             given = npr.value if isinstance(npr, YScalar) else None
@@ -354,12 +369,23 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
                 raise InputError(f"row {row.number}: Segment's npr must be an integer", npr.pos)
             scaled = make_divisible(min(given, ctx.max_channels) * ctx.width, 8)
             values[1:3] = [nm, _s(scaled, npr.pos)]
-        if row.module == "Pose":  # kpt_shape [keypoints, dims]: their product per anchor
-            values[1:2] = [_keypoints(row, ctx)]
-        if row.module == "OBB":
+        if row.module == "Segment26":  # Proto26 fuses the three levels
+            _need_levels(row, 3)
+            names.append("proto26")
+            values.append(_s(True, pos))
+        if row.module in ("Pose", "Pose26"):  # kpt_shape [keypoints, dims]: their product
+            keypoints, dims = _keypoints(row, ctx)
+            kpt_node = row.args[1] if len(row.args) > 1 else row.node
+            values[1:2] = [_s(keypoints * dims, kpt_node.pos)]
+        if row.module == "Pose26":  # cv4 of max(ch0 // 4, k · (dims + 2)) wide; σx, σy per keypoint
+            names += ["pose26", "c4", "sigma"]
+            c4 = max(ch[row.froms[0]] // 4, keypoints * (dims + 2))
+            values += [_s(True, pos), _s(c4, pos), _s(keypoints * 2, pos)]
+        if row.module in ("OBB", "OBB26"):  # OBB26's angle is the raw logit, no sigmoid
             names.append("angle")
             values[1:2] = values[1:2] or [_s(1, pos)]
-            values += [None] * (len(names) - 1 - len(values)) + [_s(True, pos)]
+            angle = row.module == "OBB"
+            values += [None] * (len(names) - 1 - len(values)) + [_s(angle, pos)]
         names += ["ch0", "nl", "legacy"]
         values = [*values, _s(ch[row.froms[0]], pos), _s(len(row.froms), pos), _s(legacy, pos)]
         if row.module == "v10Detect":  # Detect(nc, end2end=True) with the light class head
@@ -415,9 +441,19 @@ def _spp_kernels(
     return [values[0], *kernels], ["c2", "k1", "k2", "k3"]
 
 
-def _keypoints(row: _Row, ctx: _Context) -> YScalar:
-    """Pose's keypoint outputs per anchor, kpt_shape[0] · kpt_shape[1] (the config's
-    ``kpt_shape`` by name, or a list in the row)."""
+def _need_levels(row: _Row, count: int) -> None:
+    """A head that fuses exactly ``count`` levels (Proto26, Depth) reads that many rows."""
+    if len(row.froms) != count:
+        raise InputError(
+            f"row {row.number}: {row.module} reads {count} levels (P3, P4, P5), got "
+            f"{len(row.froms)}",
+            row.from_node.pos,
+        )
+
+
+def _keypoints(row: _Row, ctx: _Context) -> tuple[int, int]:
+    """Pose's kpt_shape, [keypoints, dims] (the config's ``kpt_shape`` by name, or a list in
+    the row)."""
     node = row.args[1] if len(row.args) > 1 else row.node
     value: object = node.value if isinstance(node, YScalar) else None
     if value == "kpt_shape":
@@ -433,7 +469,7 @@ def _keypoints(row: _Row, ctx: _Context) -> YScalar:
             f"row {row.number}: Pose needs kpt_shape, [keypoints, dims], got {what_node(node)}",
             node.pos,
         )
-    return _s(value[0] * value[1], node.pos)
+    return value[0], value[1]
 
 
 def model_tree(root: YMap, path: str, scale: str | None) -> YMap:

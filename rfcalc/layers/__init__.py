@@ -11,6 +11,7 @@ from rfcalc.layers import (
     attention,
     conv,
     dense,
+    embed,
     merge,
     norm,
     order,
@@ -45,6 +46,7 @@ def _build() -> dict[str, LayerKind]:
         merge,
         param,
         attention,
+        embed,
     ):
         for kind in module.KINDS:
             for key in (kind.name, *kind.aliases):
