@@ -81,9 +81,15 @@ MODULES: dict[str, Module] = {
     "OBB26": Module("Detect", ("nc", "extra"), _DETECT),
     "SemanticSegment": Module("SemanticSegment", ("nc",), _LEVELS),
     "Depth": Module("Depth", ("c_mid",), _LEVELS),
+    # YOLOE's heads (task_heads.yaml): Detect's boxes, classes scored against the class
+    # embeddings (extra: Segment's nm)
+    "YOLOEDetect": Module("YOLOEDetect", ("nc", "embed", "with_bn"), _DETECT),
+    "YOLOESegment": Module("YOLOEDetect", ("nc", "extra", "npr", "embed", "with_bn"), _DETECT),
+    "YOLOESegment26": Module("YOLOEDetect", ("nc", "extra", "npr", "embed", "with_bn"), _DETECT),
 }
 
 _SAME_CHANNELS = frozenset({"C2PSA", "PSA"})  # parse_model asserts c1 == c2
+_SEGMENT = frozenset({"Segment", "Segment26", "YOLOESegment", "YOLOESegment26"})
 
 # modules after which parse_model builds Detect's class branch of depthwise convolutions
 _NOT_LEGACY = frozenset({"C3k2", "A2C2f", "C2fCIB"})
@@ -361,7 +367,7 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
             _need_levels(row, 3)
     elif spec.kind == _DETECT:
         values = values[: len(names)]
-        if row.module in ("Segment", "Segment26"):  # parse_model scales the prototypes' channels
+        if row.module in _SEGMENT:  # parse_model scales the prototypes' channels
             values += [None] * (3 - len(values))
             nm, npr = values[1] or _s(32, pos), values[2] or _s(256, pos)
             given = npr.value if isinstance(npr, YScalar) else None
@@ -369,7 +375,7 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
                 raise InputError(f"row {row.number}: Segment's npr must be an integer", npr.pos)
             scaled = make_divisible(min(given, ctx.max_channels) * ctx.width, 8)
             values[1:3] = [nm, _s(scaled, npr.pos)]
-        if row.module == "Segment26":  # Proto26 fuses the three levels
+        if row.module.endswith("Segment26"):  # Proto26 fuses the three levels
             _need_levels(row, 3)
             names.append("proto26")
             values.append(_s(True, pos))

@@ -23,7 +23,13 @@ from tests.test_ultralytics import DATA, MODELS, _stated
 pytestmark = pytest.mark.skipif(MODELS is None, reason="needs the ultralytics package's configs")
 
 # the configs whose `scales` comments state the model Ultralytics builds, at every scale
-CONFIGS = ["yolo26-seg.yaml", "yolo26-pose.yaml", "yolo26-obb.yaml"]
+CONFIGS = [
+    "yolo26-seg.yaml",
+    "yolo26-pose.yaml",
+    "yolo26-obb.yaml",
+    "yoloe-26.yaml",
+    "yoloe-26-seg.yaml",
+]
 STATED = [(config, *row) for config in CONFIGS for row in _stated(config)]
 
 # (config, scale) → (parameters, gradients) of the model ultralytics 8.4.190 builds:
@@ -44,6 +50,36 @@ BUILT: dict[tuple[str, str], tuple[int, int]] = {
     ("yolo26-depth.yaml", "m"): (22099585, 22099585),
     ("yolo26-depth.yaml", "l"): (26503041, 26503041),
     ("yolo26-depth.yaml", "x"): (55841569, 55841569),
+    # the YOLOE configs of v8 and 11 repeat the summaries of other models (COPIED below): their
+    # heads are larger by reprta, SAVPE and the contrastive heads (16 frozen: DFL's)
+    ("yoloe-v8.yaml", "n"): (5538406, 5538390),
+    ("yoloe-v8.yaml", "s"): (14763350, 14763334),
+    ("yoloe-v8.yaml", "m"): (31327398, 31327382),
+    ("yoloe-v8.yaml", "l"): (51165430, 51165414),
+    ("yoloe-v8.yaml", "x"): (78752134, 78752118),
+    ("yoloe-v8-seg.yaml", "n"): (5791174, 5791158),
+    ("yoloe-v8-seg.yaml", "s"): (15417846, 15417830),
+    ("yoloe-v8-seg.yaml", "m"): (32710726, 32710710),
+    ("yoloe-v8-seg.yaml", "l"): (53471638, 53471622),
+    ("yoloe-v8-seg.yaml", "x"): (82350374, 82350358),
+    ("yoloe-11.yaml", "n"): (5005286, 5005270),
+    ("yoloe-11.yaml", "s"): (13055542, 13055526),
+    ("yoloe-11.yaml", "m"): (27588598, 27588582),
+    ("yoloe-11.yaml", "l"): (32846070, 32846054),
+    ("yoloe-11.yaml", "x"): (71168022, 71168006),
+    ("yoloe-11-seg.yaml", "n"): (5258054, 5258038),
+    ("yoloe-11-seg.yaml", "s"): (13710038, 13710022),
+    ("yoloe-11-seg.yaml", "m"): (29894806, 29894790),
+    ("yoloe-11-seg.yaml", "l"): (35152278, 35152262),
+    ("yoloe-11-seg.yaml", "x"): (76344502, 76344486),
+}
+# config → the config whose summaries its comments repeat
+COPIED = {
+    "yolo26-sem.yaml": "yolo26.yaml",
+    "yoloe-v8.yaml": "yolov8-worldv2.yaml",
+    "yoloe-v8-seg.yaml": "yolov8-world.yaml",
+    "yoloe-11.yaml": "yolo11.yaml",
+    "yoloe-11-seg.yaml": "yolo11-seg.yaml",
 }
 
 
@@ -51,9 +87,10 @@ def test_the_stated_summaries_are_every_scale() -> None:
     assert [(c, s) for c, s, *_ in STATED] == [(c, s) for c in CONFIGS for s in "nsmlx"]
 
 
-def test_the_sem_comments_are_the_detection_models() -> None:
-    # why BUILT, not the comments, decides yolo26-sem.yaml: its comments are yolo26.yaml's
-    assert _stated("yolo26-sem.yaml") == _stated("yolo26.yaml")
+@pytest.mark.parametrize(("config", "source"), list(COPIED.items()))
+def test_some_comments_are_copies(config: str, source: str) -> None:
+    # why BUILT, not the comments, decides these configs: their comments are another model's
+    assert [row[1:] for row in _stated(config)] == [row[1:] for row in _stated(source)]
 
 
 @pytest.mark.parametrize(("config", "scale", "parameters", "gradients"), STATED)
@@ -117,6 +154,25 @@ def test_pose26_keypoint_branches() -> None:
     # RealNVP's 12 nets, each 2·64 + 64 + 64·64 + 64 + 64·2 + 2 = 4,482 parameters
     flow = sum(r.params for name, r in rows.items() if name.startswith("model.23.flow_model."))
     assert flow == 12 * 4482
+
+
+def test_yoloe_scores_positions_against_fixed_class_embeddings() -> None:
+    rows = {r.name: r for r in describe_file(str(DATA / "yoloe-26.yaml"), scale="n").layers}
+    # the 80 text prompt embeddings of 512: a constant, no parameters
+    tpe = rows["model.23.tpe"]
+    assert (tpe.output_shape, tpe.params) == ((80, 512), 0)
+    # reprta: w12 512 → 2048 (+ bias), w3 1024 → 512 (+ bias)
+    assert rows["model.23.reprta.m.w12"].params == 512 * 2048 + 2048
+    assert rows["model.23.reprta.m.w3"].params == 1024 * 512 + 512
+    for k, side in enumerate((80, 40, 20)):
+        level = rows[f"model.23.cv3.{k}.2"]  # the class branch's last conv: 512 channels
+        score = rows[f"model.23.cv4.{k}.embeddingscores_0"]
+        assert score.output_shape == (80, side, side)
+        # 80 classes · 512 channels per position
+        assert score.macs == 80 * 512 * side * side
+        # per position: the level's field, not a global one
+        assert score.rf == level.rf
+        assert not score.rf.is_global
 
 
 def _run(*args: str) -> Any:
@@ -237,7 +293,10 @@ def _built(config: str, scale: str) -> tuple[Any, dict[str, Any]]:
     tasks = pytest.importorskip("ultralytics.nn.tasks")
     cfg = tasks.yaml_model_load(DATA / config)
     cfg["scale"] = scale
-    model = tasks.DetectionModel(cfg, verbose=False)
+    head = cfg["head"][-1][2]
+    yoloe = head.startswith("YOLOE")
+    task = tasks.YOLOESegModel if yoloe and "Segment" in head else tasks.DetectionModel
+    model = (tasks.YOLOEModel if head == "YOLOEDetect" else task)(cfg, verbose=False)
     leaves = {
         name: module
         for name, module in model.named_modules()
@@ -253,9 +312,12 @@ def _built(config: str, scale: str) -> tuple[Any, dict[str, Any]]:
 
     hooks = [module.register_forward_hook(hook(name)) for name, module in leaves.items()]
     x = torch.zeros(2, 3, 640, 640)  # 2 images: batch norm in training needs > 1 value
+    # YOLOE: 80 text prompts (reprta runs on them) and one visual prompt, a mask of P3's size
+    # (SAVPE runs on it); without prompts, neither runs
+    prompts = {"tpe": torch.zeros(2, 80, 512), "vpe": torch.zeros(2, 1, 80, 80)} if yoloe else {}
     with torch.no_grad():
-        model.eval()(x)
-        model.train()(x)
+        model.eval()(x, **prompts)
+        model.train()(x, **prompts)
     for handle in hooks:
         handle.remove()
     found: dict[str, Any] = {
@@ -270,7 +332,7 @@ def _built(config: str, scale: str) -> tuple[Any, dict[str, Any]]:
 
 
 TORCH_CASES = [(c, s) for c in CONFIGS for s in "nsm"] + [
-    (c, s) for c in ("yolo26-sem.yaml", "yolo26-depth.yaml") for s in "nsm"
+    (c, s) for c in sorted({c for c, _ in BUILT}) for s in "nsm"
 ]
 
 
