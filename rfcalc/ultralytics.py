@@ -86,6 +86,10 @@ MODULES: dict[str, Module] = {
     "YOLOEDetect": Module("YOLOEDetect", ("nc", "embed", "with_bn"), _DETECT),
     "YOLOESegment": Module("YOLOEDetect", ("nc", "extra", "npr", "embed", "with_bn"), _DETECT),
     "YOLOESegment26": Module("YOLOEDetect", ("nc", "extra", "npr", "embed", "with_bn"), _DETECT),
+    # YOLO-World's (task_heads.yaml): C2f guided by the text embeddings, and YOLOE's head with
+    # plain class branches
+    "C2fAttn": Module("C2fAttn", ("c2", "ec", "nh", "gc", "shortcut", "g", "e"), _REPEAT),
+    "WorldDetect": Module("YOLOEDetect", ("nc", "embed", "with_bn"), _DETECT),
 }
 
 _SAME_CHANNELS = frozenset({"C2PSA", "PSA"})  # parse_model asserts c1 == c2
@@ -346,6 +350,8 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
             values[2:3] = [_s(True, row.module_node.pos)]  # parse_model: c3k for M/L/X sizes
         if row.module == "A2C2f" and ctx.scale in {"l", "x"}:
             values += [_s(True, row.module_node.pos), _s(1.2, row.module_node.pos)]
+        if row.module == "C2fAttn":
+            values, names = _c2f_attn(row, values, names, ctx, c2)
         if row.module == "DWConv":
             names.append("g")
             values += [None] * (len(names) - 1 - len(values)) + [_s(math.gcd(c1, c2), pos)]
@@ -387,6 +393,10 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
             names += ["pose26", "c4", "sigma"]
             c4 = max(ch[row.froms[0]] // 4, keypoints * (dims + 2))
             values += [_s(True, pos), _s(c4, pos), _s(keypoints * 2, pos)]
+        if row.module == "WorldDetect":  # its own class branch: plain Convs, always
+            names += ["world"]
+            values += [None] * (len(names) - 1 - len(values)) + [_s(True, pos)]
+            legacy = True
         if row.module in ("OBB", "OBB26"):  # OBB26's angle is the raw logit, no sigmoid
             names.append("angle")
             values[1:2] = values[1:2] or [_s(1, pos)]
@@ -445,6 +455,34 @@ def _spp_kernels(
             "e.g. [512, [5, 9, 13]]",
         )
     return [values[0], *kernels], ["c2", "k1", "k2", "k3"]
+
+
+def _c2f_attn(
+    row: _Row, values: list[YNode | None], names: list[str], ctx: _Context, c2: int
+) -> tuple[list[YNode | None], list[str]]:
+    """parse_model's C2fAttn: its heads nh scaled (int(max(round(min(nh, max_channels // 64))
+    · width, 1)) when nh > 1), its ec the hidden channels int(c2 · e); and the classes, nc,
+    for its guide."""
+    values = values + [None] * (len(names) - len(values))
+    e_node, nh_node = values[7], values[3]
+    e = e_node.value if isinstance(e_node, YScalar) else 0.5
+    nh = nh_node.value if isinstance(nh_node, YScalar) else 1
+    if not isinstance(nh, int) or isinstance(nh, bool) or nh < 1 or not isinstance(e, float | int):
+        where = nh_node or row.node
+        raise InputError(f"row {row.number}: C2fAttn's nh must be a positive integer", where.pos)
+    if nh > 1:
+        nh = int(max(round(min(nh, ctx.max_channels // 2 // 32)) * ctx.width, 1))
+    hidden = int(c2 * e)
+    if hidden % nh:
+        raise InputError(
+            f"row {row.number}: C2fAttn's hidden channels {hidden} (c2 {c2} · e {e}) are not "
+            f"divisible by its {nh} heads at this scale",
+            (nh_node or row.node).pos,
+        )
+    pos = row.module_node.pos
+    values[2], values[3] = _s(hidden, pos), _s(nh, pos)
+    nc = "$nc" if "nc" in ctx.variables else 80
+    return [*values, _s(nc, pos)], [*names, "nc"]
 
 
 def _need_levels(row: _Row, count: int) -> None:
