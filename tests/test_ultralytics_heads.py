@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from rfcalc.api import describe_file
 from rfcalc.cli import app
-from tests.test_ultralytics import DATA, MODELS, _stated
+from tests.test_ultralytics import DATA, MODELS, _key, _stated
 
 pytestmark = pytest.mark.skipif(MODELS is None, reason="needs the ultralytics package's configs")
 
@@ -204,6 +204,18 @@ def test_image_pooling_attention_is_not_covered() -> None:
         f"{DATA / 'yolov8-world.yaml'}:{line}:{column}: error: row 16: module "
         "'ImagePoolingAttn' is not covered by rfcalc"
     )
+
+
+@pytest.mark.parametrize("config", [*CONFIGS, "yolo26-sem.yaml", "yolo26-depth.yaml"])
+def test_convert_prints_the_same_model(tmp_path: Path, config: str) -> None:
+    result = _run("convert", str(DATA / config), "--scale", "n")
+    assert result.exit_code == 0, result.stderr
+    path = tmp_path / "converted.yaml"
+    path.write_text(result.stdout)
+    direct = describe_file(str(DATA / config), scale="n")
+    converted = describe_file(str(path))
+    assert converted.totals == direct.totals
+    assert [_key(r) for r in converted.layers] == [_key(r) for r in direct.layers]
 
 
 def _run(*args: str) -> Any:
