@@ -45,6 +45,7 @@ class Module(NamedTuple):
 _BASE, _REPEAT, _CONCAT, _SAME, _DETECT = "base", "repeat", "concat", "same", "detect"
 _CLASSIFY = "classify"  # a base module whose c2 (the classes) is not scaled
 _LEVELS = "levels"  # a head of its own on the levels it reads: given ch0 and nl
+_TEXT = "text"  # ImagePoolingAttn: keeps the channels parse_model last computed
 
 MODULES: dict[str, Module] = {
     "Conv": Module("Conv", ("c2", "k", "s", "p", "g", "d", "act"), _BASE),
@@ -89,8 +90,14 @@ MODULES: dict[str, Module] = {
     # YOLO-World's (task_heads.yaml): C2f guided by the text embeddings, and YOLOE's head with
     # plain class branches
     "C2fAttn": Module("C2fAttn", ("c2", "ec", "nh", "gc", "shortcut", "g", "e"), _REPEAT),
+    "ImagePoolingAttn": Module("ImagePoolingAttn", ("ec", "ct", "nh", "k"), _TEXT),
     "WorldDetect": Module("YOLOEDetect", ("nc", "embed", "with_bn"), _DETECT),
 }
+# the rows that read the model's text features besides their inputs (YOLO-World); the text
+# features are a layer of the model, txt_feats, which ImagePoolingAttn's rows update
+_READ_TEXT = frozenset({"C2fAttn", "ImagePoolingAttn"})
+TEXT_FEATURES = "txt_feats"
+TEXT_CHANNELS = 512  # WorldModel's text features: CLIP ViT-B/32's
 
 _SAME_CHANNELS = frozenset({"C2PSA", "PSA"})  # parse_model asserts c1 == c2
 _SEGMENT = frozenset({"Segment", "Segment26", "YOLOESegment", "YOLOESegment26"})
@@ -308,8 +315,11 @@ class _Context(NamedTuple):
     variable_values: dict[str, object]
 
 
-def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap, int]:
-    """A row's layer, and its output channels as parse_model counts them."""
+def _layer(
+    row: _Row, ctx: _Context, ch: list[int], legacy: bool, text: int | str = TEXT_FEATURES
+) -> tuple[YMap, int]:
+    """A row's layer, and its output channels as parse_model counts them (``text``: where
+    the text features come from, for a row that reads them)."""
     spec = MODULES.get(row.module)
     if spec is None:
         raise InputError(
@@ -362,6 +372,8 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
             values += [None] * (len(names) - 1 - len(values)) + [_s(True, pos)]
     elif spec.kind == _CONCAT:
         c2 = sum(ch[f] for f in row.froms)
+    elif spec.kind == _TEXT:
+        c2 = ch[-1]  # parse_model sets no c2 for it: the previous row's stays
     elif spec.kind == _CLASSIFY:
         c2 = 0  # the classes: read by nothing after it
     elif spec.kind == _LEVELS:
@@ -425,8 +437,12 @@ def _layer(row: _Row, ctx: _Context, ch: list[int], legacy: bool) -> tuple[YMap,
     for name, value in zip(names, values, strict=False):
         if value is not None:
             items.append((_s(name, value.pos), value))
-    if row.number > 0 and (row.multi or row.froms[0] != row.number - 1):
-        sources = tuple(_s(f, row.from_node.pos) for f in row.froms)
+    reads_text = row.module in _READ_TEXT
+    if reads_text or (row.number > 0 and (row.multi or row.froms[0] != row.number - 1)):
+        froms: tuple[int | str, ...] = row.froms if row.number > 0 else ("input",)
+        if reads_text:  # x, then the text (ImagePoolingAttn: the text first, then the levels)
+            froms = (*froms, text) if row.module == "C2fAttn" else (text, *froms)
+        sources = tuple(_s(f, row.from_node.pos) for f in froms)
         items.append((_s("from", row.from_node.pos), YSeq(sources, row.from_node.pos)))
     name_item: tuple[YScalar, YNode] = (_s("name", pos), _s(row.number, pos))
     if n > 1:  # nn.Sequential of n modules: model.i.0, model.i.1, …
@@ -461,8 +477,7 @@ def _c2f_attn(
     row: _Row, values: list[YNode | None], names: list[str], ctx: _Context, c2: int
 ) -> tuple[list[YNode | None], list[str]]:
     """parse_model's C2fAttn: its heads nh scaled (int(max(round(min(nh, max_channels // 64))
-    · width, 1)) when nh > 1), its ec the hidden channels int(c2 · e); and the classes, nc,
-    for its guide."""
+    · width, 1)) when nh > 1), its ec the hidden channels int(c2 · e)."""
     values = values + [None] * (len(names) - len(values))
     e_node, nh_node = values[7], values[3]
     e = e_node.value if isinstance(e_node, YScalar) else 0.5
@@ -481,8 +496,7 @@ def _c2f_attn(
         )
     pos = row.module_node.pos
     values[2], values[3] = _s(hidden, pos), _s(nh, pos)
-    nc = "$nc" if "nc" in ctx.variables else 80
-    return [*values, _s(nc, pos)], [*names, "nc"]
+    return values, names
 
 
 def _need_levels(row: _Row, count: int) -> None:
@@ -561,10 +575,13 @@ def model_tree(root: YMap, path: str, scale: str | None) -> YMap:
     ch: list[int] = []
     legacy = True
     layers: list[YNode] = []
+    text: int | str = TEXT_FEATURES
     for row in rows:
-        layer, c2 = _layer(row, ctx, ch or [channels], legacy)
+        layer, c2 = _layer(row, ctx, ch or [channels], legacy, text)
         if row.module in _NOT_LEGACY:
             legacy = False
+        if row.module == "ImagePoolingAttn":
+            text = row.number
         layers.append(layer)
         ch.append(c2)
     pos = root.pos
@@ -597,7 +614,14 @@ def model_tree(root: YMap, path: str, scale: str | None) -> YMap:
     model = YMap(
         ((_s("name", pos), _s("model", pos)), (_s("layers", pos), YSeq(tuple(layers), pos))), pos
     )
-    items.append((_s("layers", pos), YSeq((model,), pos)))
+    top: tuple[YNode, ...] = (model,)
+    if any(row.module in _READ_TEXT for row in rows):  # the text features, then the model
+        nc: object = "$nc" if var_items else 80
+        shape = YSeq((_s(nc, pos), _s(TEXT_CHANNELS, pos)), pos)
+        features = _map(pos, name=_s(TEXT_FEATURES, pos), type=_s("constant", pos), shape=shape)
+        model = YMap((*model.items[:1], (_s("from", pos), _s("input", pos)), *model.items[1:]), pos)
+        top = (features, model)
+    items.append((_s("layers", pos), YSeq(top, pos)))
     return YMap(tuple(items), pos)
 
 
@@ -664,8 +688,14 @@ def convert_text(tree: YMap, source: str, written: list[str]) -> str:
         if key.value != "layers":
             lines.append(f"{key.value}: {_flow(value)}")
             continue
-        lines += ["layers:", "  - name: model", "    layers:"]
-        (model,) = value.items if isinstance(value, YSeq) else ()
+        lines.append("layers:")
+        assert isinstance(value, YSeq)
+        *before, model = value.items  # YOLO-World's text features come before the model
+        lines += [f"  - {_flow(layer)}  # the text features" for layer in before]
+        lines.append("  - name: model")
+        if before:
+            lines.append("    from: input")
+        lines.append("    layers:")
         rows = model.get("layers") if isinstance(model, YMap) else None
         assert isinstance(rows, YSeq)
         for row, text in zip(rows.items, written, strict=True):

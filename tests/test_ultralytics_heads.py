@@ -30,6 +30,7 @@ CONFIGS = [
     "yoloe-26.yaml",
     "yoloe-26-seg.yaml",
     "yolov8-worldv2.yaml",
+    "yolov8-world.yaml",
 ]
 STATED = [(config, *row) for config in CONFIGS for row in _stated(config)]
 
@@ -180,7 +181,8 @@ def test_world_gates_positions_by_their_best_class() -> None:
     rows = {r.name: r for r in describe_file(str(DATA / "yolov8-worldv2.yaml"), scale="s").layers}
     # row 12: C2fAttn [512, 256, 8] at s (width 0.5): c2 256, hidden c = 128 (ec 256 becomes
     # it), nh = int(max(round(min(8, 1024 // 2 // 32)) · 0.5, 1)) = 4 heads of 32
-    assert rows["model.12.guide"].output_shape == (80, 512)  # the text features
+    assert rows["txt_feats"].output_shape == (80, 512)  # the model's text features
+    assert rows["model.12.attn.gl"].inputs == ("txt_feats",)
     assert rows["model.12.attn.gl"].output_shape == (80, 128)  # 512 → ec 128 per class
     scores = rows["model.12.attn.scores"]
     assert scores.output_shape == (4, 40, 40)  # per head, the best of the 80 classes
@@ -191,19 +193,21 @@ def test_world_gates_positions_by_their_best_class() -> None:
     assert not rows["model.12.cv2.act"].rf.is_global
 
 
-def test_image_pooling_attention_is_not_covered() -> None:
-    # yolov8-world.yaml's row 16, the text features' update from the pooled image, is not
-    # covered: an error at its module
-    result = _run("describe", str(DATA / "yolov8-world.yaml"), "--scale", "n")
-    assert result.exit_code == 2
-    assert result.stdout == ""
-    text = (DATA / "yolov8-world.yaml").read_text().splitlines()
-    line = next(i for i, t in enumerate(text, 1) if "ImagePoolingAttn, [256]" in t)
-    column = text[line - 1].index("ImagePoolingAttn") + 1
-    assert result.stderr.startswith(
-        f"{DATA / 'yolov8-world.yaml'}:{line}:{column}: error: row 16: module "
-        "'ImagePoolingAttn' is not covered by rfcalc"
-    )
+def test_image_pooling_attention_updates_the_text_globally() -> None:
+    rows = {r.name: r for r in describe_file(str(DATA / "yolov8-world.yaml"), scale="n").layers}
+    # row 16 reads the text features and rows 15, 12, 9 (64, 128, 256 channels at n): each
+    # projected to ec 256 (1×1 with bias), max-pooled to 3×3: 27 patches of 256
+    assert rows["model.16.projections.2"].params == 256 * 256 + 256
+    assert rows["model.16.patches.concat_0"].output_shape == (256, 27)
+    attention = rows["model.16.crossattention_0"]
+    # 80 classes over 27 patches, 256 channels: scores and sums, 2 · 80 · 27 · 256
+    assert (attention.output_shape, attention.macs) == ((80, 256), 2 * 80 * 27 * 256)
+    assert attention.rf.is_global
+    # the updated text features (80, 512) guide rows 19 and 22: their gates carry the image's
+    # global context; row 15's, guided by the text alone, does not
+    assert rows["model.19.attn.gl"].inputs == ("model.16.add_0",)
+    assert rows["model.19.cv2.act"].rf.global_context
+    assert not rows["model.15.cv2.act"].rf.global_context
 
 
 @pytest.mark.parametrize("config", [*CONFIGS, "yolo26-sem.yaml", "yolo26-depth.yaml"])
@@ -297,6 +301,26 @@ def test_embedding_scores_mistakes(layers: str, message: str) -> None:
 
     with pytest.raises(RfcalcError, match=re.escape(message)):
         _layers(layers)
+
+
+def test_cross_attention() -> None:
+    rows = _layers(
+        "  - {name: k, type: flatten, start_dim: 2, from: x}\n"  # (8, 30): 30 positions
+        "  - {name: kt, type: transpose, dim0: 1, dim1: 2}\n"  # (30, 8): 30 keys of 8
+        "  - {name: a, type: crossattention, num_heads: 2, from: [t, kt, kt]}\n"
+    )
+    a = rows["a"]
+    # 4 queries over 30 keys of 8: scores 4 · 30 · 8, sums 4 · 30 · 8
+    assert (a.output_shape, a.params, a.macs) == ((4, 8), 0, 2 * 4 * 30 * 8)
+    assert a.rf.is_global
+    from rfcalc.errors import RfcalcError
+
+    with pytest.raises(RfcalcError, match="the 8 channels are not divisible by num_heads 3"):
+        _layers(
+            "  - {name: k, type: flatten, start_dim: 2, from: x}\n"
+            "  - {name: kt, type: transpose, dim0: 1, dim1: 2}\n"
+            "  - {name: a, type: crossattention, num_heads: 3, from: [t, kt, kt]}\n"
+        )
 
 
 def test_a_dotted_name_reaches_into_an_earlier_instance() -> None:

@@ -5,6 +5,7 @@ and the per-position dot products of their contrastive heads."""
 from __future__ import annotations
 
 from rfcalc.layers.base import (
+    ALL_GLOBAL,
     Arg,
     Ctx,
     LayerKind,
@@ -49,6 +50,23 @@ def _embedding_scores(ctx: Ctx) -> Out:
     shape = check_size(ctx, (out, *spatial))
     rf = PerDim((identity_axes(len(x)), identity_axes(len(e))))
     return Out(shape, macs=n * channels * prod(spatial), rf=rf, layout=ctx.layout)
+
+
+def _cross_attention(ctx: Ctx) -> Out:
+    """softmax(q_h k_hᵀ / √d) v_h per head h, concatenated: (N, E) of queries (N, E) over keys
+    and values (M, E)."""
+    q, k, v = ctx.in_shapes
+    heads = ctx.get_int("num_heads")
+    if len(q) != 2 or len(k) != 2 or k != v or q[1] != k[1]:
+        raise ctx.fail(
+            "needs queries (N, E), keys and values (M, E) of the same E, got "
+            + ", ".join(fmt_shape(s) for s in ctx.in_shapes)
+        )
+    if q[1] % heads:
+        raise ctx.fail(f"the {q[1]} channels are not divisible by num_heads {heads}")
+    n, m, e = q[0], k[0], q[1]
+    # the scores (N·M·E) and the weighted sum of the values (N·M·E); every query reads every key
+    return Out(q, macs=2 * n * m * e, rf=ALL_GLOBAL, layout=(None, None))
 
 
 KINDS = (
@@ -102,5 +120,22 @@ KINDS = (
         rule=_embedding_scores,
         min_inputs=2,
         max_inputs=2,
+    ),
+    LayerKind(
+        name="crossattention",
+        torch_name="scaled_dot_product_attention",
+        family="class embeddings",
+        doc=(
+            "Attention of N queries (N, E) over M keys (M, E) and their values (M, E), its "
+            "three inputs, per head, without projections (those are layers of their own, as "
+            "in YOLO-World's ImagePoolingAttn, where the class text embeddings attend over "
+            "pooled image patches): (N, E). No parameters; MACs 2·N·M·E (the scores and the "
+            "weighted sum). Every query reads every key: the field becomes global."
+        ),
+        args=(Arg("num_heads", T.INT, 1, "heads: groups of E", minimum=1),),
+        rule=_cross_attention,
+        min_inputs=3,
+        max_inputs=3,
+        channels_first=False,
     ),
 )
