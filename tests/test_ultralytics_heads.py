@@ -351,8 +351,9 @@ layers:
 
 
 def _built(config: str, scale: str) -> tuple[Any, dict[str, Any]]:
-    """The model ultralytics builds, and per module with parameters its output shape (None for
-    one no forward runs: Pose26's flow_model, which only the loss calls) and parameters.
+    """The model ultralytics builds, and per torch.nn layer with parameters its output shape
+    (None for one no forward runs: Pose26's flow_model, which only the loss calls) and
+    parameters.
     Shapes are recorded in an inference forward and a training one (BN on batch statistics),
     so that the training-only branches (Proto26's semseg, Pose26's sigma heads,
     SemanticSegment's aux_head) have theirs."""
@@ -368,10 +369,16 @@ def _built(config: str, scale: str) -> tuple[Any, dict[str, Any]]:
     if head == "WorldDetect":  # its forward passes its text features (random) to the rows
         task = tasks.WorldModel
     model = task(cfg, verbose=False)
+
+    def torch_layer(module: Any) -> bool:  # a torch.nn layer, not Ultralytics' own module
+        return type(module).__module__.startswith("torch.nn")
+
     leaves = {
         name: module
         for name, module in model.named_modules()
-        if not list(module.children()) and any(True for _ in module.parameters(recurse=False))
+        if not list(module.children())
+        and torch_layer(module)
+        and any(True for _ in module.parameters(recurse=False))
     }
     shapes: dict[str, tuple[int, ...]] = {}
 
@@ -395,8 +402,10 @@ def _built(config: str, scale: str) -> tuple[Any, dict[str, Any]]:
         name: (shapes.get(name), sum(p.numel() for p in module.parameters()))
         for name, module in leaves.items()
     }
+    # a parameter of Ultralytics' own module (A2C2f's gamma, a contrastive head's bias and
+    # logit_scale, whether the module has children or not) is a layer of its name
     for name, module in model.named_modules():
-        if list(module.children()):
+        if list(module.children()) or not torch_layer(module):
             for key, param in module.named_parameters(recurse=False):
                 found[f"{name}.{key}"] = (None, param.numel())
     return model, found
