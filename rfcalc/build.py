@@ -662,7 +662,7 @@ class Builder:
         while outer is not None:
             if name in outer.local:
                 return outer.local[name]
-            if "." in name and outer.prefix + name in self.full:  # inside a nested list of it
+            if "." in name and outer.prefix + name in self.full:  # a nested list's, a sibling's
                 return self.full[outer.prefix + name]
             if outer.prefix + name in self.failed:
                 raise _SkippedError

@@ -51,6 +51,8 @@ _CLASSIFY = "classify"  # a base module whose c2 (the classes) is not scaled
 _HG, _AIFI, _RTDETR = "hg", "aifi", "rtdetr"
 _RESNET = "resnet"  # ResNetLayer: its c1 and c2 are written in the row, not scaled
 _CBLINEAR, _CBFUSE = "cblinear", "cbfuse"  # YOLOv9's: a list of pieces, and one picked of each
+_LEVELS = "levels"  # a head of its own on the levels it reads: given ch0 and nl
+_TEXT = "text"  # ImagePoolingAttn: keeps the channels parse_model last computed
 
 MODULES: dict[str, Module] = {
     "Conv": Module("Conv", ("c2", "k", "s", "p", "g", "d", "act"), _BASE),
@@ -109,9 +111,32 @@ MODULES: dict[str, Module] = {
     "ResNetLayer": Module("ResNetLayer", ("c1", "c2", "s", "is_first", "n", "e"), _RESNET),
     "CBLinear": Module("CBLinear", ("c2s", "k", "s", "p", "g"), _CBLINEAR),
     "CBFuse": Module("CBFuse", ("idx",), _CBFUSE),
+    # YOLO26's task heads (task_heads.yaml): Segment26, Pose26 and OBB26 are Detect with its
+    # v26 options; SemanticSegment and Depth read the levels (ch0, nl) as blocks of their own
+    "Segment26": Module("Detect", ("nc", "extra", "npr"), _DETECT),
+    "Pose26": Module("Detect", ("nc", "extra"), _DETECT),
+    "OBB26": Module("Detect", ("nc", "extra"), _DETECT),
+    "SemanticSegment": Module("SemanticSegment", ("nc",), _LEVELS),
+    "Depth": Module("Depth", ("c_mid",), _LEVELS),
+    # YOLOE's heads (task_heads.yaml): Detect's boxes, classes scored against the class
+    # embeddings (extra: Segment's nm)
+    "YOLOEDetect": Module("YOLOEDetect", ("nc", "embed", "with_bn"), _DETECT),
+    "YOLOESegment": Module("YOLOEDetect", ("nc", "extra", "npr", "embed", "with_bn"), _DETECT),
+    "YOLOESegment26": Module("YOLOEDetect", ("nc", "extra", "npr", "embed", "with_bn"), _DETECT),
+    # YOLO-World's (task_heads.yaml): C2f guided by the text embeddings, and YOLOE's head with
+    # plain class branches
+    "C2fAttn": Module("C2fAttn", ("c2", "ec", "nh", "gc", "shortcut", "g", "e"), _REPEAT),
+    "ImagePoolingAttn": Module("ImagePoolingAttn", ("ec", "ct", "nh", "k"), _TEXT),
+    "WorldDetect": Module("YOLOEDetect", ("nc", "embed", "with_bn"), _DETECT),
 }
+# the rows that read the model's text features besides their inputs (YOLO-World); the text
+# features are a layer of the model, txt_feats, which ImagePoolingAttn's rows update
+_READ_TEXT = frozenset({"C2fAttn", "ImagePoolingAttn"})
+TEXT_FEATURES = "txt_feats"
+TEXT_CHANNELS = 512  # WorldModel's text features: CLIP ViT-B/32's
 
 _SAME_CHANNELS = frozenset({"C2PSA", "PSA"})  # parse_model asserts c1 == c2
+_SEGMENT = frozenset({"Segment", "Segment26", "YOLOESegment", "YOLOESegment26"})
 
 # modules after which parse_model builds Detect's class branch of depthwise convolutions
 _NOT_LEGACY = frozenset({"C3k2", "A2C2f", "C2fCIB"})
@@ -327,10 +352,16 @@ class _Context(NamedTuple):
 
 
 def _layer(
-    row: _Row, ctx: _Context, ch: list[int], legacy: bool, pieces: dict[int, tuple[int, ...]]
+    row: _Row,
+    ctx: _Context,
+    ch: list[int],
+    legacy: bool,
+    pieces: dict[int, tuple[int, ...]],
+    text: int | str = TEXT_FEATURES,
 ) -> tuple[YMap, int]:
     """A row's layer, and its output channels as parse_model counts them (``pieces``: the
-    pieces of each CBLinear row so far, which this row's adds to when it is one)."""
+    pieces of each CBLinear row so far, which this row's adds to when it is one; ``text``:
+    where the text features come from, for a row that reads them)."""
     spec = MODULES.get(row.module)
     if spec is None:
         raise InputError(
@@ -372,6 +403,8 @@ def _layer(
             values[2:3] = [_s(True, row.module_node.pos)]  # parse_model: c3k for M/L/X sizes
         if row.module == "A2C2f" and ctx.scale in {"l", "x"}:
             values += [_s(True, row.module_node.pos), _s(1.2, row.module_node.pos)]
+        if row.module == "C2fAttn":
+            values, names = _c2f_attn(row, values, names, ctx, c2)
         if row.module == "DWConv":
             names.append("g")
             values += [None] * (len(names) - 1 - len(values)) + [_s(math.gcd(c1, c2), pos)]
@@ -406,6 +439,8 @@ def _layer(
             )
     elif spec.kind == _CONCAT:
         c2 = sum(ch[f] for f in row.froms)
+    elif spec.kind == _TEXT:
+        c2 = ch[-1]  # parse_model sets no c2 for it: the previous row's stays
     elif spec.kind == _CLASSIFY:
         c2 = 0  # the classes: read by nothing after it
     elif spec.kind == _RESNET:
@@ -418,9 +453,16 @@ def _layer(
     elif spec.kind == _CBFUSE:
         values, names, froms = _cbfuse_starts(row, values, ch, pieces)
         c2 = ch[row.froms[-1]]
+    elif spec.kind == _LEVELS:
+        names += ["ch0", "nl"]
+        values = [*values[: len(spec.params)], None][: len(spec.params)]
+        values += [_s(ch[row.froms[0]], pos), _s(len(row.froms), pos)]
+        if row.module == "Depth":  # Depth(c_mid, ch): no ch0, and three levels
+            names, values = names[:1], values[:1]
+            _need_levels(row, 3)
     elif spec.kind == _DETECT:
         values = values[: len(names)]
-        if row.module == "Segment":  # parse_model scales the prototypes' channels
+        if row.module in _SEGMENT:  # parse_model scales the prototypes' channels
             values += [None] * (3 - len(values))
             nm, npr = values[1] or _s(32, pos), values[2] or _s(256, pos)
             given = npr.value if isinstance(npr, YScalar) else None
@@ -428,12 +470,27 @@ def _layer(
                 raise InputError(f"row {row.number}: Segment's npr must be an integer", npr.pos)
             scaled = make_divisible(min(given, ctx.max_channels) * ctx.width, 8)
             values[1:3] = [nm, _s(scaled, npr.pos)]
-        if row.module == "Pose":  # kpt_shape [keypoints, dims]: their product per anchor
-            values[1:2] = [_keypoints(row, ctx)]
-        if row.module == "OBB":
+        if row.module.endswith("Segment26"):  # Proto26 fuses the three levels
+            _need_levels(row, 3)
+            names.append("proto26")
+            values.append(_s(True, pos))
+        if row.module in ("Pose", "Pose26"):  # kpt_shape [keypoints, dims]: their product
+            keypoints, dims = _keypoints(row, ctx)
+            kpt_node = row.args[1] if len(row.args) > 1 else row.node
+            values[1:2] = [_s(keypoints * dims, kpt_node.pos)]
+        if row.module == "Pose26":  # cv4 of max(ch0 // 4, k · (dims + 2)) wide; σx, σy per keypoint
+            names += ["pose26", "c4", "sigma"]
+            c4 = max(ch[row.froms[0]] // 4, keypoints * (dims + 2))
+            values += [_s(True, pos), _s(c4, pos), _s(keypoints * 2, pos)]
+        if row.module == "WorldDetect":  # its own class branch: plain Convs, always
+            names += ["world"]
+            values += [None] * (len(names) - 1 - len(values)) + [_s(True, pos)]
+            legacy = True
+        if row.module in ("OBB", "OBB26"):  # OBB26's angle is the raw logit, no sigmoid
             names.append("angle")
             values[1:2] = values[1:2] or [_s(1, pos)]
-            values += [None] * (len(names) - 1 - len(values)) + [_s(True, pos)]
+            angle = row.module == "OBB"
+            values += [None] * (len(names) - 1 - len(values)) + [_s(angle, pos)]
         names += ["ch0", "nl", "legacy"]
         values = [*values, _s(ch[row.froms[0]], pos), _s(len(row.froms), pos), _s(legacy, pos)]
         if row.module == "v10Detect":  # Detect(nc, end2end=True) with the light class head
@@ -458,8 +515,12 @@ def _layer(
         if value is not None:
             items.append((_s(name, value.pos), value))
     items += [(_s(name, pos), _s(value, row.module_node.pos)) for name, value in spec.fixed]
-    if row.number > 0 and (row.multi or froms[0] != row.number - 1):
-        sources = tuple(_s(f, row.from_node.pos) for f in froms)
+    reads_text = row.module in _READ_TEXT
+    if reads_text or (row.number > 0 and (row.multi or froms[0] != row.number - 1)):
+        reading: tuple[int | str, ...] = froms if row.number > 0 else ("input",)
+        if reads_text:  # x, then the text (ImagePoolingAttn: the text first, then the levels)
+            reading = (*reading, text) if row.module == "C2fAttn" else (text, *reading)
+        sources = tuple(_s(f, row.from_node.pos) for f in reading)
         items.append((_s("from", row.from_node.pos), YSeq(sources, row.from_node.pos)))
     name_item: tuple[YScalar, YNode] = (_s("name", pos), _s(row.number, pos))
     if n > 1:  # nn.Sequential of n modules: model.i.0, model.i.1, …
@@ -600,9 +661,45 @@ def _spp_kernels(
     return [values[0], *kernels], ["c2", "k1", "k2", "k3"]
 
 
-def _keypoints(row: _Row, ctx: _Context) -> YScalar:
-    """Pose's keypoint outputs per anchor, kpt_shape[0] · kpt_shape[1] (the config's
-    ``kpt_shape`` by name, or a list in the row)."""
+def _c2f_attn(
+    row: _Row, values: list[YNode | None], names: list[str], ctx: _Context, c2: int
+) -> tuple[list[YNode | None], list[str]]:
+    """parse_model's C2fAttn: its heads nh scaled (int(max(round(min(nh, max_channels // 64))
+    · width, 1)) when nh > 1), its ec the hidden channels int(c2 · e)."""
+    values = values + [None] * (len(names) - len(values))
+    e_node, nh_node = values[7], values[3]
+    e = e_node.value if isinstance(e_node, YScalar) else 0.5
+    nh = nh_node.value if isinstance(nh_node, YScalar) else 1
+    if not isinstance(nh, int) or isinstance(nh, bool) or nh < 1 or not isinstance(e, float | int):
+        where = nh_node or row.node
+        raise InputError(f"row {row.number}: C2fAttn's nh must be a positive integer", where.pos)
+    if nh > 1:
+        nh = int(max(round(min(nh, ctx.max_channels // 2 // 32)) * ctx.width, 1))
+    hidden = int(c2 * e)
+    if hidden % nh:
+        raise InputError(
+            f"row {row.number}: C2fAttn's hidden channels {hidden} (c2 {c2} · e {e}) are not "
+            f"divisible by its {nh} heads at this scale",
+            (nh_node or row.node).pos,
+        )
+    pos = row.module_node.pos
+    values[2], values[3] = _s(hidden, pos), _s(nh, pos)
+    return values, names
+
+
+def _need_levels(row: _Row, count: int) -> None:
+    """A head that fuses exactly ``count`` levels (Proto26, Depth) reads that many rows."""
+    if len(row.froms) != count:
+        raise InputError(
+            f"row {row.number}: {row.module} reads {count} levels (P3, P4, P5), got "
+            f"{len(row.froms)}",
+            row.from_node.pos,
+        )
+
+
+def _keypoints(row: _Row, ctx: _Context) -> tuple[int, int]:
+    """Pose's kpt_shape, [keypoints, dims] (the config's ``kpt_shape`` by name, or a list in
+    the row)."""
     node = row.args[1] if len(row.args) > 1 else row.node
     value: object = node.value if isinstance(node, YScalar) else None
     if value == "kpt_shape":
@@ -618,7 +715,7 @@ def _keypoints(row: _Row, ctx: _Context) -> YScalar:
             f"row {row.number}: Pose needs kpt_shape, [keypoints, dims], got {what_node(node)}",
             node.pos,
         )
-    return _s(value[0] * value[1], node.pos)
+    return value[0], value[1]
 
 
 _ACTIVATION = re.compile(r"(?:torch\.)?nn\.(\w+)\(\)")
@@ -684,10 +781,13 @@ def model_tree(root: YMap, path: str, scale: str | None) -> YMap:
     pieces: dict[int, tuple[int, ...]] = {}
     legacy = True
     layers: list[YNode] = []
+    text: int | str = TEXT_FEATURES
     for row in rows:
-        layer, c2 = _layer(row, ctx, ch or [channels], legacy, pieces)
+        layer, c2 = _layer(row, ctx, ch or [channels], legacy, pieces, text)
         if row.module in _NOT_LEGACY:
             legacy = False
+        if row.module == "ImagePoolingAttn":
+            text = row.number
         layers.append(layer)
         ch.append(c2)
     pos = root.pos
@@ -720,7 +820,14 @@ def model_tree(root: YMap, path: str, scale: str | None) -> YMap:
     model = YMap(
         ((_s("name", pos), _s("model", pos)), (_s("layers", pos), YSeq(tuple(layers), pos))), pos
     )
-    items.append((_s("layers", pos), YSeq((model,), pos)))
+    top: tuple[YNode, ...] = (model,)
+    if any(row.module in _READ_TEXT for row in rows):  # the text features, then the model
+        nc: object = "$nc" if var_items else 80
+        shape = YSeq((_s(nc, pos), _s(TEXT_CHANNELS, pos)), pos)
+        features = _map(pos, name=_s(TEXT_FEATURES, pos), type=_s("constant", pos), shape=shape)
+        model = YMap((*model.items[:1], (_s("from", pos), _s("input", pos)), *model.items[1:]), pos)
+        top = (features, model)
+    items.append((_s("layers", pos), YSeq(top, pos)))
     return YMap(tuple(items), pos)
 
 
@@ -787,8 +894,14 @@ def convert_text(tree: YMap, source: str, written: list[str]) -> str:
         if key.value != "layers":
             lines.append(f"{key.value}: {_flow(value)}")
             continue
-        lines += ["layers:", "  - name: model", "    layers:"]
-        (model,) = value.items if isinstance(value, YSeq) else ()
+        lines.append("layers:")
+        assert isinstance(value, YSeq)
+        *before, model = value.items  # YOLO-World's text features come before the model
+        lines += [f"  - {_flow(layer)}  # the text features" for layer in before]
+        lines.append("  - name: model")
+        if before:
+            lines.append("    from: input")
+        lines.append("    layers:")
         rows = model.get("layers") if isinstance(model, YMap) else None
         assert isinstance(rows, YSeq)
         for row, text in zip(rows.items, written, strict=True):

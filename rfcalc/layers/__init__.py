@@ -12,6 +12,7 @@ from rfcalc.layers import (
     conv,
     dense,
     detr,
+    embed,
     merge,
     norm,
     order,
@@ -47,6 +48,7 @@ def _build() -> dict[str, LayerKind]:
         param,
         attention,
         detr,
+        embed,
     ):
         for kind in module.KINDS:
             for key in (kind.name, *kind.aliases):

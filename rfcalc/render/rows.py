@@ -403,18 +403,21 @@ def _heads(report: Report) -> str:
             for name in row.inputs:
                 if name not in members[group] and name not in outside.setdefault(group, []):
                     outside[group].append(name)
-    heads = [g for g, names in outside.items() if len(names) > 1]
+    rows = {row.name: row for row in report.layers}
+
+    def level(name: str) -> bool:  # a map's field, not a global one (YOLO-World's text)
+        rf = rows[name].rf if name in rows else None
+        return rf is not None and bool(rf.size) and not rf.is_global
+
+    heads = [g for g, names in outside.items() if sum(map(level, names)) > 1]
     heads = [g for g in heads if not any(g.startswith(h + ".") for h in heads)]
     if not heads:
         return ""
-    rows = {row.name: row for row in report.layers}
     parts = []
     for group in heads:
         levels = []
-        for name in outside[group]:
-            rf = rows[name].rf if name in rows else None
-            if rf is None or not rf.size:
-                continue
+        for name in filter(level, outside[group]):
+            rf = rows[name].rf
             levels.append(f"{_level(rf.stride)} RF {_head_rf(rf)}")
         prefix = f"{group}: " if len(heads) > 1 else ""
         parts.append(prefix + ", ".join(levels))
