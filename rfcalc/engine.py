@@ -7,7 +7,6 @@ computed once here so that every renderer shows the same numbers.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from fractions import Fraction
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -40,7 +39,7 @@ DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 class RF(NamedTuple):
     size: tuple[int, ...]
-    stride: tuple[Fraction | None, ...]
+    stride: tuple[rf.Ratio | None, ...]
     padding: tuple[int, ...]
     uniform: bool
     is_global: bool

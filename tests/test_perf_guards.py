@@ -68,6 +68,25 @@ def test_describe_json_imports_no_rich() -> None:
     assert not modules & {"rfcalc.api", "dataclasses"}
     # nor for the hints that name other tools' spellings, which only a mistake needs
     assert "rfcalc.foreign" not in modules
+    # a stride is an int until a layer makes it fractional (rfcalc.rf.ratio): resnet50 never
+    # loads fractions, nor decimal and numbers, which fractions imports; the writer uses json's
+    # C string encoder without the json package (its decoder and its scanner's regexes)
+    assert not {"fractions", "decimal", "numbers", "json"} & top_level(modules)
+
+
+def test_a_fractional_stride_is_a_fraction_and_a_whole_one_an_int() -> None:
+    """rfcalc.rf.ratio: 6/3 = 2 and 7/1 = 7 are ints (what resnet50's strides and its
+    adaptive 7->1 pooling give), 1/2 (an upsampling's stride) and 7/2 Fractions."""
+    from fractions import Fraction
+
+    from rfcalc.rf import ratio
+
+    whole = [ratio(6, 3), ratio(7, 1), ratio(0, 5), ratio(-4, 2)]
+    assert whole == [2, 7, 0, -2]
+    assert all(type(value) is int for value in whole)
+    assert ratio(1, 2) == Fraction(1, 2)
+    assert ratio(7, 2) == Fraction(7, 2)
+    assert ratio(-3, 2) == Fraction(-3, 2)
 
 
 def test_version_imports_neither_rich_nor_yaml() -> None:
