@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -87,6 +88,38 @@ def test_a_fractional_stride_is_a_fraction_and_a_whole_one_an_int() -> None:
     assert ratio(1, 2) == Fraction(1, 2)
     assert ratio(7, 2) == Fraction(7, 2)
     assert ratio(-3, 2) == Fraction(-3, 2)
+
+
+def _built_commands(monkeypatch: pytest.MonkeyPatch, *args: str) -> list[str | None]:
+    """The commands that typer builds (reads the signature of, makes the options of) while
+    rfcalc runs with ``args``, in order."""
+    import typer.main
+    from typer.testing import CliRunner
+
+    from rfcalc.cli import app
+
+    built: list[str | None] = []
+    real = typer.main.get_command_from_info
+
+    def spy(info: typer.models.CommandInfo, **settings: Any) -> object:
+        built.append(info.name)
+        return real(info, **settings)
+
+    monkeypatch.setattr(typer.main, "get_command_from_info", spy)
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return built
+
+
+COMMANDS = ["describe", "check", "diff", "rf", "convert", "schema", "examples", "layers"]
+
+
+def test_a_run_builds_only_the_command_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = str(ROOT / "examples" / "lenet5.yaml")
+    assert _built_commands(monkeypatch, "describe", model, "-f", "json") == ["describe"]
+    assert _built_commands(monkeypatch, "layers") == ["layers"]
+    # the group's help lists them all, in the order they are registered
+    assert _built_commands(monkeypatch, "--help") == COMMANDS
 
 
 def test_version_imports_neither_rich_nor_yaml() -> None:
