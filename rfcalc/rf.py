@@ -59,7 +59,8 @@ class TableTooLargeError(ValueError):
 Span = tuple[int, int] | None  # hull [lo, hi] of a unit's field, or None when it is empty
 
 
-# an exact rational number (a stride): an int, or a Fraction once something upsamples
+# an exact rational number (a stride): an int, or a Fraction after a layer that makes strides
+# fractional (an upsampling, a transposed convolution), whole or not from there on
 Ratio: TypeAlias = "int | Fraction"
 
 
