@@ -279,3 +279,24 @@ def test_the_script_runs_no_garbage_collection() -> None:
     )
     assert done.stdout.startswith("{")
     assert done.stderr.strip().splitlines()[-1] == "COLLECTIONS 0"
+
+
+def test_every_character_the_escaping_patterns_match_is_unprintable() -> None:
+    """rfcalc.errors.may_hold_controls skips the escaping patterns (and their compiling) for
+    text that str.isprintable passes: sound only if every character they match is one that
+    isprintable refuses. Checked over all of Unicode, one search per pattern."""
+    from rfcalc import errors
+    from rfcalc.render import json_out
+
+    everything = "".join(map(chr, range(0x110000)))
+    for pattern in (errors._CONTROL, errors._CONTROL_OR_NEWLINE, json_out._UNSAFE):
+        matched = re.findall(pattern, everything)
+        # DEL and C1 (33) and the bidi overrides (5 + 4): 42, and C0 and surrogates for errors
+        assert len(matched) >= 42
+        assert not [c for c in matched if c.isprintable()]
+    # the layout characters are let through, and text with nothing else is left alone
+    assert not errors.may_hold_controls("a\tb\n−×", "\t\n")
+    assert errors.may_hold_controls("a\tb\n−×", "\t")
+    assert errors.may_hold_controls("x\u202ey", "\t\n")
+    assert errors.printable("3×3 −1\n") == "3×3 −1\n"
+    assert errors.printable("3×3\x1b[2J\u202e") == "3×3\\x1b[2J\\u202e"

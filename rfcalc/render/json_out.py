@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from rfcalc import __version__, counting
 from rfcalc.engine import LayerRow, Report
+from rfcalc.errors import may_hold_controls
 from rfcalc.render import PLAIN, View
 from rfcalc.render.blocks import block_dicts
 
@@ -215,8 +216,10 @@ def write(doc: object, sink: Callable[[str], object]) -> None:
     inert on a terminal."""
 
     def safe(text: str) -> object:
-        # ASCII text (a flag Python keeps: no scan) can hold only DEL of them (memchr)
-        if (not text.isascii() or "\x7f" in text) and re.search(_UNSAFE, text):
+        # ASCII text (a flag Python keeps: no scan) can hold only DEL of them (memchr), other
+        # text only what is not printable (the writer leaves no control raw but newlines)
+        suspect = "\x7f" in text if text.isascii() else may_hold_controls(text, "\n")
+        if suspect and re.search(_UNSAFE, text):
             text = re.sub(_UNSAFE, lambda m: f"\\u{ord(m.group()):04x}", text)
         return sink(text)
 
