@@ -354,7 +354,7 @@ def read_text(path: str, data: bytes) -> str:
         if b"\x00" in data:
             raise InputError("file is binary (contains a NUL byte), not YAML", where)
         try:
-            text = data.decode("utf-8-sig")
+            text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")  # as utf-8-sig reads
         except UnicodeDecodeError as exc:
             raise InputError(f"file is not valid UTF-8 (byte {exc.start})", where) from None
     if "\x00" in text:

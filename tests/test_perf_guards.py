@@ -73,6 +73,8 @@ def test_describe_json_imports_no_rich() -> None:
     # loads fractions, nor decimal and numbers, which fractions imports; the writer uses json's
     # C string encoder without the json package (its decoder and its scanner's regexes)
     assert not {"fractions", "decimal", "numbers", "json"} & top_level(modules)
+    # a UTF-8 byte-order mark is dropped without the utf-8-sig codec's module
+    assert "encodings.utf_8_sig" not in modules
 
 
 def test_a_fractional_stride_is_a_fraction_and_a_whole_one_an_int() -> None:
