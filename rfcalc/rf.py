@@ -32,8 +32,9 @@ thousands of padded non-uniform layers in a row need that many), is a
 :class:`TableTooLargeError`.
 """
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: typing.NamedTuple compiles each string annotation
+# of its fields into a ForwardRef (about 13 µs a field, at every start); the few fields that
+# name what is not defined yet are quoted
 from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, repeat
 from operator import eq, le, sub
@@ -139,7 +140,7 @@ class Table(NamedTuple):
     computed exactly from its definition, so :meth:`span` always gives the same answer for a
     unit (it raises :class:`TableTooLargeError` for a unit absurdly far beyond the edges)."""
 
-    store: _Store
+    store: "_Store"
     S: int = 1
     P: int = 0
     taps: int = 1  # not `count`, which a tuple has as a method
@@ -797,7 +798,7 @@ class Summary(NamedTuple):
     """What docs/numbers.md reports for one axis of one layer."""
 
     size: int
-    stride: Ratio | None  # None for global axes
+    stride: "Ratio | None"  # None for global axes
     padding: int
     uniform: bool
     is_global: bool
