@@ -8,17 +8,74 @@ Commands import what they need when they run, so that ``--format json`` never pa
 import gc
 import os
 import sys
+from collections.abc import Iterator, MutableMapping
 from enum import StrEnum
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+import typer.core
+import typer.main
+from typer.models import CommandInfo
 
 from rfcalc import __version__
 from rfcalc.errors import InputError, RfcalcError, printable
 from rfcalc.render import FORMATS
 
+if TYPE_CHECKING:
+    from typer._click import Command
+
+# The commands are registered here, not on `app`, whose group builds each one when it is first
+# looked up: typer builds a command by reading its signature's annotations and making its
+# options (about 0.4 ms each), and a run needs only the command it runs (--help, completion and
+# "did you mean" look up, and so build, all of them).
+commands = typer.Typer()
+
+
+class _Built(MutableMapping[str, "Command"]):
+    """The group's commands by name, in the order they are registered, each built from its
+    function by typer when first looked up."""
+
+    def __init__(self, source: typer.Typer) -> None:
+        self.entries: dict[str, CommandInfo | Command] = {}
+        for info in source.registered_commands:
+            assert info.name, "each command is registered with its name"
+            self.entries[info.name] = info
+
+    def __getitem__(self, name: str) -> "Command":
+        entry = self.entries[name]
+        if isinstance(entry, CommandInfo):
+            entry = self.entries[name] = typer.main.get_command_from_info(
+                entry,
+                pretty_exceptions_short=app.pretty_exceptions_short,
+                rich_markup_mode=app.rich_markup_mode,
+            )
+        return entry
+
+    def __setitem__(self, name: str, command: "Command") -> None:
+        self.entries[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self.entries[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+class _Group(typer.core.TyperGroup):
+    """rfcalc's group: typer's, with :data:`commands` built as they are looked up (with
+    ``app``'s settings)."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _Built(commands)
+
+
 app = typer.Typer(
     name="rfcalc",
+    cls=_Group,
     help="Shapes, parameters, MACs and receptive fields of neural networks described in YAML.",
     # typer's own --install-completion / --show-completion: measured free (typer imports its
     # completion module either way), so offered
@@ -114,7 +171,7 @@ ScaleOption = Annotated[
 ]
 
 
-@app.command()
+@commands.command("describe")
 def describe(
     model: Annotated[
         str | None, typer.Argument(metavar="MODEL", help="Model file, or - for standard input.")
@@ -373,7 +430,7 @@ def _expand(patterns: list[str]) -> list[str]:
     return out
 
 
-@app.command()
+@commands.command("check")
 def check(
     models: Annotated[
         list[str], typer.Argument(metavar="MODEL...", help="Model files (globs work), - for stdin.")
@@ -456,7 +513,7 @@ def check(
         raise typer.Exit(1)
 
 
-@app.command()
+@commands.command("diff")
 def diff(
     old: Annotated[str, typer.Argument(metavar="OLD", help="The model before.")],
     new: Annotated[str, typer.Argument(metavar="NEW", help="The model after.")],
@@ -511,7 +568,7 @@ def parse_unit(text: str | None) -> tuple[int, ...] | None:
     return tuple(int(p) for p in parts)
 
 
-@app.command()
+@commands.command("rf")
 def rf(
     model: Annotated[
         str, typer.Argument(metavar="MODEL", help="Model file, or - for standard input.")
@@ -600,7 +657,7 @@ def _write_image(output: str, suffix: str, shown: object) -> None:
         raise InputError(f"--output {output}: cannot write: {exc.strerror}") from None
 
 
-@app.command()
+@commands.command("convert")
 def convert(
     model: Annotated[
         str | None,
@@ -671,7 +728,7 @@ def convert(
         emit(text)
 
 
-@app.command()
+@commands.command("schema")
 def schema(
     model: Annotated[
         str | None,
@@ -694,7 +751,7 @@ def schema(
     sys.stdout.write(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
 
 
-@app.command()
+@commands.command("examples")
 def examples() -> None:
     """List the bundled example models ('rfcalc describe --example NAME' describes one)."""
     from rfcalc.bundled import example_names, examples_dir
@@ -705,7 +762,7 @@ def examples() -> None:
     emit("".join(f"{n:<{width}}  {folder / n}.yaml\n" for n in names))
 
 
-@app.command()
+@commands.command("layers")
 def layers(
     type_name: Annotated[
         str | None, typer.Argument(metavar="TYPE", help="Show one type's arguments.")

@@ -4,10 +4,10 @@ Pure computation on immutable values (NamedTuples); no printing, no rich, no typ
 computed once here so that every renderer shows the same numbers.
 """
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: typing.NamedTuple compiles each string annotation
+# of its fields into a ForwardRef (about 13 µs a field, at every start); the few fields that
+# name what is not defined yet are quoted
 from collections.abc import Mapping
-from fractions import Fraction
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -40,7 +40,7 @@ DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 class RF(NamedTuple):
     size: tuple[int, ...]
-    stride: tuple[Fraction | None, ...]
+    stride: "tuple[rf.Ratio | None, ...]"
     padding: tuple[int, ...]
     uniform: bool
     is_global: bool
@@ -112,18 +112,6 @@ class Report(NamedTuple):
         return tuple(found is None for found in self.lookahead)
 
 
-class _Result(NamedTuple):
-    """What a layer's rule gives for its arguments and inputs, and what follows from that
-    alone: computed once for all the layers alike (a repeat, a chain written out)."""
-
-    out: Out
-    layout: Layout  # the output's (see layers.base.Layout)
-    findings: tuple[tuple[str, str], ...]  # the warnings its windows raise: (code, message)
-    macs: int  # in the report's convention
-    output_bytes: int  # at the report's batch and dtype
-    steps: _Steps | None  # a single input's fields, axis by axis (None: see _fields)
-
-
 class _Step(NamedTuple):
     """A single-input layer on one spatial axis: the output's field is the input's
     composed with ``rule`` (rf.compose)."""
@@ -134,6 +122,18 @@ class _Step(NamedTuple):
 
 
 _Steps = tuple[_Step | None, ...]  # per spatial axis; None: the field stays as it is
+
+
+class _Result(NamedTuple):
+    """What a layer's rule gives for its arguments and inputs, and what follows from that
+    alone: computed once for all the layers alike (a repeat, a chain written out)."""
+
+    out: Out
+    layout: Layout  # the output's (see layers.base.Layout)
+    findings: tuple[tuple[str, str], ...]  # the warnings its windows raise: (code, message)
+    macs: int  # in the report's convention
+    output_bytes: int  # at the report's batch and dtype
+    steps: _Steps | None  # a single input's fields, axis by axis (None: see _fields)
 
 
 def analyze(

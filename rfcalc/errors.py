@@ -80,6 +80,17 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def may_hold_controls(text: str, layout: str) -> bool:
+    """Might ``text`` hold a control, format or surrogate character other than those in
+    ``layout``? False is certain, found at C speed: ``str.isprintable`` is False for every
+    character of those categories (Cc, Cf, Cs), which hold all that :data:`_CONTROL` and the
+    JSON writer's pattern match. True says only that a search is needed (a no-break space, say,
+    is not printable either); it spares compiling those patterns for most non-ASCII text."""
+    for char in layout:
+        text = text.replace(char, " ")
+    return not text.isprintable()
+
+
 def printable(text: str, newlines: bool = True) -> str:
     """Text with every control character that could act on a terminal (clear the screen,
     retitle it, move the cursor, reorder a line) shown as an escape (``\\x1b``), so that what
@@ -88,6 +99,8 @@ def printable(text: str, newlines: bool = True) -> str:
         inert = _INERT_ASCII if newlines else _INERT_ASCII_LINE
         if not text.encode("ascii").translate(None, inert):  # nothing left but controls
             return text
+    elif not may_hold_controls(text, "\t\n" if newlines else "\t"):
+        return text
     pattern = _CONTROL if newlines else _CONTROL_OR_NEWLINE
     return re.sub(pattern, _escape, text) if re.search(pattern, text) else text
 

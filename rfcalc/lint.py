@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from fractions import Fraction
 from typing import TYPE_CHECKING, NamedTuple
 
 from rfcalc import rf
@@ -21,6 +20,7 @@ from rfcalc.layers.base import LayerKind, PerInput, RfRule, Shape, axis_name
 if TYPE_CHECKING:
     from rfcalc.build import Node
     from rfcalc.engine import LayerRow
+    from rfcalc.rf import Ratio
 
 
 class Warning(NamedTuple):
@@ -271,22 +271,22 @@ class Lookahead(NamedTuple):
     """The first layer whose units read past the input position they stand for, on one axis."""
 
     layer: str
-    positions: Fraction  # how far past (the most over its units)
+    positions: Ratio  # how far past (the most over its units)
 
 
-def lookahead(field: rf.Field, n: int) -> Fraction | None:
+def lookahead(field: rf.Field, n: int) -> Ratio | None:
     """How far past its own position ``x·S`` the field of a unit ``x < n`` reaches at most
     (0 or less: causal), or None when no unit reads anything. A global field's units stand for
     position 0."""
     if isinstance(field, rf.Affine):
-        return Fraction(field.r - 1 - field.P)
+        return field.r - 1 - field.P
     if isinstance(field, rf.Global):
-        return Fraction(field.hi) if field.lo <= field.hi else None
+        return field.hi if field.lo <= field.hi else None
     # max over x of hi(x) − x·p/q, as (q·hi(x) − x·p) / q in integers
     p, q = field.jump.numerator, field.jump.denominator
     his = rf.highest_ends(field, n)
     scaled = [q * hi - p * x for x, hi in enumerate(his) if hi != -math.inf]
-    return Fraction(int(max(scaled)), q) if scaled else None
+    return rf.ratio(int(max(scaled)), q) if scaled else None
 
 
 class Causality:

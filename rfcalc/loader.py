@@ -5,8 +5,9 @@ because they may be expressions that depend on block arguments. :mod:`rfcalc.bui
 and validates them against the layer registry.
 """
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: typing.NamedTuple compiles each string annotation
+# of its fields into a ForwardRef (about 13 µs a field, at every start); the few fields that
+# name what is not defined yet are quoted
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -44,7 +45,7 @@ class LayerSpec(NamedTuple):
     args: tuple[ArgSpec, ...]
     pos: SourcePos
     if_: YNode | None = None
-    layers: tuple[LayerSpec, ...] | None = None
+    layers: "tuple[LayerSpec, ...] | None" = None  # nested: its own class
     lint: YNode | None = None  # {ignore: [code, ...]}: warnings silenced on this layer
 
 

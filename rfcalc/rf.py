@@ -32,14 +32,16 @@ thousands of padded non-uniform layers in a row need that many), is a
 :class:`TableTooLargeError`.
 """
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: typing.NamedTuple compiles each string annotation
+# of its fields into a ForwardRef (about 13 µs a field, at every start); the few fields that
+# name what is not defined yet are quoted
 from collections.abc import Callable, Iterable, Sequence
-from fractions import Fraction
-from functools import lru_cache
 from itertools import compress, repeat
 from operator import eq, le, sub
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 MAX_TABLE = 4_000_000  # units of one per-unit table; a larger non-uniform axis is an error
 MAX_EXTRA = 4_000_000  # units computed beyond one chain of tables' initial ranges (+16 a step)
@@ -58,11 +60,19 @@ class TableTooLargeError(ValueError):
 Span = tuple[int, int] | None  # hull [lo, hi] of a unit's field, or None when it is empty
 
 
-@lru_cache(maxsize=1024)
-def whole(n: int) -> Fraction:
-    """``Fraction(n)``, made once per stride (a Fraction is a value: one serves every layer;
-    making one costs about a microsecond, twice a layer)."""
-    return Fraction(n)
+# an exact rational number (a stride): an int, or a Fraction after a layer that makes strides
+# fractional (an upsampling, a transposed convolution), whole or not from there on
+Ratio: TypeAlias = "int | Fraction"
+
+
+def ratio(n: int, d: int) -> Ratio:
+    """``n / d`` exactly (``d > 0``): an int when ``d`` divides ``n``, else a Fraction. The
+    fractions module (and decimal, which it imports) is loaded only when a stride is not whole."""
+    if n % d == 0:
+        return n // d
+    from fractions import Fraction
+
+    return Fraction(n, d)
 
 
 class Window(NamedTuple):
@@ -77,7 +87,7 @@ class Window(NamedTuple):
 
 class Func(NamedTuple):
     fn: Callable[[int], tuple[int, int, int] | None]
-    jump: Fraction
+    jump: Ratio
     label: str = ""
 
 
@@ -108,8 +118,8 @@ class Affine(NamedTuple):
     r: int
 
     @property
-    def jump(self) -> Fraction:
-        return whole(self.S)
+    def jump(self) -> Ratio:
+        return self.S
 
     def span(self, y: int) -> Span:
         lo = y * self.S - self.P
@@ -130,14 +140,14 @@ class Table(NamedTuple):
     computed exactly from its definition, so :meth:`span` always gives the same answer for a
     unit (it raises :class:`TableTooLargeError` for a unit absurdly far beyond the edges)."""
 
-    store: _Store
+    store: "_Store"
     S: int = 1
     P: int = 0
     taps: int = 1  # not `count`, which a tuple has as a method
     step: int = 1
 
     @property
-    def jump(self) -> Fraction:
+    def jump(self) -> Ratio:
         return self.store.jump * self.S
 
     def span(self, y: int) -> Span:
@@ -231,7 +241,7 @@ class _Store:
         "stop",
     )
 
-    def __init__(self, n: int, jump: Fraction, sources: tuple[Source, ...]) -> None:
+    def __init__(self, n: int, jump: Ratio, sources: tuple[Source, ...]) -> None:
         self.n = n
         self.jump = jump
         self.sources = sources
@@ -684,7 +694,7 @@ def _view(table: Table, rule: Window) -> Table | None:
     return Table(table.store, table.S * rule.stride, table.P + rule.pad * table.S, count, step)
 
 
-def _materialize(n: int, jump: Fraction, sources: tuple[Source, ...]) -> Table:
+def _materialize(n: int, jump: Ratio, sources: tuple[Source, ...]) -> Table:
     if n > MAX_TABLE:
         raise TableTooLargeError(
             f"{n:,} units with a per-unit receptive field (limit {MAX_TABLE:,})"
@@ -694,8 +704,8 @@ def _materialize(n: int, jump: Fraction, sources: tuple[Source, ...]) -> Table:
     return Table(store)
 
 
-def _rule_jump(rule: Window | Func) -> Fraction:
-    return whole(rule.stride) if isinstance(rule, Window) else rule.jump
+def _rule_jump(rule: Window | Func) -> Ratio:
+    return rule.stride if isinstance(rule, Window) else rule.jump
 
 
 def hull(field: Field, n: int) -> Span:
@@ -754,10 +764,12 @@ def merge(inputs: Sequence[MergeInput], n_out: int) -> tuple[Field, list[str]]:
     # inputs whose fields all end at the unit's own position (x·S) are causally aligned
     uniform = [u for u in (_uniform(f, n_out) for f in parts) if u is not None]
     if len(uniform) == len(parts):
-        centres = {Fraction(r - 1, 2) - P for P, r in uniform}
+        doubled = {r - 1 - 2 * P for P, r in uniform}  # twice each centre, (r − 1)/2 − P
         causal = all(r - 1 - P == 0 for P, r in uniform)
-        if len(centres) > 1 and not causal:
-            notes.append("centres of unit 0 at " + ", ".join(_fmt(c) for c in sorted(centres)))
+        if len(doubled) > 1 and not causal:
+            notes.append(
+                "centres of unit 0 at " + ", ".join(_fmt(ratio(c, 2)) for c in sorted(doubled))
+            )
     affine = [f for f in parts if isinstance(f, Affine)]
     if len(affine) == len(parts) and len({f.S for f in affine}) == 1:
         S = affine[0].S
@@ -775,7 +787,7 @@ def _uniform(field: Affine | Table, n: int) -> tuple[int, int] | None:
     return (summary.padding, summary.size) if summary.uniform else None
 
 
-def _fmt(value: Fraction) -> str:
+def _fmt(value: Ratio) -> str:
     return str(value.numerator) if value.denominator == 1 else str(value)
 
 
@@ -786,7 +798,7 @@ class Summary(NamedTuple):
     """What docs/numbers.md reports for one axis of one layer."""
 
     size: int
-    stride: Fraction | None  # None for global axes
+    stride: "Ratio | None"  # None for global axes
     padding: int
     uniform: bool
     is_global: bool
@@ -797,7 +809,7 @@ def summarize(field: Field, n: int) -> Summary:
     if isinstance(field, Global):
         return Summary(max(field.hi - field.lo + 1, 0), None, -field.lo, True, True)
     if isinstance(field, Affine):
-        return Summary(field.r, whole(field.S), field.P, True, False)
+        return Summary(field.r, field.S, field.P, True, False)
     lo, hi = _bulk(field, 0, n)
     widest = max(map(sub, hi, lo))  # an empty field's hi − lo is −inf
     size = int(widest) + 1 if widest != -_INF else 0

@@ -80,7 +80,6 @@ _SPECIAL_FLOATS = {
     "-.inf": float("-inf"), "-.Inf": float("-inf"), "-.INF": float("-inf"),
 }  # fmt: skip
 _NANS = frozenset((".nan", ".NaN", ".NAN"))
-_SURROGATE = "[\ud800-\udfff]"  # compiled on first use (re caches it)
 _NOT_A_NUMBER = object()
 
 
@@ -152,11 +151,23 @@ def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_TAG_PREFIX) :] if tag.startswith(_TAG_PREFIX) else tag
 
 
+def _lone_surrogate(text: str) -> str | None:
+    """The first lone surrogate in ``text`` (no UTF-8 file holds one: an escape or the command
+    line puts it there), or None. UTF-8's encoder refuses exactly these, at C speed."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return text[exc.start]
+    return None
+
+
 def _string(text: str, pos: SourcePos) -> str:
-    m = None if text.isascii() else re.search(_SURROGATE, text)
-    if m:
+    surrogate = _lone_surrogate(text)
+    if surrogate is not None:
         raise InputError(
-            f"a string holds a lone surrogate (\\u{ord(m.group()):04x}), which is not text", pos
+            f"a string holds a lone surrogate (\\u{ord(surrogate):04x}), which is not text", pos
         )
     return text
 
@@ -343,7 +354,7 @@ def read_text(path: str, data: bytes) -> str:
         if b"\x00" in data:
             raise InputError("file is binary (contains a NUL byte), not YAML", where)
         try:
-            text = data.decode("utf-8-sig")
+            text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")  # as utf-8-sig reads
         except UnicodeDecodeError as exc:
             raise InputError(f"file is not valid UTF-8 (byte {exc.start})", where) from None
     if "\x00" in text:
@@ -366,7 +377,7 @@ def _problem(exc: yaml.MarkedYAMLError, text: str) -> str:
 
 def parse(text: str, path: str) -> YNode:
     """Parse one YAML document into a located tree."""
-    if not text.isascii() and re.search(_SURROGATE, text):  # only text from the command line
+    if _lone_surrogate(text) is not None:  # only text from the command line
         raise InputError("not valid UTF-8 text", SourcePos(path))
     events = _LOADER(text)
     try:

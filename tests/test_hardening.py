@@ -449,3 +449,15 @@ def test_an_empty_model_path_and_an_output_folder() -> None:
         2,
         "rfcalc: error: --output out.txt/ names a folder, not a file\n",
     )
+
+
+def test_a_utf8_byte_order_mark_is_dropped_and_a_bad_byte_counted_after_it() -> None:
+    """A file saved with a UTF-8 BOM (EF BB BF) reads as without it (one BOM; a second is
+    text, U+FEFF); a byte that is not UTF-8 is counted from after the BOM, as for UTF-16's:
+    b"ab\\xff" has its bad byte at 2."""
+    from rfcalc.yamltree import read_text
+
+    assert read_text("m.yaml", b"\xef\xbb\xbfa: 1\n") == "a: 1\n"
+    assert read_text("m.yaml", b"\xef\xbb\xbf\xef\xbb\xbfa: 1\n") == "\ufeffa: 1\n"
+    with pytest.raises(InputError, match=r"file is not valid UTF-8 \(byte 2\)"):
+        read_text("m.yaml", b"\xef\xbb\xbfab\xff")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -68,6 +69,59 @@ def test_describe_json_imports_no_rich() -> None:
     assert not modules & {"rfcalc.api", "dataclasses"}
     # nor for the hints that name other tools' spellings, which only a mistake needs
     assert "rfcalc.foreign" not in modules
+    # a stride is an int until a layer makes it fractional (rfcalc.rf.ratio): resnet50 never
+    # loads fractions, nor decimal and numbers, which fractions imports; the writer uses json's
+    # C string encoder without the json package (its decoder and its scanner's regexes)
+    assert not {"fractions", "decimal", "numbers", "json"} & top_level(modules)
+    # a UTF-8 byte-order mark is dropped without the utf-8-sig codec's module
+    assert "encodings.utf_8_sig" not in modules
+
+
+def test_a_fractional_stride_is_a_fraction_and_a_whole_one_an_int() -> None:
+    """rfcalc.rf.ratio: 6/3 = 2 and 7/1 = 7 are ints (what resnet50's strides and its
+    adaptive 7->1 pooling give), 1/2 (an upsampling's stride) and 7/2 Fractions."""
+    from fractions import Fraction
+
+    from rfcalc.rf import ratio
+
+    whole = [ratio(6, 3), ratio(7, 1), ratio(0, 5), ratio(-4, 2)]
+    assert whole == [2, 7, 0, -2]
+    assert all(type(value) is int for value in whole)
+    assert ratio(1, 2) == Fraction(1, 2)
+    assert ratio(7, 2) == Fraction(7, 2)
+    assert ratio(-3, 2) == Fraction(-3, 2)
+
+
+def _built_commands(monkeypatch: pytest.MonkeyPatch, *args: str) -> list[str | None]:
+    """The commands that typer builds (reads the signature of, makes the options of) while
+    rfcalc runs with ``args``, in order."""
+    import typer.main
+    from typer.testing import CliRunner
+
+    from rfcalc.cli import app
+
+    built: list[str | None] = []
+    real = typer.main.get_command_from_info
+
+    def spy(info: typer.models.CommandInfo, **settings: Any) -> object:
+        built.append(info.name)
+        return real(info, **settings)
+
+    monkeypatch.setattr(typer.main, "get_command_from_info", spy)
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return built
+
+
+COMMANDS = ["describe", "check", "diff", "rf", "convert", "schema", "examples", "layers"]
+
+
+def test_a_run_builds_only_the_command_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = str(ROOT / "examples" / "lenet5.yaml")
+    assert _built_commands(monkeypatch, "describe", model, "-f", "json") == ["describe"]
+    assert _built_commands(monkeypatch, "layers") == ["layers"]
+    # the group's help lists them all, in the order they are registered
+    assert _built_commands(monkeypatch, "--help") == COMMANDS
 
 
 def test_version_imports_neither_rich_nor_yaml() -> None:
@@ -227,3 +281,24 @@ def test_the_script_runs_no_garbage_collection() -> None:
     )
     assert done.stdout.startswith("{")
     assert done.stderr.strip().splitlines()[-1] == "COLLECTIONS 0"
+
+
+def test_every_character_the_escaping_patterns_match_is_unprintable() -> None:
+    """rfcalc.errors.may_hold_controls skips the escaping patterns (and their compiling) for
+    text that str.isprintable passes: sound only if every character they match is one that
+    isprintable refuses. Checked over all of Unicode, one search per pattern."""
+    from rfcalc import errors
+    from rfcalc.render import json_out
+
+    everything = "".join(map(chr, range(0x110000)))
+    for pattern in (errors._CONTROL, errors._CONTROL_OR_NEWLINE, json_out._UNSAFE):
+        matched = re.findall(pattern, everything)
+        # DEL and C1 (33) and the bidi overrides (5 + 4): 42, and C0 and surrogates for errors
+        assert len(matched) >= 42
+        assert not [c for c in matched if c.isprintable()]
+    # the layout characters are let through, and text with nothing else is left alone
+    assert not errors.may_hold_controls("a\tb\n−×", "\t\n")
+    assert errors.may_hold_controls("a\tb\n−×", "\t")
+    assert errors.may_hold_controls("x\u202ey", "\t\n")
+    assert errors.printable("3×3 −1\n") == "3×3 −1\n"
+    assert errors.printable("3×3\x1b[2J\u202e") == "3×3\\x1b[2J\\u202e"

@@ -302,3 +302,17 @@ def test_wide_window_over_far_virtual_units() -> None:
     assert stats.index_builds <= 2
     per_query = 2 * (2 * rf.BLOCK + 2)
     assert stats.scanned <= stats.units + outputs * per_query
+
+
+def test_merge_notes_its_inputs_centres_and_strides() -> None:
+    """Unit 0's field is [−P, r − 1 − P], centred at (r − 1)/2 − P: r=2, P=0 → 1/2; r=3, P=1
+    → 0; r=4, P=3 → 3/2 − 3 = −3/2. None ends at its own position (r − 1 − P = 1, 1, 0), so
+    the merge is not causal and the centres are noted, in order, halves written as fractions."""
+    axis = rf.IDENTITY_AXIS
+    fields = (rf.Affine(1, 0, 2), rf.Affine(1, 1, 3), rf.Affine(1, 3, 4))
+    _, notes = rf.merge([rf.MergeInput(f, axis, 8) for f in fields], 8)
+    assert notes == ["centres of unit 0 at -3/2, 0, 1/2"]
+    # strides 2 and 1 (jumps, whole: ints), centres 1/2 − 0 and 0 − 0
+    strided = (rf.Affine(2, 0, 2), rf.Affine(1, 0, 1))
+    _, notes = rf.merge([rf.MergeInput(f, axis, 8) for f in strided], 8)
+    assert notes == ["strides 2, 1", "centres of unit 0 at 0, 1/2"]

@@ -15,8 +15,6 @@ projections, which changes no spatial field.
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from rfcalc.layers.activation import softmax_terms
 from rfcalc.layers.base import (
     Arg,
@@ -264,7 +262,7 @@ def _windows(n: int, window: int, shift: int) -> Func:
         first = x // window * window
         return (first, first + window - 1, 1)
 
-    return Func(reads, Fraction(1), f"windows {window} shift {shift}")
+    return Func(reads, 1, f"windows {window} shift {shift}")
 
 
 def _pair(ctx: Ctx, name: str) -> tuple[int, int]:
@@ -334,7 +332,7 @@ def _areas(n: int, width: int, area: int) -> Func:
         last = ((y + 1) * width - 1) // run * run + run - 1
         return (first, last // width, 1)
 
-    return Func(reads, Fraction(1), f"areas of {run} positions")
+    return Func(reads, 1, f"areas of {run} positions")
 
 
 def _map_attention(ctx: Ctx) -> Out:

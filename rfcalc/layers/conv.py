@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from math import gcd
 
 from rfcalc.layers.base import (
@@ -18,7 +17,7 @@ from rfcalc.layers.base import (
     spatial_rule,
 )
 from rfcalc.layers.common import axis_name, resolve_padding, window_output
-from rfcalc.rf import AxisRule, Func, Window
+from rfcalc.rf import AxisRule, Func, Window, ratio
 
 
 def _channels(ctx: Ctx) -> tuple[int, int, int]:
@@ -99,7 +98,7 @@ def _transposed_reads(k: int, s: int, p: int, d: int) -> AxisRule:
             return None
         return ((x + p - t[1] * d) // s, (x + p - t[0] * d) // s, step)
 
-    return Func(reads, Fraction(1, s), f"transposed k={k} s={s} p={p} d={d}")
+    return Func(reads, ratio(1, s), f"transposed k={k} s={s} p={p} d={d}")
 
 
 def _transposed_rule(rank: int) -> LayerKind:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from rfcalc.layers.base import Arg, Ctx, LayerKind, Out, PerDim, Shape, T, Tokens, fmt_shape
 from rfcalc.rf import IDENTITY_AXIS, AxisRule, Func
 
@@ -22,7 +20,7 @@ def _first_unit(x: int) -> tuple[int, int, int]:
     return (0, 0, 1)
 
 
-_BROADCAST = Func(_first_unit, Fraction(0), "broadcast")
+_BROADCAST = Func(_first_unit, 0, "broadcast")
 
 
 def _elementwise(ctx: Ctx) -> Out:
@@ -87,7 +85,7 @@ def _concat(ctx: Ctx) -> Out:
             return None
 
         axes: list[AxisRule] = [IDENTITY_AXIS] * rank
-        axes[d] = Func(reads, Fraction(1), f"concat part {j}")
+        axes[d] = Func(reads, 1, f"concat part {j}")
         rules.append(tuple(axes))
         offset = hi
     if len({t for t in tags if isinstance(t, Tokens)}) > 1:

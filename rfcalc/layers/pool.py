@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from rfcalc.layers.base import (
     ALL_GLOBAL,
     Arg,
@@ -18,7 +16,7 @@ from rfcalc.layers.base import (
     spatial_rule,
 )
 from rfcalc.layers.common import axis_name, resolve_padding, window_output
-from rfcalc.rf import GLOBAL_AXIS, AxisRule, Func, Window
+from rfcalc.rf import GLOBAL_AXIS, AxisRule, Func, Window, ratio
 
 
 def _window_pool(prefix: str, torch_prefix: str, rank: int, what: str) -> LayerKind:
@@ -103,7 +101,7 @@ def _adaptive_axis(n: int, o: int) -> AxisRule:
         end = -((-(x + 1) * n) // o)
         return (start, end - 1, 1)
 
-    return Func(reads, Fraction(n, o), f"adaptive {n}->{o}")
+    return Func(reads, ratio(n, o), f"adaptive {n}->{o}")
 
 
 def _adaptive_pool(prefix: str, torch_prefix: str, rank: int) -> LayerKind:

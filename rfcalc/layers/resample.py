@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from rfcalc.layers.base import (
     Arg,
@@ -17,13 +17,18 @@ from rfcalc.layers.base import (
     prod,
     spatial_rule,
 )
-from rfcalc.rf import AxisRule, Func, Window
+from rfcalc.rf import AxisRule, Func, Window, ratio
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 _MODE_RANK = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
 MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear")
 
 
 def _scale(value: object) -> Fraction:
+    from fractions import Fraction  # a scale_factor is the one Fraction a model writes
+
     return Fraction(str(value))  # the decimal the user wrote, exactly
 
 
@@ -35,10 +40,10 @@ def _upsample_axis(mode: str, n: int, out: int, factor: Fraction | None, align: 
     """
     # PyTorch's scale: 1/scale_factor when given, else in/out; align_corners: (in-1)/(out-1)
     if align and mode not in ("nearest", "nearest-exact"):
-        scale = Fraction(n - 1, out - 1) if out > 1 else Fraction(0)
+        scale = ratio(n - 1, out - 1) if out > 1 else 0
     else:
-        scale = 1 / factor if factor is not None else Fraction(n, out)
-    jump = Fraction(n, out) if factor is None else 1 / factor
+        scale = 1 / factor if factor is not None else ratio(n, out)
+    jump = ratio(n, out) if factor is None else 1 / factor
     p, q = scale.numerator, scale.denominator
 
     def inside(x: int) -> bool:
@@ -129,7 +134,7 @@ def _pixel_shuffle(ctx: Ctx) -> Out:
     def reads(x: int) -> tuple[int, int, int]:
         return (x // r, x // r, 1)
 
-    axis = Func(reads, Fraction(1, r), f"pixel shuffle {r}")
+    axis = Func(reads, ratio(1, r), f"pixel shuffle {r}")
     return Out(shape, rf=spatial_rule((axis, axis)))
 
 

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
-from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rfcalc import __version__, counting
 from rfcalc.engine import LayerRow, Report
+from rfcalc.errors import may_hold_controls
 from rfcalc.render import PLAIN, View
 from rfcalc.render.blocks import block_dicts
+
+if TYPE_CHECKING:
+    from rfcalc.rf import Ratio
 
 SCHEMA_VERSION = 1
 
 
-def _number(value: Fraction | None) -> int | float | None:
+def _number(value: Ratio | None) -> int | float | None:
     if value is None:
         return None
     return value.numerator if value.denominator == 1 else float(value)
@@ -83,14 +85,27 @@ def report_dict(report: Report, lazy: bool = False) -> dict[str, object]:
 # json escapes C0 controls itself; these would reach a terminal raw (DEL, C1, bidi overrides)
 _UNSAFE = "[\x7f-\x9f\u202a-\u202e\u2066-\u2069]"  # compiled on first use (re caches it)
 
-_string = json.encoder.encode_basestring  # the C encoder where there is one
+# json.encoder's string encoder, without the json package (its decoder, its scanner's regexes)
+try:
+    from _json import encode_basestring as _string  # the C encoder, as json.encoder's
+except ImportError:  # an interpreter without CPython's accelerator module
+    from json.encoder import py_encode_basestring as _string
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def _float(value: float) -> str:
+    """A float as ``json.dumps`` writes it: its repr, and NaN, Infinity, -Infinity."""
+    text = float.__repr__(value)
+    return _NON_FINITE.get(text, text)
+
+
 _CONSTANTS = {None: "null", True: "true", False: "false"}
 _TEXT: dict[type, Callable[[Any], str]] = {
     int: repr,  # exactly int: an int subclass (IntEnum) is written by _scalar
     str: _string,
     bool: _CONSTANTS.__getitem__,
     type(None): _CONSTANTS.__getitem__,
-    float: json.dumps,  # as json writes it, inf and nan included
+    float: _float,
 }
 FLUSH = 1 << 12  # parts gathered before they go to the sink as one string
 
@@ -201,8 +216,10 @@ def write(doc: object, sink: Callable[[str], object]) -> None:
     inert on a terminal."""
 
     def safe(text: str) -> object:
-        # ASCII text (a flag Python keeps: no scan) can hold only DEL of them (memchr)
-        if (not text.isascii() or "\x7f" in text) and re.search(_UNSAFE, text):
+        # ASCII text (a flag Python keeps: no scan) can hold only DEL of them (memchr), other
+        # text only what is not printable (the writer leaves no control raw but newlines)
+        suspect = "\x7f" in text if text.isascii() else may_hold_controls(text, "\n")
+        if suspect and re.search(_UNSAFE, text):
             text = re.sub(_UNSAFE, lambda m: f"\\u{ord(m.group()):04x}", text)
         return sink(text)
 

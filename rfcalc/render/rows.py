@@ -6,12 +6,14 @@ Folding (``--depth``) happens here: it changes what is shown, never the totals.
 from __future__ import annotations
 
 from collections.abc import Callable
-from fractions import Fraction
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from rfcalc import counting
 from rfcalc.engine import RF, LayerRow, Report
 from rfcalc.errors import InputError, did_you_mean
+
+if TYPE_CHECKING:
+    from rfcalc.rf import Ratio
 
 
 def thousands(n: int) -> str:
@@ -42,7 +44,7 @@ def shape(s: tuple[int, ...]) -> str:
     return "×".join(str(d) for d in s)
 
 
-def fraction(value: Fraction | None) -> str:
+def fraction(value: Ratio | None) -> str:
     if value is None:
         return "–"
     return (
@@ -424,7 +426,7 @@ def _heads(report: Report) -> str:
     return "; ".join(parts)
 
 
-def _level(stride: tuple[Fraction | None, ...]) -> str:
+def _level(stride: tuple[Ratio | None, ...]) -> str:
     """The level of a stride of 8 on every axis, "P3/8" (2³: the feature pyramid's), else the
     stride."""
     first = stride[0]
