@@ -48,6 +48,7 @@ class Node(NamedTuple):
     pos: SourcePos
     groups: tuple[str, ...]  # enclosing block instances / repeats, outermost first
     lint_ignore: frozenset[str] = frozenset()  # warning codes silenced (its own and its scopes')
+    runs: bool = True  # false: not run at inference (its parameters count, its MACs are 0)
 
 
 class Graph(NamedTuple):
@@ -127,6 +128,7 @@ class _Scope:
         "parent",
         "positional",
         "prefix",
+        "runs",
         "stack",
         "trainable",
     )
@@ -143,6 +145,7 @@ class _Scope:
         positional: bool = False,  # unnamed layers are named 0, 1, … (as nn.Sequential's)
         ignore: frozenset[str] = frozenset(),  # warning codes silenced on every layer inside
         inputs: tuple[int, ...] | None = None,  # a block instance's inputs: input.0, input.1, …
+        runs: bool = True,  # false: nothing inside runs at inference
     ) -> None:
         self.prefix = prefix
         self.input_index = input_index
@@ -150,6 +153,7 @@ class _Scope:
         self.env = env
         self.groups = groups
         self.trainable = trainable
+        self.runs = runs
         self.stack = stack
         self.parent = parent
         self.positional = positional
@@ -311,7 +315,7 @@ class Builder:
         found = self.names_used.get(key)
         if found is None:
             own: set[str] = set()
-            for node in (layer.if_, layer.trainable):
+            for node in (layer.if_, layer.trainable, layer.runs):
                 _names_in(node, own)
             for arg in layer.args:
                 _names_in(arg.value, own)
@@ -445,7 +449,8 @@ class Builder:
                 raise GraphError(f"a {kind.name} takes no input; remove 'from'", layer.from_.pos)
             first_input = ()
         name, instances = self._naming(layer, scope, type_key, repeat, env)
-        trainable = scope.trainable and self._trainable(layer, env)
+        trainable = scope.trainable and self._flag(layer.trainable, "trainable", env)
+        runs = scope.runs and self._flag(layer.runs, "runs", env)
         silenced = _lint_ignore(layer)
         ignore = scope.ignore | silenced if silenced else scope.ignore  # shared, most often
         # instances whose expressions read i, or their own input's shape, are evaluated each
@@ -475,6 +480,7 @@ class Builder:
                     groups=(*groups, full),
                     trainable=trainable,
                     stack=(*scope.stack, block.name),
+                    runs=runs,
                     positional=block.sequential,
                     ignore=ignore,
                     inputs=inputs,
@@ -492,6 +498,7 @@ class Builder:
                     groups=(*groups, full),
                     trainable=trainable,
                     stack=scope.stack,
+                    runs=runs,
                     parent=scope,
                     positional=True,
                     ignore=ignore,
@@ -499,7 +506,8 @@ class Builder:
                 out = self._sequence(layer.layers, inner)
             else:
                 assert kind is not None
-                out = self._leaf(layer, kind, full, inst_env, inputs, trainable, groups, ignore)
+                flags = (trainable, runs)
+                out = self._leaf(layer, kind, full, inst_env, inputs, flags, groups, ignore)
             scope.local[inst] = self.full[full] = out
         if name is not None:
             scope.local[name] = self.full[scope.prefix + name] = out
@@ -596,14 +604,13 @@ class Builder:
         return value
 
     @staticmethod
-    def _trainable(layer: LayerSpec, env: Mapping[str, expr.Value]) -> bool:
-        if layer.trainable is None:
+    def _flag(node: YNode | None, key: str, env: Mapping[str, expr.Value]) -> bool:
+        """A layer's ``trainable`` or ``runs`` (true when not given)."""
+        if node is None:
             return True
-        value = resolve(layer.trainable, env)
+        value = resolve(node, env)
         if not isinstance(value, bool):
-            raise InputError(
-                f"trainable must be true or false, got {what(value)}", layer.trainable.pos
-            )
+            raise InputError(f"{key} must be true or false, got {what(value)}", node.pos)
         return value
 
     def _inputs(self, layer: LayerSpec, scope: _Scope, previous: int) -> tuple[int, ...]:
@@ -705,7 +712,7 @@ class Builder:
         full: str,
         env: Mapping[str, expr.Value],
         inputs: tuple[int, ...],
-        trainable: bool,
+        flags: tuple[bool, bool],  # trainable, runs
         groups: tuple[str, ...],
         ignore: frozenset[str],
     ) -> int:
@@ -737,9 +744,9 @@ class Builder:
             raise cached[1].with_traceback(None)  # no traceback grows across repeats
         args, arg_pos = cached[1]
         index = len(self.nodes)
-        self.nodes.append(
-            Node(index, full, kind, args, arg_pos, inputs, trainable, layer.pos, groups, ignore)
-        )
+        trainable, runs = flags
+        node = Node(index, full, kind, args, arg_pos, inputs, trainable, layer.pos, groups, ignore)
+        self.nodes.append(node if runs else node._replace(runs=False))
         return index
 
     def _shared(self, kind: LayerKind, args: Mapping[str, object]) -> Mapping[str, object]:

@@ -58,7 +58,7 @@ CONVENTIONS: dict[str, Convention] = {
                 "norm_live": 4,  # norm_flop_counter: 4 · numel, 5 · numel when affine
                 "norm_affine": 1,
                 "upsample_nearest2d": 1,  # elementwise_flop_counter(0, 1)
-                "upsample_bilinear": 4,  # elementwise_flop_counter(0, 4)
+                "upsample_bilinear2d": 4,  # elementwise_flop_counter(0, 4)
                 "adaptive2d_inputs": 1,  # elementwise_flop_counter(1, 0)
                 "grid_sample": 4,  # aten::grid_sampler: elementwise_flop_counter(0, 4)
                 "sdpa_products": -1,  # scaled_dot_product_attention: not in its list
@@ -95,8 +95,10 @@ CONVENTIONS: dict[str, Convention] = {
                 "relu6": 1,  # the hook only (its forward calls F.hardtanh)
                 "leakyrelu": 1,  # the hook only (F.leaky_relu)
                 "silu": 1,  # F.silu only (no hook)
-                "pool_inputs": 2,  # pool_flops_counter_hook, and the F.*pool* inside
-                "upsample_outputs": 2,  # upsample_flops_counter_hook, and F.interpolate
+                "pool_inputs": 1,  # the F.*pool* a module calls, or a call
+                "pool_hooked": 1,  # pool_flops_counter_hook (modules)
+                "upsample_outputs": 1,  # F.interpolate, called by nn.Upsample or directly
+                "upsample_hooked": 1,  # upsample_flops_counter_hook (modules)
                 "softmax_module": 1,  # F.softmax inside nn.Softmax
                 "lrn": 1,  # the Tensor.mul, Tensor.add and F.avg_pool*d it calls
                 "attention_ptflops": 1,

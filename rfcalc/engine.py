@@ -16,6 +16,7 @@ from rfcalc.build import INPUT, Graph, Node, input_shape_error, looks_channels_l
 from rfcalc.errors import ShapeError, SourcePos
 from rfcalc.layers.base import (
     ALL_GLOBAL,
+    NO_TERMS,
     POINTWISE,
     Ctx,
     DimTag,
@@ -159,12 +160,12 @@ def analyze(
     outs: list[Out] = []
     # a rule is a function of its arguments and inputs: layers alike (a repeat, a chain
     # written out) compute it once; the builder shares one arguments mapping between them
-    results: dict[tuple[int, tuple[Shape, ...], tuple[Layout, ...]], _Result] = {}
+    results: dict[tuple[int, tuple[Shape, ...], tuple[Layout, ...], bool], _Result] = {}
     for node in graph.nodes:
         names[node.index] = node.name
         in_shapes = tuple(shapes[i] for i in node.inputs)
         in_layouts = tuple(layouts[i] for i in node.inputs)
-        key = (id(node.args), in_shapes, in_layouts)
+        key = (id(node.args), in_shapes, in_layouts, node.runs)
         result = results.get(key)
         if result is None:
             element = batch * size  # bytes of one element, over the batch
@@ -293,6 +294,8 @@ def _rule_result(
             raise
         option, where = graph.input_option, graph.input_where
         raise input_shape_error(error, ctx, node.kind.rule, option, where) from None
+    if not node.runs:  # not run at inference: its parameters count, it computes nothing
+        out = out._replace(macs=0, terms=NO_TERMS)
     layout = _out_layout(ctx, out, rank)
     if layout is not canon and layout == canon:
         layout = canon  # permuted back: the common case stays an identity test

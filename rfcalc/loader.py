@@ -18,8 +18,8 @@ from rfcalc.errors import InputError, SourcePos, did_you_mean, printable
 from rfcalc.yamltree import MAX_FILE_BYTES, YMap, YNode, YScalar, YSeq, parse, read_text, what_node
 
 TOP_KEYS = ("name", "description", "include", "input", "vars", "blocks", "layers", "checks")
-LAYER_KEYS = ("type", "name", "from", "repeat", "trainable", "if", "lint")
-SCOPE_KEYS = ("name", "from", "repeat", "trainable", "if", "lint", "layers")
+LAYER_KEYS = ("type", "name", "from", "repeat", "trainable", "runs", "if", "lint")
+SCOPE_KEYS = ("name", "from", "repeat", "trainable", "runs", "if", "lint", "layers")
 BLOCK_KEYS = ("args", "sequential", "layers")
 LIBRARY_KEYS = ("description", "include", "vars", "blocks")
 MAX_INCLUDES = 64
@@ -47,6 +47,7 @@ class LayerSpec(NamedTuple):
     if_: YNode | None = None
     layers: "tuple[LayerSpec, ...] | None" = None  # nested: its own class
     lint: YNode | None = None  # {ignore: [code, ...]}: warnings silenced on this layer
+    runs: YNode | None = None  # false: not run at inference (parameters count, no MACs)
 
 
 class BlockSpec(NamedTuple):
@@ -128,6 +129,7 @@ def parse_layer(node: YNode) -> LayerSpec:
         "from_": given.get("from"),
         "repeat": given.get("repeat"),
         "trainable": given.get("trainable"),
+        "runs": given.get("runs"),
         "if_": given.get("if"),
         "lint": given.get("lint"),
         "pos": node.pos,

@@ -201,6 +201,10 @@ COMMON: Schema = {
         "description": "instances in sequence; 0: the layer does not exist",
     },
     "trainable": {**BOOL, "description": "false freezes the layer's parameters"},
+    "runs": {
+        **BOOL,
+        "description": "false: not run at inference; its parameters count, its MACs are 0",
+    },
     "if": {**BOOL, "description": "false: the layer does not exist, its name means its input"},
     "lint": {
         "type": "object",

@@ -192,6 +192,14 @@ _ZOO = (
     "{type: conv2d, out_channels: 4, kernel_size: 3, padding: 1, bias: AFFINE}",
     "{type: convtranspose2d, out_channels: 2, kernel_size: 2, stride: 2, bias: AFFINE}",
     "{type: avgpool2d, kernel_size: 2, ceil_mode: AFFINE}",
+    # calls (F.avg_pool2d, F.interpolate …), which no module hook sees
+    "{type: avgpool2d, kernel_size: 2, stride: 1, module: false}",
+    "{type: maxpool2d, kernel_size: 3, stride: 2, padding: 1, module: false}",
+    "{type: adaptiveavgpool2d, output_size: [3, 2], module: false}",
+    "{type: adaptivemaxpool2d, output_size: 2, module: false}",
+    "{type: upsample, scale_factor: 2, mode: nearest, module: false}",
+    "{type: upsample, size: [9, 7], module: false}",
+    "{type: upsample, scale_factor: 2, mode: bilinear, align_corners: AFFINE, module: false}",
 )
 
 

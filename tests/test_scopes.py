@@ -320,3 +320,56 @@ layers:
     with pytest.raises(RfcalcError) as info:
         report_of(text.replace("shape: [$in_channels, 1, 1]", "shape: [8, 1, 1], from: dw"))
     assert "a parameter takes no input; remove 'from'" in info.value.message
+
+
+def test_a_layer_that_does_not_run_keeps_its_parameters_and_counts_no_work() -> None:
+    """`runs: false` (a training-only branch): its shape and parameters as usual, its MACs 0
+    in every convention, for everything inside a scope or block instance that says it."""
+    text = """\
+input: [3, 8, 8]
+blocks:
+  Aux:
+    layers:
+      - {type: conv2d, name: conv, out_channels: 4, kernel_size: 3, padding: 1}
+      - {type: upsample, scale_factor: 2}
+layers:
+  - {type: conv2d, name: stem, out_channels: 2, kernel_size: 1, bias: false}
+  - {type: Aux, name: aux, runs: false}
+  - name: side
+    from: stem
+    runs: "${1 > 2}"
+    layers:
+      - {type: batchnorm2d}
+  - {type: add, from: [stem, side]}
+"""
+    report = report_of(text)
+    rows = {r.name: r for r in report.layers}
+    # stem: 2·8·8 outputs · 3 inputs = 384 MACs, 6 params; it alone runs
+    assert rows["stem"].macs == 384
+    assert rows["aux.conv"].output_shape == (4, 8, 8)
+    assert rows["aux.upsample_0"].output_shape == (4, 16, 16)
+    assert (rows["aux.conv"].params, rows["aux.conv"].macs) == (4 * 2 * 9 + 4, 0)  # 76
+    assert (rows["side.0"].params, rows["side.0"].macs) == (4, 0)  # BN: weight, bias of 2
+    assert report.totals.params == 6 + 76 + 4
+    assert report.totals.trainable_params == 6 + 76 + 4
+    # every convention sees the 1×1 convolution alone: 384 weights (+ ptflops' 0 bias;
+    # torchinfo: 6 params × 64 positions)
+    assert dict(report.macs_by_convention) == {
+        "torchvision": 384,
+        "fvcore": 384,
+        "thop": 384,
+        "ultralytics": 768,
+        "ptflops": 384,
+        "torchinfo": 384,
+    }
+
+
+def test_runs_must_be_a_boolean(tmp_path: Path) -> None:
+    model = tmp_path / "m.yaml"
+    model.write_text(
+        'input: [3, 8, 8]\nlayers:\n  - {type: relu, runs: "${2}"}\n', encoding="utf-8"
+    )
+    result = runner.invoke(app, ["describe", str(model)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    # the value "${2}" starts at column 24
+    assert result.stderr == f"{model}:3:24: error: runs must be true or false, got 2\n"

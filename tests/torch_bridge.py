@@ -9,6 +9,7 @@ pooling (or a depthwise all-ones convolution) in place of max/min pooling.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -267,6 +268,15 @@ def _make(name: str, *args: Any, **kwargs: Any) -> nn.Module:
     return module
 
 
+def _called(module: nn.Module, a: Mapping[str, Any]) -> nn.Module:
+    """A layer with ``module: false`` as PyTorch code calls it (F.avg_pool2d, F.interpolate):
+    the module's forward, run without its ``__call__``, so that no hook sees a module while
+    the functions it calls, and the operators, run as before."""
+    if a.get("module", True):
+        return module
+    return Lambda(lambda x: module.forward(x))
+
+
 def _padded(pad: list[tuple[int, int]] | None, module: nn.Module, value: float = 0.0) -> nn.Module:
     if pad is None:
         return module
@@ -331,15 +341,16 @@ def build_layer(node: Node, in_shapes: list[tuple[int, ...]], mode: str) -> nn.M
                 weight = torch.full((cin, 1, *kernel), 1.0 / math.prod(kernel), dtype=torch.float64)
                 conv = getattr(F, f"conv{rank}d")
                 return Lambda(lambda x: conv(x, weight, None, stride, pad, dilation, cin))
-            return _make(f"AvgPool{rank}d", a["kernel_size"], stride, pad, a["ceil_mode"])
+            avg = _make(f"AvgPool{rank}d", a["kernel_size"], stride, pad, a["ceil_mode"])
+            return _called(avg, a)
         pool = _make(
             f"MaxPool{rank}d", a["kernel_size"], stride, pad, dilation, ceil_mode=a["ceil_mode"]
         )
+        pool = _called(pool, a)
         return Lambda(lambda x: -pool(-x), pool) if k.startswith("min") else pool
     if k.startswith("adaptive"):
         kind = "Avg" if mode == "rf" or "avg" in k else "Max"
-        adaptive: nn.Module = _make(f"Adaptive{kind}Pool{rank}d", a["output_size"])
-        return adaptive
+        return _called(_make(f"Adaptive{kind}Pool{rank}d", a["output_size"]), a)
     if k.startswith("global"):
         dims = tuple(range(2, rank + 2))
         keep = bool(a["keepdims"])
@@ -408,9 +419,10 @@ def build_layer(node: Node, in_shapes: list[tuple[int, ...]], mode: str) -> nn.M
         return (nn.Softmax if k == "softmax" else nn.LogSoftmax)(dim)
     if k == "upsample":
         size, factor = a["size"], a["scale_factor"]
-        return nn.Upsample(
+        upsample = nn.Upsample(
             size=size, scale_factor=factor, mode=a["mode"], align_corners=a["align_corners"]
         )
+        return _called(upsample, a)
     if k == "pixelshuffle":
         return nn.PixelShuffle(a["upscale_factor"])
     if k == "pixelunshuffle":

@@ -180,6 +180,7 @@ class Terms(NamedTuple):
     upsample_bilinear: int = 0
     upsample_bicubic: int = 0
     upsample_trilinear: int = 0
+    upsample_bilinear2d: int = 0  # output elements of 2-D bilinear upsampling (fvcore's aten op)
     grid_sample: int = 0  # values that grid_sample interpolates (deformable attention's samples)
     # what ptflops weighs (its module hooks, and the functions it patches that modules call)
     relu: int = 0  # elements through a ReLU, ReLU6, LeakyReLU, ELU, GELU, SiLU, by kind
@@ -188,8 +189,10 @@ class Terms(NamedTuple):
     elu: int = 0
     gelu: int = 0
     silu: int = 0
-    pool_inputs: int = 0  # a max, min, average or adaptive pooling module's input elements
-    upsample_outputs: int = 0  # output elements of upsampling, any mode
+    pool_inputs: int = 0  # a max, min, average or adaptive pooling's input elements (F.*pool*)
+    pool_hooked: int = 0  # … of a pooling module (its hook; a call has none)
+    upsample_outputs: int = 0  # output elements of upsampling, any mode (F.interpolate)
+    upsample_hooked: int = 0  # … of an upsampling module (its hook; a call has none)
     norm_module: int = 0  # elements of a BatchNorm, InstanceNorm, GroupNorm, LayerNorm module
     norm_affine_flag: int = 0  # … of those with an ``affine`` flag set (not LayerNorm)
     softmax_module: int = 0  # elements through a softmax module (not log-softmax)
@@ -204,6 +207,32 @@ class Terms(NamedTuple):
 
 
 NO_TERMS = Terms()
+
+# what only a module's hook counts: thop's pooling and interpolation counts, ptflops' hooks
+_HOOKED = (
+    "avg_reads",
+    "avg_divides",
+    "upsample_linear",
+    "upsample_bilinear",
+    "upsample_bicubic",
+    "upsample_trilinear",
+    "pool_hooked",
+    "upsample_hooked",
+)
+
+
+def as_written(terms: Terms, module: bool) -> Terms:
+    """A pooling's or an upsampling's terms as a module (``module``) or as a call
+    (``F.avg_pool2d``, ``F.interpolate``): the tools that count module hooks (thop, and
+    ptflops' hooks) do not see a call; those that count PyTorch's operators (fvcore, and
+    ptflops' patched functions) count both alike."""
+    return terms if module else terms._replace(**dict.fromkeys(_HOOKED, 0))
+
+
+MODULE_ARG_DOC = (
+    "false: a call in PyTorch (F.avg_pool2d, F.interpolate …), which the tools that count "
+    "modules do not see (docs/counting.md)"
+)
 
 
 class Out(NamedTuple):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from rfcalc.layers.base import (
     ALL_GLOBAL,
+    MODULE_ARG_DOC,
     Arg,
     Ctx,
     LayerKind,
     Out,
     T,
     Terms,
+    as_written,
     check_size,
     ignored,
     prod,
@@ -45,16 +47,21 @@ def _window_pool(prefix: str, torch_prefix: str, rank: int, what: str) -> LayerK
         rules = tuple(
             Window(d[i] * (k[i] - 1) + 1, s[i], pads[i][0], d[i], pads[i][1]) for i in range(rank)
         )
+        module = ctx.flag("module")
+        inputs = prod(ctx.shape)
         if prefix != "avg":
-            return Out(shape, rf=spatial_rule(rules), terms=Terms(pool_inputs=prod(ctx.shape)))
+            terms = Terms(pool_inputs=inputs, pool_hooked=inputs)
+            return Out(shape, rf=spatial_rule(rules), terms=as_written(terms, module))
         # thop's count: every read of every window (the padding's too, as PyTorch divides
         # by it with count_include_pad), and one division per output
         whole = ctx.args.get("count_include_pad") is not False
         reads = ctx.shape[0] * prod(
             [_window_reads(sizes[i], out[i], k[i], s[i], pads[i], whole) for i in range(rank)]
         )
-        terms = Terms(avg_reads=reads, avg_divides=prod(shape), pool_inputs=prod(ctx.shape))
-        return Out(shape, rf=spatial_rule(rules), terms=terms)
+        terms = Terms(
+            avg_reads=reads, avg_divides=prod(shape), pool_inputs=inputs, pool_hooked=inputs
+        )
+        return Out(shape, rf=spatial_rule(rules), terms=as_written(terms, module))
 
     args = [
         Arg("kernel_size", T.PER_AXIS, minimum=1),
@@ -64,6 +71,7 @@ def _window_pool(prefix: str, torch_prefix: str, rank: int, what: str) -> LayerK
     if dilated:
         args.append(Arg("dilation", T.PER_AXIS, 1, minimum=1))
     args.append(Arg("ceil_mode", T.BOOL, False, "round the output size up"))
+    args.append(Arg("module", T.BOOL, True, MODULE_ARG_DOC))
     extra = ("return_indices",) if dilated else ("count_include_pad", "divisor_override")
     torch = f"{torch_prefix}Pool{rank}d"
     source = "(not in PyTorch; shaped as MaxPool)" if prefix == "min" else f"(torch.nn.{torch})"
@@ -118,7 +126,8 @@ def _adaptive_pool(prefix: str, torch_prefix: str, rank: int) -> LayerKind:
             )
         out = tuple(n if o is None else int(o) for n, o in zip(sizes, entries, strict=True))
         shape = check_size(ctx, (ctx.shape[0], *out))
-        terms = Terms(pool_inputs=prod(ctx.shape))
+        inputs = prod(ctx.shape)
+        terms = Terms(pool_inputs=inputs, pool_hooked=inputs)
         if prefix == "avg":
             reads = ctx.shape[0] * prod(
                 [_adaptive_reads(n, o) for n, o in zip(sizes, out, strict=True)]
@@ -126,8 +135,9 @@ def _adaptive_pool(prefix: str, torch_prefix: str, rank: int) -> LayerKind:
             terms = terms._replace(
                 avg_reads=reads,
                 avg_divides=prod(shape),
-                adaptive2d_inputs=prod(ctx.shape) if rank == 2 else 0,
+                adaptive2d_inputs=inputs if rank == 2 else 0,
             )
+        terms = as_written(terms, ctx.flag("module"))
         if all(o == 1 for o in out):
             return Out(shape, rf=ALL_GLOBAL, terms=terms)
         rules = tuple(_adaptive_axis(n, o) for n, o in zip(sizes, out, strict=True))
@@ -141,6 +151,7 @@ def _adaptive_pool(prefix: str, torch_prefix: str, rank: int) -> LayerKind:
         doc=f"{rank}-D adaptive {prefix} pooling to a fixed output size (torch.nn.{torch}).",
         args=(
             Arg("output_size", T.SIZE_LIST, doc="target size; null keeps an axis", minimum=1),
+            Arg("module", T.BOOL, True, MODULE_ARG_DOC),
             *ignored("return_indices"),
         ),
         rule=rule,

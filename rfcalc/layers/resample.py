@@ -6,12 +6,14 @@ import math
 from typing import TYPE_CHECKING
 
 from rfcalc.layers.base import (
+    MODULE_ARG_DOC,
     Arg,
     Ctx,
     LayerKind,
     Out,
     T,
     Terms,
+    as_written,
     check_size,
     ignored,
     prod,
@@ -111,16 +113,20 @@ def _upsample(ctx: Ctx) -> Out:
     rules = tuple(
         _upsample_axis(mode, sizes[i], out[i], factors[i], bool(align)) for i in range(rank)
     )
-    return Out(shape, rf=spatial_rule(rules), terms=_upsample_terms(mode, rank, prod(shape)))
+    terms = as_written(_upsample_terms(mode, rank, prod(shape)), ctx.flag("module"))
+    return Out(shape, rf=spatial_rule(rules), terms=terms)
 
 
 def _upsample_terms(mode: str, rank: int, elements: int) -> Terms:
     """The output elements, under the name of the mode that computes them."""
+    every = {"upsample_outputs": elements, "upsample_hooked": elements}
     if mode == "nearest":
-        return Terms(upsample_nearest2d=elements if rank == 2 else 0, upsample_outputs=elements)
+        return Terms(upsample_nearest2d=elements if rank == 2 else 0, **every)
+    if mode == "bilinear":
+        return Terms(upsample_bilinear=elements, upsample_bilinear2d=elements, **every)
     field = f"upsample_{mode}"
     by_mode = {field: elements} if field in Terms._fields else {}
-    return Terms(**by_mode, upsample_outputs=elements)
+    return Terms(**by_mode, **every)
 
 
 def _pixel_shuffle(ctx: Ctx) -> Out:
@@ -159,6 +165,7 @@ KINDS = (
             Arg("scale_factor", T.SCALE, None, "multiplier of the size", nullable=True),
             Arg("mode", T.CHOICE, "nearest", choices=MODES),
             Arg("align_corners", T.BOOL, None, "linear modes only", nullable=True),
+            Arg("module", T.BOOL, True, MODULE_ARG_DOC),
             *ignored("recompute_scale_factor"),
         ),
         rule=_upsample,
