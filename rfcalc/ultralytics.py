@@ -57,6 +57,7 @@ _TEXT = "text"  # ImagePoolingAttn: keeps the channels parse_model last computed
 MODULES: dict[str, Module] = {
     "Conv": Module("Conv", ("c2", "k", "s", "p", "g", "d", "act"), _BASE),
     "DWConv": Module("Conv", ("c2", "k", "s", "d", "act"), _BASE),  # g = gcd(c1, c2)
+    "C2": Module("C2", ("c2", "shortcut", "g", "e"), _REPEAT),
     "C2f": Module("C2f", ("c2", "shortcut", "g", "e"), _REPEAT),
     "C3": Module("C3", ("c2", "shortcut", "g", "e"), _REPEAT),
     "C3k2": Module("C3k2", ("c2", "c3k", "e", "attn", "g", "shortcut"), _REPEAT),
