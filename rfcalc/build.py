@@ -301,6 +301,10 @@ class Builder:
             input_option="input" if self.input_override is None else "--input",
         )
 
+    def output_shape(self) -> Shape:
+        """The shape of the last layer built (after :meth:`build`)."""
+        return self._shape(len(self.nodes) - 1)
+
     def _input_shape(self) -> tuple[int, ...]:
         node = self.spec.input
         value = resolve(node, self.variables)
@@ -396,8 +400,9 @@ class Builder:
         inputs: tuple[int, ...] = (),
     ) -> tuple[LayerKind | None, BlockSpec | None, str]:
         """The layer kind or block a layer's ``type`` names (``$activation`` too), written
-        inside the blocks ``stack`` (a built-in library's block finds that library's blocks
-        first); an unknown name's hint fits the rank of the layer's input (``inputs``)."""
+        inside the blocks ``stack`` (qualified names: a built-in library's block finds that
+        library's block of a name other libraries define too); an unknown name's hint fits
+        the rank of the layer's input (``inputs``)."""
         if layer.layers is not None:
             return None, None, SCOPE_TYPE
         text = layer.type
@@ -408,16 +413,19 @@ class Builder:
                     f"type must name a layer type or a block, got {what(value)}", layer.type_pos
                 )
             text = value
-        within = stack[-1].partition(".")[0] if stack and "." in stack[-1] else None
-        block = self.blocks.get(self.blocks.key(text, within) if within else text)
-        if block is None and (choices := self.blocks.ambiguous(text)):
-            listed = ", ".join(choices[:-1]) + f" and {choices[-1]}"
-            raise InputError(
-                f"block '{text}' is ambiguous: the built-in libraries define {listed}",
-                layer.type_pos,
-                "write " + ", ".join(choices[:-1]) + f" or {choices[-1]}",
-            )
+        block = self.blocks.get(text)
         kind = None if block else lookup(text)
+        if block is None and kind is None and (choices := self.blocks.ambiguous(text)):
+            # a name two built-in libraries define: inside a block of one, its own
+            within = stack[-1].partition(".")[0] if stack else ""
+            if f"{within}.{text}" not in choices:
+                listed = ", ".join(choices[:-1]) + f" and {choices[-1]}"
+                raise InputError(
+                    f"block '{text}' is ambiguous: the built-in libraries define {listed}",
+                    layer.type_pos,
+                    "write " + ", ".join(choices[:-1]) + f" or {choices[-1]}",
+                )
+            block = self.blocks[f"{within}.{text}"]
         if block is None and kind is None:
 
             def hint() -> str | None:

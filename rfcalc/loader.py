@@ -240,6 +240,11 @@ def load_text(text: str, path: str, scale: str | None = None) -> ModelSpec:
         raise InputError(
             f"--scale {scale}: the model is not an Ultralytics model config", SourcePos(path)
         )
+    return load_tree(root, path)
+
+
+def load_tree(root: YNode, path: str) -> ModelSpec:
+    """A model file's parsed tree (or one a front end made) as a spec."""
     top = _mapping(root, "a model file")
     for key, _ in top.items:
         if key.value not in TOP_KEYS:
@@ -290,6 +295,7 @@ def builtin_libraries() -> list[str]:
 
 
 LIBRARY_DIR = Path(__file__).parent / "library"
+_LIBRARY_PREFIX = str(LIBRARY_DIR) + os.sep
 
 
 class Blocks(Mapping[str, BlockSpec]):
@@ -344,13 +350,6 @@ class Blocks(Mapping[str, BlockSpec]):
         """The qualified names of a name that several built-in libraries define (or none)."""
         return self._ambiguous.get(name, ())
 
-    def key(self, name: str, library: str | None) -> str:
-        """The key of a ``type`` written in a block of the built-in library ``library`` (None:
-        elsewhere): that library's own block of the name comes first."""
-        if library is not None and f"{library}.{name}" in self._found:
-            return f"{library}.{name}"
-        return name
-
     def names(self) -> list[str]:
         """Every name a ``type`` may use, the ambiguous ones too (for "did you mean")."""
         return [*self._found, *self._ambiguous]
@@ -367,6 +366,10 @@ class Blocks(Mapping[str, BlockSpec]):
             assert not isinstance(found, str), f"{name} is not in {found} (library_index)"
         return found
 
+    def get(self, name: str, default: BlockSpec | None = None) -> BlockSpec | None:  # type: ignore[override]
+        """A block, without Mapping.get's KeyError for each name that is a layer type."""
+        return self[name] if name in self._found else default
+
     def __contains__(self, name: object) -> bool:
         return name in self._found
 
@@ -380,11 +383,9 @@ class Blocks(Mapping[str, BlockSpec]):
 def library_name(path: str) -> str | None:
     """The built-in library a file belongs to: ``library/torchvision.yaml`` and the files
     under ``library/torchvision/`` are ``torchvision``'s; None for a file outside it."""
-    try:
-        parts = Path(path).relative_to(LIBRARY_DIR).parts
-    except ValueError:
+    if not path.startswith(_LIBRARY_PREFIX):  # a string test: a Path costs microseconds
         return None
-    return parts[0].removesuffix(".yaml")
+    return path[len(_LIBRARY_PREFIX) :].partition(os.sep)[0].removesuffix(".yaml")
 
 
 def library_index(path: str) -> tuple[str, ...] | None:

@@ -168,10 +168,6 @@ def test_the_blocks_know_each_library_and_key() -> None:
     assert blocks.library_of("unit") is None
     assert blocks["torchvision.BasicBlock"] is blocks["BasicBlock"]
     assert blocks["BasicBlock"].qualified == "torchvision.BasicBlock"
-    # inside ultralytics' blocks, its own Bottleneck; elsewhere the name as written
-    assert blocks.key("Bottleneck", "ultralytics") == "ultralytics.Bottleneck"
-    assert blocks.key("Bottleneck", None) == "Bottleneck"
-    assert blocks.key("conv2d", "torchvision") == "conv2d"
     assert blocks.clash("Bottleneck", None) == "torchvision.Bottleneck"
     assert blocks.clash("unit", "torchvision") == "unit"
     assert blocks.clash("C2f", "torchvision") is None
