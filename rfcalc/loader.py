@@ -294,6 +294,15 @@ def builtin_libraries() -> list[str]:
     return sorted(p.stem for p in LIBRARY_DIR.glob("*.yaml"))
 
 
+def builtin_blocks() -> "Blocks":
+    """The blocks of every built-in library, by their plain and qualified names."""
+    where = SourcePos("<built-in>")
+    names = YSeq(tuple(YScalar(name, where) for name in builtin_libraries()), where)
+    library = _Library()
+    library.include(names, where.path, ())
+    return library.blocks
+
+
 LIBRARY_DIR = Path(__file__).parent / "library"
 _LIBRARY_PREFIX = str(LIBRARY_DIR) + os.sep
 

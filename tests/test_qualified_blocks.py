@@ -24,6 +24,7 @@ layers:
   - {{name: b, type: ultralytics.Bottleneck, c2: 64}}
   - {{name: c, type: C2f, c2: 32, n: 1}}
   - {{name: d, type: BasicBlock, planes: 32}}
+  - {{name: e, type: C3, c2: 64, n: 2}}
 """
 
 
@@ -52,6 +53,10 @@ def test_a_model_uses_both_bottlenecks(order: tuple[str, str]) -> None:
         "c": 2_048 + 64 + 2 * (2_304 + 32) + 1_536 + 64,
         # torchvision's BasicBlock(32, 32): two 3×3 32→32 (9,216 each) and bn (64 each)
         "d": 2 * (9_216 + 64),
+        # C3(32, 64, n 2): c_ 32; cv1 and cv2 Conv 32→32 1×1 (1,024 + 64 each); m (a nested
+        # list in the block) two of Ultralytics' Bottleneck(32, 32, k (1, 3), e 1.0): 1×1
+        # (1,024 + 64) and 3×3 (9,216 + 64); cv3 Conv 64→64 1×1 (4,096 + 128): 27,136
+        "e": 2 * (1_024 + 64) + 2 * (1_024 + 64 + 9_216 + 64) + 4_096 + 128,
     }
 
 
@@ -195,3 +200,30 @@ def test_the_schema_lists_the_qualified_names(tmp_path: Path) -> None:
     }
     assert refs["C2f"] == refs["ultralytics.C2f"]
     assert refs["torchvision.Bottleneck"] != refs["ultralytics.Bottleneck"]
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        (
+            "torchvision.Bottleneck",
+            "torchvision.Bottleneck is a block of the built-in library torchvision (include: "
+            "[torchvision]), its arguments: planes, stride, groups, base_width, dilation",
+        ),
+        (
+            "Bottleneck",
+            "torchvision.Bottleneck is a block of the built-in library torchvision (include: "
+            "[torchvision]), its arguments: planes, stride, groups, base_width, dilation; "
+            "ultralytics.Bottleneck is a block of the built-in library ultralytics (include: "
+            "[ultralytics]), its arguments: c2, shortcut, g, k1, k2, e, rep",
+        ),
+        ("torchvision.BasicBlok", "did you mean 'torchvision.BasicBlock'?"),
+    ],
+)
+def test_layers_says_where_a_block_is(name: str, hint: str) -> None:
+    """`rfcalc layers` lists layer types; a block's name (resnet.yaml's Bottleneck(planes,
+    stride 1, groups 1, base_width 64, dilation 1); block.yaml's Bottleneck(c2, shortcut, g,
+    k1, k2, e, rep)) is answered with where it is."""
+    result = runner.invoke(app, ["layers", name])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"rfcalc: error: unknown layer type '{name}'\nhint: {hint}\n"
