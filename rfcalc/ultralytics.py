@@ -453,7 +453,7 @@ def _layer(
     elif spec.kind == _TORCHVISION:  # parse_model: c2 = args[0], unscaled
         from rfcalc.ultralytics_torchvision import torchvision_block
 
-        block, c2 = torchvision_block(row, values, c1, ctx.blocks)
+        block, c2 = torchvision_block(row, values, c1, n, ctx.blocks)
         spec = spec._replace(block=block)
         values, names = values[len(spec.params) :], []  # the block takes no arguments
     elif spec.kind == _RESNET:

@@ -71,10 +71,12 @@ def _not_covered(row: _Row, i: int, what: str) -> InputError:
 
 
 def torchvision_block(
-    row: _Row, values: list[YNode | None], c1: int, blocks: dict[str, YNode]
+    row: _Row, values: list[YNode | None], c1: int, n: int, blocks: dict[str, YNode]
 ) -> tuple[str, int]:
     """A TorchVision row's block (added to ``blocks``, the model's) and its output channels,
-    the row's c2, which must be the channels of the children kept."""
+    the row's c2, which must be the channels of the children kept. The model reads ``c1``
+    channels, ``n`` times in a row: as torchvision builds it, its first layer takes the
+    example's input channels (3), and anything else is an error."""
     from rfcalc.ultralytics import _positive
 
     c2 = _positive(row, values, 0, "its output channels")
@@ -109,15 +111,30 @@ def torchvision_block(
         raise _not_covered(row, 5, "with split True (a list of every child's output)")
     name = f"TorchVision_{model}" + (f"_truncate{truncate}" if truncate != 2 else "")
     example = _example(model)
+    sizes = example.get("input")
+    assert isinstance(sizes, YSeq), model
+    rgb = sizes.items[0].value if isinstance(sizes.items[0], YScalar) else None
+    if c1 != rgb:
+        raise InputError(
+            f"row {row.number}: TorchVision's {model} takes {rgb} channels, as torchvision "
+            f"builds it, but its input has {c1}",
+            row.from_node.pos,
+        )
     if name not in blocks:
         blocks[name] = _block(row, example, model, truncate)
-    channels = _channels(row, name, blocks[name], example, c1)
+    channels = _channels(row, name, blocks[name], sizes)
     if channels != c2:
         raise InputError(
             f"row {row.number}: TorchVision's first argument, its output channels, is {c2}, "
             f"but {model}'s children kept (truncate {truncate}) give {channels}",
             _where(row, 0).pos,
             f"write {channels}",
+        )
+    if n > 1:
+        raise InputError(
+            f"row {row.number}: TorchVision repeated {n} times: the second {model} would read "
+            f"the first one's {c2} channels, and it takes {rgb}",
+            row.repeats_node.pos,
         )
     return name, c2
 
@@ -143,7 +160,8 @@ def _entries(layers: YSeq) -> list[_Entry]:
             or not isinstance(name, YScalar)
             or _type(node) == "parameter"
         ):
-            entries.append(_Entry(node, 0, _type(node) or "layers"))  # a call, a parameter
+            called = str(name.value) if isinstance(name, YScalar) else _type(node) or "layers"
+            entries.append(_Entry(node, 0, called))  # a call, or a parameter
             continue
         inner = node.get("layers")
         first = not any(e.children for e in entries)
@@ -274,16 +292,12 @@ def qualify(node: YNode, library: str, keep: frozenset[str]) -> YNode:
     return YMap(tuple(items), node.pos)
 
 
-def _channels(row: _Row, name: str, block: YNode, example: YMap, c1: int) -> int:
-    """The output channels of the block, built alone on ``c1`` channels of the example's
-    own input size."""
+def _channels(row: _Row, name: str, block: YNode, shape: YSeq) -> int:
+    """The output channels of the block, built alone on the example's input ``shape``."""
     from rfcalc.build import Builder
     from rfcalc.loader import load_tree
 
     pos = row.node.pos
-    sizes = example.get("input")
-    assert isinstance(sizes, YSeq)
-    shape = YSeq((YScalar(c1, pos), *sizes.items[1:]), pos)
 
     def item(key: str, value: YNode) -> tuple[YScalar, YNode]:
         return YScalar(key, pos), value

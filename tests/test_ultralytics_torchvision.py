@@ -247,3 +247,26 @@ def test_one_row_configs_layer_for_layer(tmp_path: Path, model: str, truncate: i
         c2 = unwrapped(torch.zeros(1, 3, 224, 224)).shape[1]
     row = f"[-1, 1, TorchVision, [{c2}, {model}, DEFAULT, True, {truncate}]]"
     _compare(_config(tmp_path, row))
+
+
+def test_the_model_takes_three_channels(tmp_path: Path) -> None:
+    """torchvision builds resnet18's conv1 for 3 channels: a grey input (the config's
+    channels: 1), or a second copy reading the first one's 512, would fail in torch."""
+    path = tmp_path / "grey.yaml"
+    path.write_text(
+        "channels: 1\nbackbone:\n  - [-1, 1, TorchVision, [512, resnet18]]\n"
+        "head:\n  - [-1, 1, Classify, [10]]\n"
+    )
+    result = _run("describe", str(path))
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"{path}:3:6: error: row 0: TorchVision's resnet18 takes 3 channels, as torchvision "
+        "builds it, but its input has 1\n"
+    )
+    path = _config(tmp_path, "[-1, 2, TorchVision, [512, resnet18]]")
+    result = _run("describe", str(path))
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"{path}:3:10: error: row 0: TorchVision repeated 2 times: the second resnet18 would "
+        "read the first one's 512 channels, and it takes 3\n"
+    )
