@@ -140,7 +140,7 @@ class _Scope:
         env: Mapping[str, expr.Value],
         groups: tuple[str, ...],
         trainable: bool,
-        stack: tuple[str, ...],  # block names being expanded, for cycle detection
+        stack: tuple[str, ...],  # blocks being expanded (qualified names), for cycle detection
         parent: _Scope | None = None,  # the scope a nested 'layers:' list is written in
         positional: bool = False,  # unnamed layers are named 0, 1, … (as nn.Sequential's)
         ignore: frozenset[str] = frozenset(),  # warning codes silenced on every layer inside
@@ -301,6 +301,10 @@ class Builder:
             input_option="input" if self.input_override is None else "--input",
         )
 
+    def output_shape(self) -> Shape:
+        """The shape of the last layer built (after :meth:`build`)."""
+        return self._shape(len(self.nodes) - 1)
+
     def _input_shape(self) -> tuple[int, ...]:
         node = self.spec.input
         value = resolve(node, self.variables)
@@ -389,10 +393,16 @@ class Builder:
             scope.local.pop(layer.name, None)
 
     def _type(
-        self, layer: LayerSpec, env: Mapping[str, expr.Value], inputs: tuple[int, ...] = ()
+        self,
+        layer: LayerSpec,
+        env: Mapping[str, expr.Value],
+        stack: tuple[str, ...],
+        inputs: tuple[int, ...] = (),
     ) -> tuple[LayerKind | None, BlockSpec | None, str]:
-        """The layer kind or block a layer's ``type`` names (``$activation`` too); an unknown
-        name's hint fits the rank of the layer's input (``inputs``)."""
+        """The layer kind or block a layer's ``type`` names (``$activation`` too), written
+        inside the blocks ``stack`` (qualified names: a built-in library's block finds that
+        library's block of a name other libraries define too); an unknown name's hint fits
+        the rank of the layer's input (``inputs``)."""
         if layer.layers is not None:
             return None, None, SCOPE_TYPE
         text = layer.type
@@ -405,6 +415,17 @@ class Builder:
             text = value
         block = self.blocks.get(text)
         kind = None if block else lookup(text)
+        if block is None and kind is None and (choices := self.blocks.ambiguous(text)):
+            # a name two built-in libraries define: inside a block of one, its own
+            within = stack[-1].partition(".")[0] if stack else ""
+            if f"{within}.{text}" not in choices:
+                listed = ", ".join(choices[:-1]) + f" and {choices[-1]}"
+                raise InputError(
+                    f"block '{text}' is ambiguous: the built-in libraries define {listed}",
+                    layer.type_pos,
+                    "write " + ", ".join(choices[:-1]) + f" or {choices[-1]}",
+                )
+            block = self.blocks[f"{within}.{text}"]
         if block is None and kind is None:
 
             def hint() -> str | None:
@@ -413,7 +434,7 @@ class Builder:
                 return type_hint(
                     text,
                     lambda: self._ndim(inputs),
-                    lambda key: nearest(key, [*type_names(), *self.blocks]),
+                    lambda key: nearest(key, [*type_names(), *self.blocks.names()]),
                 )
 
             raise InputError(f"unknown layer type '{text}'", layer.type_pos, hint)
@@ -443,7 +464,7 @@ class Builder:
             if name is not None:
                 scope.local[name] = self.full[scope.prefix + name] = first_input[0]
             return previous
-        kind, block, type_key = self._type(layer, env, first_input)
+        kind, block, type_key = self._type(layer, env, scope.stack, first_input)
         if kind is not None and kind.max_inputs == 0:  # a parameter: reads nothing
             if layer.from_ is not None:
                 raise GraphError(f"a {kind.name} takes no input; remove 'from'", layer.from_.pos)
@@ -479,7 +500,7 @@ class Builder:
                     env=block_env,
                     groups=(*groups, full),
                     trainable=trainable,
-                    stack=(*scope.stack, block.name),
+                    stack=(*scope.stack, block.qualified),
                     runs=runs,
                     positional=block.sequential,
                     ignore=ignore,
@@ -765,8 +786,8 @@ class Builder:
     ) -> dict[str, expr.Value]:
         """Check a block's use and evaluate its arguments (once for all its repeats, unless
         they read the repeat index)."""
-        if block.name in scope.stack:
-            chain = " → ".join((*scope.stack, block.name))
+        if block.qualified in scope.stack:
+            chain = " → ".join((*scope.stack, block.qualified))
             raise GraphError(f"block '{block.name}' uses itself ({chain})", layer.type_pos)
         if len(inputs) != 1 and not _reads_inputs(block.layers):
             raise GraphError(
@@ -819,10 +840,10 @@ class Builder:
                 if layer.layers is not None:
                     size = self.count(layer.layers, inner, stack)
                 else:
-                    _, block, _ = self._type(layer, inner)
-                    if block is not None and block.name not in stack:
+                    _, block, _ = self._type(layer, inner, stack)
+                    if block is not None and block.qualified not in stack:
                         block_env = self._arguments(layer, block, inner)
-                        size = self.count(block.layers, block_env, (*stack, block.name))
+                        size = self.count(block.layers, block_env, (*stack, block.qualified))
             except RfcalcError:
                 repeat, size = 1, 1
             total += repeat * size

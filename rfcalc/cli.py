@@ -745,7 +745,7 @@ def schema(
     from rfcalc.schema import generate
 
     try:
-        result = generate(tuple(load_path(model).blocks.values()) if model is not None else None)
+        result = generate(load_path(model).blocks if model is not None else None)
     except RfcalcError as error:
         fail(error)
     sys.stdout.write(json.dumps(result, indent=1, ensure_ascii=False) + "\n")

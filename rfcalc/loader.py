@@ -56,6 +56,12 @@ class BlockSpec(NamedTuple):
     layers: tuple[LayerSpec, ...]
     pos: SourcePos
     sequential: bool = False  # unnamed layers are named 0, 1, … (a subclass of nn.Sequential)
+    library: str | None = None  # the built-in library defining it (None: the model, a file)
+
+    @property
+    def qualified(self) -> str:
+        """``torchvision.Bottleneck`` for a block of a built-in library, else its name."""
+        return f"{self.library}.{self.name}" if self.library else self.name
 
 
 class ModelSpec(NamedTuple):
@@ -64,7 +70,7 @@ class ModelSpec(NamedTuple):
     description: str | None
     input: YNode
     vars: tuple[ArgSpec, ...]
-    blocks: Mapping[str, BlockSpec]  # its own and its includes', by name, in order (Blocks)
+    blocks: "Blocks"  # its own and its includes', by name, in order
     layers: tuple[LayerSpec, ...]
     checks: YMap | None
     pos: SourcePos
@@ -195,7 +201,7 @@ def _unknown_key(key: YScalar, valid: tuple[str, ...], where: str) -> InputError
     )
 
 
-def _block(name_key: YScalar, node: YNode) -> BlockSpec:
+def _block(name_key: YScalar, node: YNode, library: str | None = None) -> BlockSpec:
     name = _name(name_key, "block name")
     body = _mapping(node, f"block '{name}'")
     for k, _ in body.items:
@@ -219,7 +225,7 @@ def _block(name_key: YScalar, node: YNode) -> BlockSpec:
             )
         sequential = sequential_node.value
     layers = parse_layers(layers_node, f"'layers' of block '{name}'")
-    return BlockSpec(name, params, layers, body.pos, sequential)
+    return BlockSpec(name, params, layers, body.pos, sequential, library)
 
 
 def load_text(text: str, path: str, scale: str | None = None) -> ModelSpec:
@@ -234,6 +240,11 @@ def load_text(text: str, path: str, scale: str | None = None) -> ModelSpec:
         raise InputError(
             f"--scale {scale}: the model is not an Ultralytics model config", SourcePos(path)
         )
+    return load_tree(root, path)
+
+
+def load_tree(root: YNode, path: str) -> ModelSpec:
+    """A model file's parsed tree (or one a front end made) as a spec."""
     top = _mapping(root, "a model file")
     for key, _ in top.items:
         if key.value not in TOP_KEYS:
@@ -283,32 +294,90 @@ def builtin_libraries() -> list[str]:
     return sorted(p.stem for p in LIBRARY_DIR.glob("*.yaml"))
 
 
+def builtin_blocks() -> "Blocks":
+    """The blocks of every built-in library, by their plain and qualified names."""
+    where = SourcePos("<built-in>")
+    names = YSeq(tuple(YScalar(name, where) for name in builtin_libraries()), where)
+    library = _Library()
+    library.include(names, where.path, ())
+    return library.blocks
+
+
 LIBRARY_DIR = Path(__file__).parent / "library"
+_LIBRARY_PREFIX = str(LIBRARY_DIR) + os.sep
 
 
 class Blocks(Mapping[str, BlockSpec]):
     """The blocks a model can use, by name, in the order they are defined: its own and those
-    of the files it includes. A file of rfcalc's own library is known by its blocks' names
-    (:func:`library_index`) until one of them is looked up, and then parsed whole: a model
-    that includes ``torchvision`` reads the files of the blocks it uses, not all ten."""
+    of the files it includes. A block of a built-in library is also known by its qualified
+    name, ``torchvision.Bottleneck``; a name that two built-in libraries define is known only
+    so (:meth:`ambiguous` lists its qualified names). A file of rfcalc's own library is known
+    by its blocks' names (:func:`library_index`) until one of them is looked up, and then
+    parsed whole: a model that includes ``torchvision`` reads the files of the blocks it
+    uses, not all ten."""
 
-    __slots__ = ("_found",)
+    __slots__ = ("_ambiguous", "_found")
 
     def __init__(self) -> None:
         self._found: dict[str, BlockSpec | str] = {}  # a block, or the library file defining it
+        self._ambiguous: dict[str, tuple[str, ...]] = {}  # a name → its qualified names
 
-    def define(self, name: str, found: BlockSpec | str) -> None:
-        self._found[name] = found
+    def define(self, name: str, found: BlockSpec | str, library: str | None = None) -> None:
+        """A block (or the library file defining it) of the model or a file (``library``
+        None), or of a built-in library; its clashes are checked first (:meth:`clash`)."""
+        if library is None:
+            self._found[name] = found
+            return
+        qualified = f"{library}.{name}"
+        self._found[qualified] = found
+        if name in self._ambiguous:
+            self._ambiguous[name] = tuple(sorted((*self._ambiguous[name], qualified)))
+        elif name in self._found:  # another built-in library's
+            other = f"{self.library_of(name)}.{name}"
+            del self._found[name]
+            self._ambiguous[name] = tuple(sorted((other, qualified)))
+        else:
+            self._found[name] = found
+
+    def clash(self, name: str, library: str | None) -> str | None:
+        """The key of a block that one named ``name`` of ``library`` (None: of the model or
+        a file) may not be defined beside: any of that name, but another built-in library's."""
+        if library is not None:
+            if f"{library}.{name}" in self._found:
+                return f"{library}.{name}"
+            return name if name in self._found and self.library_of(name) is None else None
+        if name in self._ambiguous:
+            return self._ambiguous[name][0]
+        return name if name in self._found else None
+
+    def library_of(self, key: str) -> str | None:
+        """The built-in library of the block found under ``key`` (None: the model's, a file's)."""
+        found = self._found[key]
+        return found.library if isinstance(found, BlockSpec) else library_name(found)
+
+    def ambiguous(self, name: str) -> tuple[str, ...]:
+        """The qualified names of a name that several built-in libraries define (or none)."""
+        return self._ambiguous.get(name, ())
+
+    def names(self) -> list[str]:
+        """Every name a ``type`` may use, the ambiguous ones too (for "did you mean")."""
+        return [*self._found, *self._ambiguous]
 
     def __getitem__(self, name: str) -> BlockSpec:
         found = self._found[name]
         if isinstance(found, str):
             top = _library_top(parse(read_text(found, read_path(found)), found))
-            for block in _blocks_of(top):
-                self._found[block.name] = block
+            for block in _blocks_of(top, library_name(found)):
+                for key in (block.name, block.qualified):
+                    if self._found.get(key) == found:
+                        self._found[key] = block
             found = self._found[name]
             assert not isinstance(found, str), f"{name} is not in {found} (library_index)"
         return found
+
+    def get(self, name: str, default: BlockSpec | None = None) -> BlockSpec | None:  # type: ignore[override]
+        """A block, without Mapping.get's KeyError for each name that is a layer type."""
+        return self[name] if name in self._found else default
 
     def __contains__(self, name: object) -> bool:
         return name in self._found
@@ -318,6 +387,14 @@ class Blocks(Mapping[str, BlockSpec]):
 
     def __len__(self) -> int:
         return len(self._found)
+
+
+def library_name(path: str) -> str | None:
+    """The built-in library a file belongs to: ``library/torchvision.yaml`` and the files
+    under ``library/torchvision/`` are ``torchvision``'s; None for a file outside it."""
+    if not path.startswith(_LIBRARY_PREFIX):  # a string test: a Path costs microseconds
+        return None
+    return path[len(_LIBRARY_PREFIX) :].partition(os.sep)[0].removesuffix(".yaml")
 
 
 def library_index(path: str) -> tuple[str, ...] | None:
@@ -357,16 +434,17 @@ def _library_top(root: YNode) -> YMap:
     return top
 
 
-def _blocks_of(top: YMap) -> Iterator[BlockSpec]:
+def _blocks_of(top: YMap, library: str | None = None) -> Iterator[BlockSpec]:
     blocks = top.get("blocks")
     if blocks is not None:
         for k, v in _mapping(blocks, "'blocks'").items:
-            yield _block(k, v)
+            yield _block(k, v, library)
 
 
 class _Library:
     """The blocks a model can use: its own, and those of the files it includes (each file
-    once, however often it is included; a cycle, or a block defined twice, is an error)."""
+    once, however often it is included; a cycle, or a block defined twice, is an error, but
+    for a name two built-in libraries define: it is then written qualified)."""
 
     def __init__(self) -> None:
         self.blocks = Blocks()
@@ -375,13 +453,14 @@ class _Library:
         self.vars: list[ArgSpec] = []
 
     def add(self, block: BlockSpec) -> None:
-        if block.name in self.blocks:
+        first = self.blocks.clash(block.name, block.library)
+        if first is not None:
             raise InputError(
-                f"block '{block.name}' is defined twice (first at {self.blocks[block.name].pos})",
+                f"block '{block.name}' is defined twice (first at {self.blocks[first].pos})",
                 block.pos,
                 "rename one of them",
             )
-        self.blocks.define(block.name, block)
+        self.blocks.define(block.name, block, block.library)
 
     def include(self, node: YNode | None, including: str, stack: tuple[str, ...]) -> None:
         if node is None:
@@ -399,9 +478,10 @@ class _Library:
                 raise InputError(f"more than {MAX_INCLUDES} files included", item.pos)
             self.loaded.add(target)
             names = library_index(target)
-            if names is not None and not any(name in self.blocks for name in names):
+            library = library_name(target)
+            if names is not None and all(self.blocks.clash(n, library) is None for n in names):
                 for name in names:
-                    self.blocks.define(name, target)  # parsed when one of them is used
+                    self.blocks.define(name, target, library)  # parsed when one is used
                 continue
             try:
                 text = read_text(target, read_path(target))
@@ -412,7 +492,7 @@ class _Library:
             found = top.get("vars")
             for k, v in _mapping(found, "'vars'").items if found is not None else ():
                 self.vars.append(ArgSpec(_name(k, "variable name"), v, k.pos))
-            for block in _blocks_of(top):
+            for block in _blocks_of(top, library_name(target)):
                 self.add(block)
 
     @staticmethod

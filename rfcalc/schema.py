@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from rfcalc.checks import _NUMBER as COUNT_TEXT
 from rfcalc.checks import CHECKS, parse_bool, parse_count
@@ -120,12 +120,13 @@ def _block_schema(block: BlockSpec) -> Schema:
     return _closed(f"block '{block.name}'", props, required)
 
 
-def _layer_defs(blocks: Sequence[BlockSpec] | None) -> Schema:
+def _layer_defs(blocks: Mapping[str, BlockSpec] | None) -> Schema:
     """$defs for the layers: each kind, each block, the dispatch on ``type``, and the lists.
     Generic (blocks None): two variants, 'strict' (no blocks: an unknown type is an error)
-    and 'open' (an unknown type is a block instance); with blocks, 'strict' only."""
+    and 'open' (an unknown type is a block instance); with blocks (by each name a ``type``
+    may give, ``torchvision.Bottleneck`` too), 'strict' only."""
     kinds = {id(kind): kind for kind in REGISTRY.values()}.values()
-    block_names = [b.name for b in blocks or ()]
+    block_names = list(blocks or ())
     defs: Schema = {}
     dispatch = []
     for kind in kinds:
@@ -135,11 +136,13 @@ def _layer_defs(blocks: Sequence[BlockSpec] | None) -> Schema:
         dispatch.append(
             {"if": {"properties": {"type": {"pattern": pattern}}}, "then": ref(kind.name)}
         )
-    for i, block in enumerate(blocks or ()):
-        defs[f"block{i}"] = _block_schema(block)
-        dispatch.append(
-            {"if": {"properties": {"type": {"const": block.name}}}, "then": ref(f"block{i}")}
-        )
+    numbers: dict[int, int] = {}  # a block known by two names has one definition
+    for name, block in (blocks or {}).items():
+        if id(block) not in numbers:
+            numbers[id(block)] = len(numbers)
+            defs[f"block{numbers[id(block)]}"] = _block_schema(block)
+        i = numbers[id(block)]
+        dispatch.append({"if": {"properties": {"type": {"const": name}}}, "then": ref(f"block{i}")})
     known: list[Schema] = [ref("expression"), {"pattern": type_pattern(sorted(REGISTRY))}]
     if block_names:
         known.append({"enum": block_names})
@@ -241,9 +244,9 @@ VALUES: Schema = {
 }
 
 
-def generate(blocks: Sequence[BlockSpec] | None = None) -> Schema:
+def generate(blocks: Mapping[str, BlockSpec] | None = None) -> Schema:
     """The schema of every model file and block library, or (``blocks`` given: a model's
-    own and included blocks) of one model, which then knows its blocks' arguments."""
+    own and included blocks, by name) of one model, which then knows its blocks' arguments."""
     defs: Schema = {"expression": EXPRESSION, "common": {"properties": COMMON}}
     defs |= _layer_defs(blocks)
     block_layers = "layers_strict" if blocks is not None else "layers_open"

@@ -53,6 +53,7 @@ _RESNET = "resnet"  # ResNetLayer: its c1 and c2 are written in the row, not sca
 _CBLINEAR, _CBFUSE = "cblinear", "cbfuse"  # YOLOv9's: a list of pieces, and one picked of each
 _LEVELS = "levels"  # a head of its own on the levels it reads: given ch0 and nl
 _TEXT = "text"  # ImagePoolingAttn: keeps the channels parse_model last computed
+_TORCHVISION = "torchvision"  # a torchvision model unwrapped: a block of the model's own
 
 MODULES: dict[str, Module] = {
     "Conv": Module("Conv", ("c2", "k", "s", "p", "g", "d", "act"), _BASE),
@@ -129,6 +130,10 @@ MODULES: dict[str, Module] = {
     "C2fAttn": Module("C2fAttn", ("c2", "ec", "nh", "gc", "shortcut", "g", "e"), _REPEAT),
     "ImagePoolingAttn": Module("ImagePoolingAttn", ("ec", "ct", "nh", "k"), _TEXT),
     "WorldDetect": Module("YOLOEDetect", ("nc", "embed", "with_bn"), _DETECT),
+    # a torchvision model's children (rfcalc.ultralytics_torchvision): the block is the model's
+    "TorchVision": Module(
+        "", ("c2", "model", "weights", "unwrap", "truncate", "split"), _TORCHVISION
+    ),
 }
 # the rows that read the model's text features besides their inputs (YOLO-World); the text
 # features are a layer of the model, txt_feats, which ImagePoolingAttn's rows update
@@ -350,6 +355,7 @@ class _Context(NamedTuple):
     max_channels: float
     variables: frozenset[str]
     variable_values: dict[str, object]
+    blocks: dict[str, YNode]  # the model's own blocks (TorchVision rows'), by name
 
 
 def _layer(
@@ -444,6 +450,12 @@ def _layer(
         c2 = ch[-1]  # parse_model sets no c2 for it: the previous row's stays
     elif spec.kind == _CLASSIFY:
         c2 = 0  # the classes: read by nothing after it
+    elif spec.kind == _TORCHVISION:  # parse_model: c2 = args[0], unscaled
+        from rfcalc.ultralytics_torchvision import torchvision_block
+
+        block, c2 = torchvision_block(row, values, c1, n, ctx.blocks)
+        spec = spec._replace(block=block)
+        values, names = values[len(spec.params) :], []  # the block takes no arguments
     elif spec.kind == _RESNET:
         values, names, c2 = _resnet_layer(row, values, c1)
     elif spec.kind == _CBLINEAR:
@@ -775,7 +787,7 @@ def model_tree(root: YMap, path: str, scale: str | None) -> YMap:
     if channels_node is not None:
         channels = int(_number(channels_node, "'channels'"))
     ctx = _Context(
-        chosen, depth, width, most, frozenset(str(k.value) for k, _ in var_items), variables
+        chosen, depth, width, most, frozenset(str(k.value) for k, _ in var_items), variables, {}
     )
     rows = _rows(root)
     ch: list[int] = []
@@ -804,13 +816,18 @@ def model_tree(root: YMap, path: str, scale: str | None) -> YMap:
         if chosen
         else f"depth {depth:g}, width {width:g}"
     )
+    libraries = ("ultralytics", "torchvision") if ctx.blocks else ("ultralytics",)
+    if ctx.blocks:  # torchvision's blocks too: Ultralytics' are written as its own
+        from rfcalc.ultralytics_torchvision import qualify
+
+        layers = [qualify(layer, "ultralytics", frozenset(ctx.blocks)) for layer in layers]
     items: list[tuple[YScalar, YNode]] = [
         (_s("name", pos), _s(name, pos)),
         (
             _s("description", pos),
             _s(f"Ultralytics model config {os.path.basename(path)}, {scaled}", pos),
         ),
-        (_s("include", pos), YSeq((_s("ultralytics", pos),), pos)),
+        (_s("include", pos), YSeq(tuple(_s(lib, pos) for lib in libraries), pos)),
         (
             _s("input", pos),
             YSeq(tuple(_s(v, pos) for v in (channels, size, size)), pos),
@@ -818,6 +835,9 @@ def model_tree(root: YMap, path: str, scale: str | None) -> YMap:
     ]
     if var_items:
         items.append((_s("vars", pos), YMap(tuple(var_items), pos)))
+    if ctx.blocks:
+        blocks = tuple((_s(k, pos), v) for k, v in ctx.blocks.items())
+        items.append((_s("blocks", pos), YMap(blocks, pos)))
     model = YMap(
         ((_s("name", pos), _s("model", pos)), (_s("layers", pos), YSeq(tuple(layers), pos))), pos
     )
@@ -892,6 +912,14 @@ def convert_text(tree: YMap, source: str, written: list[str]) -> str:
         "# with the channels and repeats parse_model gives them at this scale.",
     ]
     for key, value in tree.items:
+        if key.value == "blocks":  # TorchVision rows': a torchvision model's children
+            lines += [
+                "# A TorchVision row is a block of this file: the children of the",
+                "# torchvision model that rfcalc's bundled example of it defines.",
+                "blocks:",
+            ]
+            lines += _blocks_text(value)
+            continue
         if key.value != "layers":
             lines.append(f"{key.value}: {_flow(value)}")
             continue
@@ -908,3 +936,28 @@ def convert_text(tree: YMap, source: str, written: list[str]) -> str:
         for row, text in zip(rows.items, written, strict=True):
             lines.append(f"      - {_flow(row)}  # {text}")
     return "\n".join(lines) + "\n"
+
+
+def _blocks_text(blocks: YNode) -> list[str]:
+    """The model's blocks, a line per layer of each (a nested list's layers indented)."""
+    lines: list[str] = []
+    for name, block in blocks.items if isinstance(blocks, YMap) else ():
+        lines.append(f"  {_flow(name)}:")
+        for key, value in block.items if isinstance(block, YMap) else ():
+            if key.value != "layers" or not isinstance(value, YSeq):
+                lines.append(f"    {key.value}: {_flow(value)}")
+                continue
+            lines.append("    layers:")
+            for layer in value.items:
+                inner = layer.get("layers") if isinstance(layer, YMap) else None
+                if not isinstance(layer, YMap) or not isinstance(inner, YSeq):
+                    lines.append(f"      - {_flow(layer)}")
+                    continue
+                first = True
+                for k, v in layer.items:
+                    if k.value != "layers":
+                        lines.append(f"      {'- ' if first else '  '}{k.value}: {_flow(v)}")
+                        first = False
+                lines.append("        layers:")
+                lines += [f"          - {_flow(child)}" for child in inner.items]
+    return lines

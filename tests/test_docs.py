@@ -169,7 +169,7 @@ def test_transcripts_show_what_rfcalc_prints(
     from rfcalc.cli import app
 
     monkeypatch.chdir(ROOT)
-    if re.search(r"\byolo\w*\.yaml\b", args):  # the user's Ultralytics config, by its name
+    if re.search(r"\byolo[\w-]*\.yaml\b", args):  # the user's Ultralytics config, by its name
         monkeypatch.chdir(_ultralytics_configs(tmp_path))
     result = CliRunner().invoke(app, shlex.split(args), prog_name="rfcalc")
     assert shows(shown, result.stdout), f"{page}: rfcalc {args}\n{result.stdout}"

@@ -317,16 +317,10 @@ def test_convert_prints_the_same_model(tmp_path: Path, config: str, scale: str |
     assert [_key(r) for r in converted.layers] == [_key(r) for r in direct.layers]
 
 
-def test_torchvision_is_a_positioned_error() -> None:
-    path = DATA / "yolo11-cls-resnet18.yaml"
-    result = _run("describe", str(path))
-    assert result.exit_code == 2
-    line = next(
-        i for i, text in enumerate(path.read_text().splitlines(), 1) if "TorchVision" in text
-    )
-    assert result.stderr.startswith(
-        f"{path}:{line}:13: error: row 0: module 'TorchVision' is not covered by rfcalc"
-    ), result.stderr
+def test_torchvision_is_covered() -> None:
+    """yolo11-cls-resnet18.yaml's TorchVision row (tests/test_ultralytics_torchvision.py)."""
+    result = _run("describe", str(DATA / "yolo11-cls-resnet18.yaml"))
+    assert (result.exit_code, result.stderr.count("error")) == (0, 0), result.stderr
 
 
 def test_cbfuse_picks_and_resizes_the_pieces() -> None:

@@ -89,9 +89,35 @@ def _find(name: str) -> Entry:
     kind = lookup(name)
     if kind is None:
         raise InputError(
-            f"unknown layer type '{name}'", None, did_you_mean(canonical(name), type_names())
+            f"unknown layer type '{name}'",
+            None,
+            _block_hint(name) or did_you_mean(canonical(name), type_names()) or _near_block(name),
         )
     return _entry(kind)
+
+
+def _near_block(name: str) -> str | None:
+    from rfcalc.loader import builtin_blocks
+
+    return did_you_mean(name, builtin_blocks().names())
+
+
+def _block_hint(name: str) -> str | None:
+    """For a block of a built-in library (``Bottleneck``, ``torchvision.Bottleneck``): where
+    it is and its arguments."""
+    from rfcalc.loader import builtin_blocks
+
+    blocks = builtin_blocks()
+    keys = blocks.ambiguous(name) or ((name,) if name in blocks else ())
+    found = []
+    for key in keys:
+        block = blocks[key]
+        params = ", ".join(p.name for p in block.params) or "none"
+        found.append(
+            f"{block.qualified} is a block of the built-in library {block.library} "
+            f"(include: [{block.library}]), its arguments: {params}"
+        )
+    return "; ".join(found) or None
 
 
 # ---------------------------------------------------------------- text: rfcalc layers
