@@ -181,6 +181,16 @@ def _write(tmp_path: Path, rows: str) -> Path:
             "3:27",
             "row 0: ResNetLayer's first argument is its input channels, 4, but it reads 3",
         ),
+        (  # the 0, after "  - [-1, 1, Conv, [" (19 characters)
+            "  - [-1, 1, Conv, [0, 3, 2]]\n",
+            "3:20",
+            "row 0: Conv's argument 1 is its output channels, a positive integer, got 0",
+        ),
+        (  # the 0, after "  - [-1, 1, ResNetLayer, [3, " (29 characters)
+            "  - [-1, 1, ResNetLayer, [3, 0, 1, True, 1]]\n",
+            "3:30",
+            "row 0: ResNetLayer's argument 2 is its output channels, a positive integer, got 0",
+        ),
         (
             "  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 1, CBLinear, [64]]\n",
             "4:24",
