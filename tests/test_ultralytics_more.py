@@ -17,7 +17,15 @@ from typing import Any
 import pytest
 
 from rfcalc.api import describe_file
-from tests.test_ultralytics import DATA, MODELS, _run, _stated, _ultralytics_leaves
+from tests.test_ultralytics import (
+    DATA,
+    MODELS,
+    _run,
+    _stated,
+    _ultralytics_leaves,
+    assert_layers_as_built,
+    every_shape,
+)
 
 pytestmark = pytest.mark.skipif(MODELS is None, reason="needs the ultralytics package's configs")
 
@@ -124,11 +132,7 @@ def test_layer_for_layer_as_ultralytics_builds_it(config: str, scale: str) -> No
     same output shape and parameters, and rfcalc has no parametrised layer it lacks."""
     model, leaves = _ultralytics_leaves(config, scale)
     report = describe_file(str(DATA / config), scale=scale or None)
-    ours = {row.name: (row.output_shape, row.params) for row in report.layers if row.params}
-    assert ours == leaves
-    assert report.totals.params == sum(p.numel() for p in model.parameters())
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    assert report.totals.trainable_params == trainable
+    assert_layers_as_built(report, model, leaves, every_shape)
 
 
 def _thop_leaves(model: Any, size: int) -> dict[str, int]:
