@@ -24,7 +24,7 @@ from rfcalc.errors import (
 )
 from rfcalc.layers import REGISTRY, canonical, lookup, type_names
 from rfcalc.layers.argtypes import MAX_DIM, Checker, is_int
-from rfcalc.layers.base import Arg, Ctx, LayerKind, Shape, T, channels_first
+from rfcalc.layers.base import Arg, Ctx, LayerKind, Layout, Out, Shape, T, channels_first
 from rfcalc.loader import LAYER_KEYS, ArgSpec, BlockSpec, LayerSpec, ModelSpec
 from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, parse, what_node
 
@@ -349,24 +349,11 @@ class Builder:
 
     def _shape(self, index: int) -> Shape:
         """A node's output shape, from the layer rules, for expressions that read it."""
+        given = self.input_override is None
+        option, where = ("input", self.spec.input.pos) if given else ("--input", None)
         for node in self.nodes[len(self.shapes) - 1 : index + 1]:
-            ctx = Ctx(
-                node.name,
-                node.kind.name,
-                node.args,
-                node.arg_pos,
-                node.pos,
-                tuple(self.shapes[i] for i in node.inputs),
-            )
-            try:
-                self.shapes[node.index] = node.kind.rule(ctx).shape
-            except ShapeError as error:
-                if INPUT not in node.inputs:
-                    raise
-                given = self.input_override is None
-                option = "input" if given else "--input"
-                pos = self.spec.input.pos if given else None
-                raise input_shape_error(error, ctx, node.kind.rule, option, pos) from None
+            ctx = rule_context(node, tuple(self.shapes[i] for i in node.inputs))
+            self.shapes[node.index] = apply_rule(node, ctx, option, where).shape
         return self.shapes[index]
 
     # -- layers
@@ -987,6 +974,28 @@ def looks_channels_last(shape: tuple[int, ...]) -> bool:
         and shape[-1] in IMAGE_CHANNELS
         and all(s >= MIN_IMAGE_SIDE for s in shape[:-1])
     )
+
+
+def rule_context(
+    node: Node, in_shapes: tuple[Shape, ...], in_layouts: tuple[Layout, ...] = (), rank: int = 0
+) -> Ctx:
+    """What ``node``'s rule sees. The engine gives the inputs' layouts and the model input's
+    rank; the builder, which wants only shapes (for expressions that read them), neither:
+    shapes do not depend on layouts (see Ctx)."""
+    return Ctx(
+        node.name, node.kind.name, node.args, node.arg_pos, node.pos, in_shapes, in_layouts, rank
+    )
+
+
+def apply_rule(node: Node, ctx: Ctx, option: str, where: SourcePos | None) -> Out:
+    """``node``'s rule on ``ctx``; for a layer reading the model's input (given by ``option``,
+    at ``where``), a shape error as :func:`input_shape_error` makes it."""
+    try:
+        return node.kind.rule(ctx)
+    except ShapeError as error:
+        if INPUT not in node.inputs:
+            raise
+        raise input_shape_error(error, ctx, node.kind.rule, option, where) from None
 
 
 def input_shape_error(

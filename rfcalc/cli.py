@@ -97,10 +97,11 @@ class Dtype(StrEnum):
     int8 = "int8"
 
 
-def emit(text: str) -> None:
+def emit(text: str, inert: bool = False) -> None:
     """Every document rfcalc prints goes out here, inert: a name or path holding terminal
-    escapes is shown escaped (the errors do the same in their own rendering)."""
-    sys.stdout.write(printable(text))
+    escapes is shown escaped (the errors do the same in their own rendering). ``inert``: the
+    text is so already (the JSON writer's, rfcalc.render.INERT), and is not scanned again."""
+    sys.stdout.write(text if inert else printable(text))
 
 
 def fail(error: RfcalcError) -> NoReturn:
@@ -255,7 +256,7 @@ def describe(
 ) -> None:
     """Print every layer's shape, params, MACs and receptive field, and the totals."""
     from rfcalc.pipeline import describe_file as run
-    from rfcalc.render import KEEP_FIELDS, View, choose, renderer, stream
+    from rfcalc.render import INERT, KEEP_FIELDS, View, choose, renderer, stream
 
     try:
         model = _model_or_example(model, example)
@@ -296,11 +297,13 @@ def describe(
     if view.colour:
         # inert already (see rfcalc.render); emit would escape the styles
         sys.stdout.write(renderer(name)(report, view))
-    elif output is None:
-        stream(name)(report, view, emit)  # in pieces: a large model's text is never held whole
+    elif output is None:  # in pieces: a large model's text is never held whole
+        inert = name in INERT
+        stream(name)(report, view, lambda piece: emit(piece, inert))
     else:
         try:
-            write_atomically(output, printable(renderer(name)(report, view)))
+            text = renderer(name)(report, view)
+            write_atomically(output, text if name in INERT else printable(text))
         except OSError as exc:
             fail(InputError(f"--output {output}: cannot write: {exc.strerror}"))
         except RfcalcError as error:
@@ -506,7 +509,8 @@ def check(
             results.append(FileResult(path, "error", error=error))
             continue
         results.append(FileResult.of(path, outcomes))
-    emit(render_json(results) if fmt is CheckFormat.json else render_text(results))
+    as_json = fmt is CheckFormat.json  # the JSON writer's text is inert already
+    emit(render_json(results) if as_json else render_text(results), inert=as_json)
     if any(r.status == "error" for r in results):
         raise typer.Exit(EXIT_INVALID)
     if any(r.status == "fail" for r in results) and not exit_zero:
@@ -540,7 +544,8 @@ def diff(
         result = compare(run(old, overrides, scale=scale), run(new, overrides, scale=scale))
     except RfcalcError as error:
         fail(error)
-    emit(render_json(result) if fmt is CheckFormat.json else render_text(result))
+    as_json = fmt is CheckFormat.json  # the JSON writer's text is inert already
+    emit(render_json(result) if as_json else render_text(result), inert=as_json)
     if exit_code and not result.identical:
         raise typer.Exit(1)
 

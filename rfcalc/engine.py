@@ -12,7 +12,15 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from rfcalc import counting, gridding, lint, rf
-from rfcalc.build import INPUT, Graph, Node, input_shape_error, looks_channels_last, written_shape
+from rfcalc.build import (
+    INPUT,
+    Graph,
+    Node,
+    apply_rule,
+    looks_channels_last,
+    rule_context,
+    written_shape,
+)
 from rfcalc.errors import ShapeError, SourcePos
 from rfcalc.layers.base import (
     ALL_GLOBAL,
@@ -275,25 +283,10 @@ def _rule_result(
     """``node``'s rule on its inputs, and what follows from that alone."""
     rank = len(graph.input_shape) - 1
     canon = channels_first(rank + 1)
-    ctx = Ctx(
-        node.name,
-        node.kind.name,
-        node.args,
-        node.arg_pos,
-        node.pos,
-        in_shapes,
-        in_layouts,
-        rank,
-    )
+    ctx = rule_context(node, in_shapes, in_layouts, rank)
     if node.kind.channels_first and in_layouts and in_layouts[0] is not canon:
         need_channels_first(ctx)
-    try:
-        out = node.kind.rule(ctx)
-    except ShapeError as error:
-        if INPUT not in node.inputs:
-            raise
-        option, where = graph.input_option, graph.input_where
-        raise input_shape_error(error, ctx, node.kind.rule, option, where) from None
+    out = apply_rule(node, ctx, graph.input_option, graph.input_where)
     if not node.runs:  # not run at inference: its parameters count, it computes nothing
         out = out._replace(macs=0, terms=NO_TERMS)
     layout = _out_layout(ctx, out, rank)

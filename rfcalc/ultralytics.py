@@ -385,23 +385,16 @@ def _layer(
     froms = row.froms
     c2 = c1
     if spec.kind in (_BASE, _REPEAT):
-        first = values[0] if values else None
-        given = first.value if isinstance(first, YScalar) else None
-        if isinstance(given, bool) or not isinstance(given, int) or given < 1:
-            where = row.args[0].pos if row.args else row.node.items[3].pos
-            raise InputError(
-                f"row {row.number}: {row.module}'s first argument is its output channels, a "
-                f"positive integer, got {what_node(first) if first is not None else 'nothing'}",
-                where,
-            )
-        c2 = make_divisible(min(given, ctx.max_channels) * ctx.width, 8)
+        written = _positive(row, values, 0, "its output channels")
+        first_pos = values[0].pos if values[0] is not None else pos
+        c2 = make_divisible(min(written, ctx.max_channels) * ctx.width, 8)
         if row.module in _SAME_CHANNELS and c2 != c1:
             raise InputError(
                 f"row {row.number}: {row.module} keeps its channels (c1 == c2), but it reads "
                 f"{c1} and its argument gives {c2} at this scale",
-                first.pos if first is not None else pos,
+                first_pos,
             )
-        values[0] = _s(c2, first.pos if first is not None else pos)
+        values[0] = _s(c2, first_pos)
         if spec.kind == _REPEAT:
             values.insert(1, _s(n, row.repeats_node.pos))
             names.insert(1, "n")
@@ -438,7 +431,7 @@ def _layer(
         ndl = values[5] if len(values) > 5 else None
         if len(values) <= len(names):  # and the levels it reads
             names, values = [*names[: len(values)], "nl"], [*values, _s(len(row.froms), pos)]
-        if isinstance(ndl, YScalar) and not 1 <= _int_value(ndl) <= MAX_DECODER_LAYERS:
+        if isinstance(ndl, YScalar) and not 1 <= (_int_value(ndl) or 0) <= MAX_DECODER_LAYERS:
             raise InputError(
                 f"row {row.number}: RTDETRDecoder's ndl (decoder layers) must be 1 … "
                 f"{MAX_DECODER_LAYERS} in rfcalc, got {what_node(ndl)}",
@@ -478,8 +471,8 @@ def _layer(
         if row.module in _SEGMENT:  # parse_model scales the prototypes' channels
             values += [None] * (3 - len(values))
             nm, npr = values[1] or _s(32, pos), values[2] or _s(256, pos)
-            given = npr.value if isinstance(npr, YScalar) else None
-            if isinstance(given, bool) or not isinstance(given, int):
+            given = _int_value(npr)
+            if given is None:
                 raise InputError(f"row {row.number}: Segment's npr must be an integer", npr.pos)
             scaled = make_divisible(min(given, ctx.max_channels) * ctx.width, 8)
             values[1:3] = [nm, _s(scaled, npr.pos)]
@@ -547,16 +540,18 @@ def _layer(
     return YMap((name_item, *items), pos), c2
 
 
-def _int_value(node: YScalar) -> int:
-    value = node.value
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+def _int_value(node: YNode | None) -> int | None:
+    """The node's value if it is an integer (a bool is not), else None."""
+    value = node.value if isinstance(node, YScalar) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _positive(row: _Row, values: list[YNode | None], i: int, what: str) -> int:
-    """A row's argument i, which must be a positive integer (``what`` it is)."""
+    """A row's argument i, which must be a positive integer (``what`` it is): its value, or
+    the error at the argument."""
     node = values[i] if i < len(values) else None
-    value = _int_value(node) if isinstance(node, YScalar) else 0
-    if value < 1:
+    value = _int_value(node)
+    if value is None or value < 1:
         where = row.args[i].pos if i < len(row.args) else row.node.items[3].pos
         raise InputError(
             f"row {row.number}: {row.module}'s argument {i + 1} is {what}, a positive integer, "
@@ -574,24 +569,17 @@ def _resnet_layer(
     blocks."""
     spec = MODULES[row.module]
     given = [v.value if isinstance(v, YScalar) else None for v in values]
-    channels = [v for v in given[:2] if isinstance(v, int) and not isinstance(v, bool) and v > 0]
-    if len(channels) < 2:
-        where = row.args[0].pos if row.args else row.node.items[3].pos
-        raise InputError(
-            f"row {row.number}: ResNetLayer's arguments begin with its input and output "
-            "channels, two positive integers",
-            where,
-            "e.g. [64, 64, 1, False, 3]",
-        )
-    if channels[0] != c1:
+    c1_given = _positive(row, values, 0, "its input channels")
+    c2 = _positive(row, values, 1, "its output channels")
+    if c1_given != c1:
         raise InputError(
             f"row {row.number}: ResNetLayer's first argument is its input channels, "
-            f"{channels[0]}, but it reads {c1}",
+            f"{c1_given}, but it reads {c1}",
             row.args[0].pos,
         )
     first = len(given) > 3 and given[3] is True
     e = given[5] if len(given) > 5 and isinstance(given[5], int) else 4
-    return values[1:], list(spec.params[1:]), channels[1] if first else e * channels[1]
+    return values[1:], list(spec.params[1:]), c2 if first else e * c2
 
 
 def _ints(node: YNode | None) -> tuple[int, ...] | None:
@@ -600,8 +588,8 @@ def _ints(node: YNode | None) -> tuple[int, ...] | None:
         return None
     found: list[int] = []
     for item in node.items:
-        value = item.value if isinstance(item, YScalar) else None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        value = _int_value(item)
+        if value is None or value < 0:
             return None
         found.append(value)
     return tuple(found)

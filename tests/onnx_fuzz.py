@@ -254,6 +254,15 @@ def _rename_initializer(rng: random.Random, model: Any) -> Any:
     return model
 
 
+def _set_attribute(node: Any, attribute: Any) -> None:
+    """The node's attribute of that name replaced by ``attribute`` (added if it has none)."""
+    for i, old in enumerate(node.attribute):
+        if old.name == attribute.name:
+            del node.attribute[i]
+            break
+    node.attribute.append(attribute)
+
+
 _BAD_INTS = [0, -1, -3, 1, 2, 7, 2**31, 2**62, -(2**62)]
 
 
@@ -302,10 +311,6 @@ def _attribute_type(rng: random.Random, model: Any) -> Any:
             "axes",
         ],
     )
-    for i, attr in enumerate(node.attribute):
-        if attr.name == name:
-            del node.attribute[i]
-            break
     value = _pick(
         rng,
         [
@@ -321,9 +326,9 @@ def _attribute_type(rng: random.Random, model: Any) -> Any:
         ],
     )
     if value == []:
-        node.attribute.append(helper.make_attribute(name, [], attr_type=onnx.AttributeProto.INTS))
+        _set_attribute(node, helper.make_attribute(name, [], attr_type=onnx.AttributeProto.INTS))
     else:
-        node.attribute.append(helper.make_attribute(name, value))
+        _set_attribute(node, helper.make_attribute(name, value))
     return model
 
 
@@ -341,11 +346,7 @@ def _group(rng: random.Random, model: Any) -> Any:
     convs = [n for n in model.graph.node if n.op_type in ("Conv", "ConvTranspose")]
     node = _pick(rng, convs)
     if node is not None:
-        for i, attr in enumerate(node.attribute):
-            if attr.name == "group":
-                del node.attribute[i]
-                break
-        node.attribute.append(helper.make_attribute("group", _pick(rng, [0, -1, 2, 5, 7, 2**40])))
+        _set_attribute(node, helper.make_attribute("group", _pick(rng, [0, -1, 2, 5, 7, 2**40])))
     return model
 
 

@@ -376,6 +376,25 @@ def test_json_output_is_inert(tmp_path: Path) -> None:
     assert "\u202e" not in result.stdout
 
 
+def test_describe_json_of_a_hostile_path_is_inert(tmp_path: Path) -> None:
+    """The JSON writer's text goes out unscanned (rfcalc.render.INERT), to stdout and to
+    --output: the writer itself escapes every control, bidi override and lone surrogate (a
+    byte of the path that is not UTF-8), as escapes JSON reads back to the path."""
+    import os
+
+    folder = tmp_path / ("\x1b[2J\x07\x7f\x9b\u202e" + os.fsdecode(b"\xfe"))
+    folder.mkdir()
+    path = folder / "m.yaml"
+    path.write_text("input: [3]\nlayers: [relu]\n", "utf-8")
+    out = tmp_path / "out.json"
+    result = runner.invoke(app, ["describe", str(path), "--format", "json"])
+    written = runner.invoke(app, ["describe", str(path), "--output", str(out)])
+    assert (result.exit_code, result.stderr, written.exit_code) == (0, "", 0)
+    for text in (result.stdout, out.read_text("utf-8")):
+        assert [c for c in text if not c.isprintable() and c != "\n"] == []
+        assert json.loads(text)["model"]["source"] == str(path)
+
+
 # ---------------------------------------------------------------- 9. one validation for inputs
 
 

@@ -18,7 +18,14 @@ from typer.testing import CliRunner
 
 from rfcalc.api import describe_file
 from rfcalc.cli import app
-from tests.test_ultralytics import DATA, MODELS, _key, _stated
+from tests.test_ultralytics import (
+    DATA,
+    MODELS,
+    _key,
+    _stated,
+    assert_layers_as_built,
+    shapes_that_ran,
+)
 
 pytestmark = pytest.mark.skipif(MODELS is None, reason="needs the ultralytics package's configs")
 
@@ -424,18 +431,7 @@ def test_layer_for_layer_as_ultralytics_builds_it(config: str, scale: str) -> No
     parametrised layer it lacks."""
     model, leaves = _built(config, scale)
     report = describe_file(str(DATA / config), scale=scale)
-    ours = {
-        row.name: (
-            row.output_shape if leaves.get(row.name, (None,))[0] is not None else None,
-            row.params,
-        )
-        for row in report.layers
-        if row.params
-    }
-    assert ours == leaves
-    assert report.totals.params == sum(p.numel() for p in model.parameters())
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    assert report.totals.trainable_params == trainable
+    assert_layers_as_built(report, model, leaves, shapes_that_ran)
 
 
 @pytest.mark.torch

@@ -17,7 +17,15 @@ from typing import Any
 import pytest
 
 from rfcalc.api import describe_file
-from tests.test_ultralytics import DATA, MODELS, _run, _stated, _ultralytics_leaves
+from tests.test_ultralytics import (
+    DATA,
+    MODELS,
+    _run,
+    _stated,
+    _ultralytics_leaves,
+    assert_layers_as_built,
+    every_shape,
+)
 
 pytestmark = pytest.mark.skipif(MODELS is None, reason="needs the ultralytics package's configs")
 
@@ -124,11 +132,7 @@ def test_layer_for_layer_as_ultralytics_builds_it(config: str, scale: str) -> No
     same output shape and parameters, and rfcalc has no parametrised layer it lacks."""
     model, leaves = _ultralytics_leaves(config, scale)
     report = describe_file(str(DATA / config), scale=scale or None)
-    ours = {row.name: (row.output_shape, row.params) for row in report.layers if row.params}
-    assert ours == leaves
-    assert report.totals.params == sum(p.numel() for p in model.parameters())
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    assert report.totals.trainable_params == trainable
+    assert_layers_as_built(report, model, leaves, every_shape)
 
 
 def _thop_leaves(model: Any, size: int) -> dict[str, int]:
@@ -180,6 +184,16 @@ def _write(tmp_path: Path, rows: str) -> Path:
             "  - [-1, 1, ResNetLayer, [4, 64, 1, True, 1]]\n",
             "3:27",
             "row 0: ResNetLayer's first argument is its input channels, 4, but it reads 3",
+        ),
+        (  # the 0, after "  - [-1, 1, Conv, [" (19 characters)
+            "  - [-1, 1, Conv, [0, 3, 2]]\n",
+            "3:20",
+            "row 0: Conv's argument 1 is its output channels, a positive integer, got 0",
+        ),
+        (  # the 0, after "  - [-1, 1, ResNetLayer, [3, " (29 characters)
+            "  - [-1, 1, ResNetLayer, [3, 0, 1, True, 1]]\n",
+            "3:30",
+            "row 0: ResNetLayer's argument 2 is its output channels, a positive integer, got 0",
         ),
         (
             "  - [-1, 1, Conv, [64, 3, 2]]\n  - [-1, 1, CBLinear, [64]]\n",

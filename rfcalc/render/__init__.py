@@ -55,6 +55,11 @@ EXTENSIONS = {
 }
 """An ``--output`` file's extension → its format, when ``--format`` is not given."""
 
+INERT = frozenset({"json"})
+"""Formats whose text is inert on a terminal as rendered (the JSON writer escapes every
+character that is not, as ``\\u`` escapes that JSON reads back): the command line writes it
+without scanning it again (``rfcalc.errors.printable``)."""
+
 KEEP_FIELDS = frozenset({"html"})
 """Formats whose renderer reads every unit's field: the command line analyses the model for
 them with ``keep_fields`` (rfcalc.engine.analyze), so that the page does not analyse it again."""

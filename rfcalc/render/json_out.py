@@ -83,7 +83,8 @@ def report_dict(report: Report, lazy: bool = False) -> dict[str, object]:
 
 
 # json escapes C0 controls itself; these would reach a terminal raw (DEL, C1, bidi overrides)
-_UNSAFE = "[\x7f-\x9f\u202a-\u202e\u2066-\u2069]"  # compiled on first use (re caches it)
+# or could not be written at all (a lone surrogate: a path's byte that is not UTF-8)
+_UNSAFE = "[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"  # compiled on first use
 
 # json.encoder's string encoder, without the json package (its decoder, its scanner's regexes)
 try:
@@ -213,7 +214,7 @@ class _Writer:
 
 def write(doc: object, sink: Callable[[str], object]) -> None:
     """Every JSON document rfcalc prints, given to ``sink`` in pieces: indented, UTF-8, and
-    inert on a terminal."""
+    inert on a terminal as it is (the command line does not scan it again)."""
 
     def safe(text: str) -> object:
         # ASCII text (a flag Python keeps: no scan) can hold only DEL of them (memchr), other
