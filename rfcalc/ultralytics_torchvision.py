@@ -61,6 +61,20 @@ def _where(row: _Row, i: int) -> YNode:
     return row.args[i] if i < len(row.args) else row.node.items[3]
 
 
+def _flag(row: _Row, values: list[YNode | None], i: int, name: str) -> bool | None:
+    """A boolean argument (None: not given). Ultralytics reads its YAML as YAML 1.1, where
+    ``yes`` and ``no`` are booleans, and then takes any value's truth: only true and false
+    mean the same to both."""
+    value = _value(values, i)
+    if value is not None and not isinstance(value, bool):
+        node = _where(row, i)
+        raise InputError(
+            f"row {row.number}: TorchVision's {name} must be true or false, got {what_node(node)}",
+            node.pos,
+        )
+    return value
+
+
 def _not_covered(row: _Row, i: int, what: str) -> InputError:
     return InputError(
         f"row {row.number}: TorchVision {what} is not covered by rfcalc",
@@ -96,7 +110,8 @@ def torchvision_block(
             node.pos,
             did_you_mean(model, COVERED) or f"covered: {', '.join(COVERED)} (docs/ultralytics.md)",
         )
-    if _value(values, 3) not in (None, True):
+    unwrap, split = _flag(row, values, 3, "unwrap"), _flag(row, values, 5, "split")
+    if unwrap is False:
         raise _not_covered(row, 3, "with unwrap False (the whole model, its head replaced)")
     truncate = _value(values, 4)
     if truncate is None:
@@ -107,7 +122,7 @@ def torchvision_block(
             f"{what_node(_where(row, 4))}",
             _where(row, 4).pos,
         )
-    if _value(values, 5) not in (None, False):
+    if split:
         raise _not_covered(row, 5, "with split True (a list of every child's output)")
     name = f"TorchVision_{model}" + (f"_truncate{truncate}" if truncate != 2 else "")
     example = _example(model)
@@ -125,7 +140,7 @@ def torchvision_block(
     channels = _channels(row, name, blocks[name], sizes)
     if channels != c2:
         raise InputError(
-            f"row {row.number}: TorchVision's first argument, its output channels, is {c2}, "
+            f"row {row.number}: TorchVision's argument 1, its output channels, is {c2}, "
             f"but {model}'s children kept (truncate {truncate}) give {channels}",
             _where(row, 0).pos,
             f"write {channels}",

@@ -120,10 +120,22 @@ ROW_HINT = "covered: unwrap True, split False, and the models " + COVERED_HINT[9
             "covered by rfcalc",
             ROW_HINT,
         ),
+        (  # YAML 1.1's boolean (Ultralytics reads True), rfcalc's YAML 1.2 string
+            "[-1, 1, TorchVision, [512, resnet18, DEFAULT, yes]]",
+            "yes",
+            "row 0: TorchVision's unwrap must be true or false, got 'yes' (a string)",
+            None,
+        ),
+        (
+            "[-1, 1, TorchVision, [512, resnet18, DEFAULT, True, 2, 1]]",
+            "1]]",
+            "row 0: TorchVision's split must be true or false, got 1",
+            None,
+        ),
         (
             "[-1, 1, TorchVision, [256, resnet18]]",
             "256",
-            "row 0: TorchVision's first argument, its output channels, is 256, but resnet18's "
+            "row 0: TorchVision's argument 1, its output channels, is 256, but resnet18's "
             "children kept (truncate 2) give 512",
             "write 512",
         ),
