@@ -417,7 +417,14 @@ class Builder:
 
             def hint() -> str | None:
                 from rfcalc.foreign import type_hint
+                from rfcalc.loader import builtin_libraries
 
+                library, dot, _ = text.partition(".")
+                included = any(n.startswith(library + dot) for n in self.blocks.names())
+                if dot and library in builtin_libraries() and not included:
+                    return (
+                        f"the model does not include the library '{library}': add it to 'include:'"
+                    )
                 return type_hint(
                     text,
                     lambda: self._ndim(inputs),

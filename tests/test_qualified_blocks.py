@@ -227,3 +227,19 @@ def test_layers_says_where_a_block_is(name: str, hint: str) -> None:
     result = runner.invoke(app, ["layers", name])
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == f"rfcalc: error: unknown layer type '{name}'\nhint: {hint}\n"
+
+
+def test_a_qualified_name_of_a_library_not_included_says_so(tmp_path: Path) -> None:
+    """'torchvision.Bottleneck' exists, but only in a model that includes torchvision."""
+    model = tmp_path / "model.yaml"
+    model.write_text(
+        "include: [ultralytics]\ninput: [64, 8, 8]\nlayers:\n"
+        "  - {type: torchvision.Bottleneck, planes: 16}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["describe", str(model)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"{model}:4:12: error: unknown layer type 'torchvision.Bottleneck'\n"
+        "hint: the model does not include the library 'torchvision': add it to 'include:'\n"
+    )
