@@ -60,20 +60,35 @@ def test_a_model_uses_both_bottlenecks(order: tuple[str, str]) -> None:
     }
 
 
-def test_an_ambiguous_name_is_one_positioned_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("include", "message", "hint"),
+    [
+        (
+            "ultralytics, torchvision",
+            "block 'Bottleneck' is ambiguous: the built-in libraries define "
+            "torchvision.Bottleneck and ultralytics.Bottleneck",
+            "write torchvision.Bottleneck or ultralytics.Bottleneck",
+        ),
+        (  # 'torchvision.Bottleneck' exists, but only in a model that includes torchvision
+            "ultralytics",
+            "unknown layer type 'torchvision.Bottleneck'",
+            "the model does not include the library 'torchvision': add it to 'include:'",
+        ),
+    ],
+)
+def test_a_name_the_model_cannot_mean_is_one_positioned_error(
+    tmp_path: Path, include: str, message: str, hint: str
+) -> None:
+    written = "Bottleneck" if "torchvision" in include else "torchvision.Bottleneck"
     model = tmp_path / "model.yaml"
     model.write_text(
-        "include: [ultralytics, torchvision]\ninput: [64, 8, 8]\nlayers:\n"
-        "  - {name: a, type: Bottleneck, planes: 16}\n",
+        f"include: [{include}]\ninput: [64, 8, 8]\nlayers:\n"
+        f"  - {{name: a, type: {written}, planes: 16}}\n",
         encoding="utf-8",
     )
     result = runner.invoke(app, ["describe", str(model)])
     assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr == (
-        f"{model}:4:21: error: block 'Bottleneck' is ambiguous: the built-in libraries define "
-        "torchvision.Bottleneck and ultralytics.Bottleneck\n"
-        "hint: write torchvision.Bottleneck or ultralytics.Bottleneck\n"
-    )
+    assert result.stderr == f"{model}:4:21: error: {message}\nhint: {hint}\n"
 
 
 def test_an_unambiguous_name_needs_no_library() -> None:
@@ -82,22 +97,8 @@ def test_an_unambiguous_name_needs_no_library() -> None:
     assert sum(r.params for r in report_of(text).layers) == 4_544  # as 'a' above
 
 
-def test_a_model_block_of_a_library_name_is_still_defined_twice(tmp_path: Path) -> None:
-    """Only two built-in libraries may share a name: the model's own block of that name clashes
-    with the first of them, torchvision's (resnet.yaml: its body at line 24, column 5)."""
-    model = tmp_path / "model.yaml"
-    model.write_text(
-        "include: [ultralytics, torchvision]\ninput: [3, 8, 8]\nblocks:\n  Bottleneck:\n"
-        "    layers: [relu]\nlayers:\n  - {type: relu}\n",
-        encoding="utf-8",
-    )
-    result = runner.invoke(app, ["describe", str(model)])
-    first = LIBRARY_DIR / "torchvision" / "resnet.yaml"
-    assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr == (
-        f"{model}:5:5: error: block 'Bottleneck' is defined twice (first at {first}:24:5)\n"
-        "hint: rename one of them\n"
-    )
+# a model's own block of a name two libraries share: tests/test_scopes.py
+# (test_a_builtin_block_defined_again_names_where_the_library_defines_it)
 
 
 def test_a_user_file_and_a_library_still_clash(tmp_path: Path) -> None:
@@ -227,19 +228,3 @@ def test_layers_says_where_a_block_is(name: str, hint: str) -> None:
     result = runner.invoke(app, ["layers", name])
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == f"rfcalc: error: unknown layer type '{name}'\nhint: {hint}\n"
-
-
-def test_a_qualified_name_of_a_library_not_included_says_so(tmp_path: Path) -> None:
-    """'torchvision.Bottleneck' exists, but only in a model that includes torchvision."""
-    model = tmp_path / "model.yaml"
-    model.write_text(
-        "include: [ultralytics]\ninput: [64, 8, 8]\nlayers:\n"
-        "  - {type: torchvision.Bottleneck, planes: 16}\n",
-        encoding="utf-8",
-    )
-    result = runner.invoke(app, ["describe", str(model)])
-    assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr == (
-        f"{model}:4:12: error: unknown layer type 'torchvision.Bottleneck'\n"
-        "hint: the model does not include the library 'torchvision': add it to 'include:'\n"
-    )

@@ -152,15 +152,19 @@ def test_include_a_file_and_the_builtin_library(tmp_path: Path) -> None:
     assert '"block.downsample.0"' in result.stdout  # 3 → 4 channels: torchvision's shortcut
 
 
-def test_a_builtin_block_defined_again_names_where_the_library_defines_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("include", ["torchvision", "ultralytics, torchvision"])
+def test_a_builtin_block_defined_again_names_where_the_library_defines_it(
+    tmp_path: Path, include: str
+) -> None:
     """The library's files are read when one of their blocks is used; a model's own block of
     the same name still meets torchvision's first definition: torchvision/resnet.yaml line 23
-    is '  Bottleneck:', its body starts on line 24, column 5 ('    args: …')."""
+    is '  Bottleneck:', its body starts on line 24, column 5 ('    args: …'). Two built-in
+    libraries may share the name (ultralytics' Bottleneck too); a model's block may not."""
     from rfcalc.loader import LIBRARY_DIR
 
     model = tmp_path / "model.yaml"
     model.write_text(
-        "include: [torchvision]\ninput: [3, 8, 8]\nblocks:\n  Bottleneck:\n    layers: [relu]\n"
+        f"include: [{include}]\ninput: [3, 8, 8]\nblocks:\n  Bottleneck:\n    layers: [relu]\n"
         "layers:\n  - {type: Bottleneck, planes: 4}\n",
         encoding="utf-8",
     )
