@@ -488,17 +488,25 @@ def test_area_fields_are_what_ultralytics_aattn_reads(h: int, w: int, area: int)
 
 @pytest.mark.parametrize("config", [*CONFIGS, "yolov5.yaml", "yolov10n.yaml"])
 def test_convert_prints_the_same_model(tmp_path: Path, config: str) -> None:
-    result = _run("convert", str(DATA / config), "--scale", "n")
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith(
+    converted = assert_converts_to_the_same_model(tmp_path, config, "n")
+    assert converted.startswith(
         f"# Converted by rfcalc from the Ultralytics model config {config}: each row\n"
     )
+
+
+def assert_converts_to_the_same_model(tmp_path: Path, config: str, scale: str | None) -> str:
+    """``rfcalc convert CONFIG`` prints a model file that describes as the config does: the
+    same totals, and row for row the same names, types, shapes, params, MACs and fields. The
+    printed file's text is returned."""
+    result = _run("convert", str(DATA / config), *(("--scale", scale) if scale else ()))
+    assert result.exit_code == 0, result.stderr
     path = tmp_path / "converted.yaml"
     path.write_text(result.stdout)
-    direct = describe_file(str(DATA / config), scale="n")
+    direct = describe_file(str(DATA / config), scale=scale)
     converted = describe_file(str(path))
     assert converted.totals == direct.totals
     assert [_key(r) for r in converted.layers] == [_key(r) for r in direct.layers]
+    return str(result.stdout)
 
 
 def _key(row: Any) -> tuple[Any, ...]:

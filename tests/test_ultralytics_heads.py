@@ -21,8 +21,8 @@ from rfcalc.cli import app
 from tests.test_ultralytics import (
     DATA,
     MODELS,
-    _key,
     _stated,
+    assert_converts_to_the_same_model,
     assert_layers_as_built,
     shapes_that_ran,
 )
@@ -219,14 +219,7 @@ def test_image_pooling_attention_updates_the_text_globally() -> None:
 
 @pytest.mark.parametrize("config", [*CONFIGS, "yolo26-sem.yaml", "yolo26-depth.yaml"])
 def test_convert_prints_the_same_model(tmp_path: Path, config: str) -> None:
-    result = _run("convert", str(DATA / config), "--scale", "n")
-    assert result.exit_code == 0, result.stderr
-    path = tmp_path / "converted.yaml"
-    path.write_text(result.stdout)
-    direct = describe_file(str(DATA / config), scale="n")
-    converted = describe_file(str(path))
-    assert converted.totals == direct.totals
-    assert [_key(r) for r in converted.layers] == [_key(r) for r in direct.layers]
+    assert_converts_to_the_same_model(tmp_path, config, "n")
 
 
 def _run(*args: str) -> Any:

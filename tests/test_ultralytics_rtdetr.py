@@ -19,7 +19,13 @@ from typer.testing import CliRunner
 
 from rfcalc.api import describe_file
 from rfcalc.cli import app
-from tests.test_ultralytics import DATA, MODELS, assert_layers_as_built, shapes_that_ran
+from tests.test_ultralytics import (
+    DATA,
+    MODELS,
+    assert_converts_to_the_same_model,
+    assert_layers_as_built,
+    shapes_that_ran,
+)
 
 pytestmark = pytest.mark.skipif(MODELS is None, reason="needs the ultralytics package's configs")
 
@@ -162,14 +168,7 @@ def test_detr_layer_mistakes(layers: str, message: str) -> None:
 
 @pytest.mark.parametrize("config", ["rtdetr-l.yaml", "rtdetr-resnet50.yaml", "yolov8-rtdetr.yaml"])
 def test_convert_prints_the_same_model(tmp_path: Path, config: str) -> None:
-    result = _run("convert", str(DATA / config))
-    assert result.exit_code == 0, result.stderr
-    path = tmp_path / "converted.yaml"
-    path.write_text(result.stdout)
-    direct = describe_file(str(DATA / config))
-    converted = describe_file(str(path))
-    assert converted.totals == direct.totals
-    assert [r.name for r in converted.layers] == [r.name for r in direct.layers]
+    assert_converts_to_the_same_model(tmp_path, config, None)
 
 
 def _run(*args: str) -> Any:
@@ -208,18 +207,30 @@ def test_bad_decoder_rows(tmp_path: Path, row: str, where: str, message: str) ->
     assert result.stderr.startswith(f"{path}:{where}: error: {message}"), result.stderr
 
 
-def test_resnet_layer_checks_its_input_channels(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("backbone", "where", "message"),
+    [
+        (
+            "  - [-1, 1, ResNetLayer, [3, 64, 1, True, 1]]\n"
+            "  - [-1, 1, ResNetLayer, [32, 64, 1, False, 3]]\n",
+            "4:27",
+            "row 1: ResNetLayer's first argument is its input channels, 32, but it reads 64",
+        ),
+        (
+            "  - [-1, 1, HGStem, [32]]\n",
+            "3:21",  # the args list [32], after "  - [-1, 1, HGStem, " (20 characters)
+            "row 0: HGStem's argument 2 is its output channels, a positive integer, got nothing",
+        ),
+    ],
+)
+def test_a_row_s_channels_are_checked(
+    tmp_path: Path, backbone: str, where: str, message: str
+) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text(
-        "nc: 80\nbackbone:\n  - [-1, 1, ResNetLayer, [3, 64, 1, True, 1]]\n"
-        "  - [-1, 1, ResNetLayer, [32, 64, 1, False, 3]]\nhead:\n  - [-1, 1, Conv, [64]]\n"
-    )
+    path.write_text(f"nc: 80\nbackbone:\n{backbone}head:\n  - [-1, 1, Conv, [64]]\n")
     result = _run("describe", str(path))
     assert result.exit_code == 2
-    assert result.stderr.startswith(
-        f"{path}:4:27: error: row 1: ResNetLayer's first argument is its input channels, 32, "
-        "but it reads 64"
-    ), result.stderr
+    assert result.stderr.startswith(f"{path}:{where}: error: {message}"), result.stderr
 
 
 # ---------------------------------------------------------------- against ultralytics itself
@@ -357,17 +368,3 @@ def test_count_fvcore_and_torchinfo_are_the_tools(config: str, scale: str, tool:
     with torch.no_grad():
         expected = TOOLS[tool](model, torch.zeros(1, 3, 640, 640))
     assert describe_file(str(DATA / config), scale=scale, count=tool).totals.macs == expected
-
-
-def test_hgstem_needs_its_channels(tmp_path: Path) -> None:
-    path = tmp_path / "bad.yaml"
-    path.write_text(
-        "nc: 80\nbackbone:\n  - [-1, 1, HGStem, [32]]\nhead:\n  - [-1, 1, Conv, [64]]\n"
-    )
-    result = _run("describe", str(path))
-    assert result.exit_code == 2
-    # the args list [32], after "  - [-1, 1, HGStem, " (20 characters)
-    assert result.stderr.startswith(
-        f"{path}:3:21: error: row 0: HGStem's argument 2 is its output channels, a positive "
-        "integer, got nothing"
-    ), result.stderr
