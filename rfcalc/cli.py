@@ -101,7 +101,12 @@ def emit(text: str, inert: bool = False) -> None:
     """Every document rfcalc prints goes out here, inert: a name or path holding terminal
     escapes is shown escaped (the errors do the same in their own rendering). ``inert``: the
     text is so already (the JSON writer's, rfcalc.render.INERT), and is not scanned again."""
-    sys.stdout.write(text if inert else printable(text))
+    sys.stdout.write(_shown(text, inert))
+
+
+def _shown(text: str, inert: bool) -> str:
+    """A document as it goes out, to standard output or a file: escaped, unless ``inert``."""
+    return text if inert else printable(text)
 
 
 def fail(error: RfcalcError) -> NoReturn:
@@ -303,7 +308,7 @@ def describe(
     else:
         try:
             text = renderer(name)(report, view)
-            write_atomically(output, text if name in INERT else printable(text))
+            write_atomically(output, _shown(text, name in INERT))
         except OSError as exc:
             fail(InputError(f"--output {output}: cannot write: {exc.strerror}"))
         except RfcalcError as error:

@@ -492,7 +492,7 @@ class _Library:
             found = top.get("vars")
             for k, v in _mapping(found, "'vars'").items if found is not None else ():
                 self.vars.append(ArgSpec(_name(k, "variable name"), v, k.pos))
-            for block in _blocks_of(top, library_name(target)):
+            for block in _blocks_of(top, library):
                 self.add(block)
 
     @staticmethod
