@@ -23,6 +23,7 @@ from tests.test_ultralytics import (
     _run,
     _stated,
     _ultralytics_leaves,
+    assert_converts_to_the_same_model,
     assert_layers_as_built,
     every_shape,
 )
@@ -319,16 +320,7 @@ def test_ghost_fields() -> None:
     ],
 )
 def test_convert_prints_the_same_model(tmp_path: Path, config: str, scale: str | None) -> None:
-    from tests.test_ultralytics import _key
-
-    result = _run("convert", str(DATA / config), *(("--scale", scale) if scale else ()))
-    assert result.exit_code == 0, result.stderr
-    path = tmp_path / "converted.yaml"
-    path.write_text(result.stdout)
-    direct = describe_file(str(DATA / config), scale=scale)
-    converted = describe_file(str(path))
-    assert converted.totals == direct.totals
-    assert [_key(r) for r in converted.layers] == [_key(r) for r in direct.layers]
+    assert_converts_to_the_same_model(tmp_path, config, scale)
 
 
 def test_torchvision_is_covered() -> None:
