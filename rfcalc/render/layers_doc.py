@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rfcalc.errors import InputError, did_you_mean
 from rfcalc.layers import REGISTRY, canonical, lookup, type_names
 from rfcalc.layers.base import REQUIRED, Arg, LayerKind, T
-from rfcalc.loader import LAYER_KEYS
+from rfcalc.loader import LAYER_KEYS, Blocks, builtin_blocks
 
 # the keys every layer takes besides its own arguments
 COMMON_KEYS = tuple(k for k in LAYER_KEYS if k != "type")
@@ -88,26 +88,20 @@ def _families() -> dict[str, list[Entry]]:
 def _find(name: str) -> Entry:
     kind = lookup(name)
     if kind is None:
+        blocks = builtin_blocks()
         raise InputError(
             f"unknown layer type '{name}'",
             None,
-            _block_hint(name) or did_you_mean(canonical(name), type_names()) or _near_block(name),
+            _block_hint(name, blocks)
+            or did_you_mean(canonical(name), type_names())
+            or did_you_mean(name, blocks.names()),
         )
     return _entry(kind)
 
 
-def _near_block(name: str) -> str | None:
-    from rfcalc.loader import builtin_blocks
-
-    return did_you_mean(name, builtin_blocks().names())
-
-
-def _block_hint(name: str) -> str | None:
+def _block_hint(name: str, blocks: Blocks) -> str | None:
     """For a block of a built-in library (``Bottleneck``, ``torchvision.Bottleneck``): where
     it is and its arguments."""
-    from rfcalc.loader import builtin_blocks
-
-    blocks = builtin_blocks()
     keys = blocks.ambiguous(name) or ((name,) if name in blocks else ())
     found = []
     for key in keys:
