@@ -386,7 +386,9 @@ def _layer(
     c2 = c1
     if spec.kind in (_BASE, _REPEAT):
         written = _positive(row, values, 0, "its output channels")
-        first_pos = values[0].pos if values[0] is not None else pos
+        first = values[0]
+        assert first is not None, "_positive read it"
+        first_pos = first.pos
         c2 = make_divisible(min(written, ctx.max_channels) * ctx.width, 8)
         if row.module in _SAME_CHANNELS and c2 != c1:
             raise InputError(
