@@ -34,7 +34,7 @@ MAX_RANK = 4
 INPUT = -1  # node index of the model's input
 
 Resolved = object  # int | float | str | bool | None | tuple[Resolved, ...]
-_Validated = tuple[Mapping[str, object], Mapping[str, SourcePos]]
+_Validated = tuple[object, Mapping[str, object]]  # the environment (kept alive), the arguments
 
 
 class Node(NamedTuple):
@@ -114,6 +114,54 @@ def _coerce(where: str, decl: Arg, pos: SourcePos, value: Resolved) -> object:
 # ---------------------------------------------------------------- graph
 
 
+def _written(args: tuple[ArgSpec, ...]) -> tuple[object, ...] | None:
+    """What a layer's arguments say, positions aside, as a key: layers whose keys are equal
+    validate alike (in one environment). A str or an int stands for itself, a list for the
+    tuple of its items' keys, any other value for its type and repr (1, true and 1.0 differ,
+    as 0.0 and -0.0 do). None: a value other than scalars and lists of them (an error, to be
+    reported at its own place)."""
+    key: list[object] = []
+    for arg in args:
+        value = _key_of(arg.value)
+        if value is None:
+            return None
+        key += (arg.name, value)
+    return tuple(key)
+
+
+def _key_of(node: YNode) -> object:
+    if isinstance(node, YScalar):
+        value = node.value
+        kind = type(value)
+        return value if kind is str or kind is int else (kind, repr(value))
+    if isinstance(node, YSeq):
+        items = tuple(map(_key_of, node.items))
+        return None if None in items else items
+    return None
+
+
+class ArgPositions(Mapping[str, SourcePos]):
+    """Where each argument a layer gives is written (a layer rule's error points there):
+    read from its spec when asked, so that a layer costs one small object for it."""
+
+    __slots__ = ("args",)
+
+    def __init__(self, args: tuple[ArgSpec, ...]) -> None:
+        self.args = args
+
+    def __getitem__(self, name: str) -> SourcePos:
+        for arg in self.args:
+            if arg.name == name:
+                return arg.value.pos
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return (arg.name for arg in self.args)
+
+    def __len__(self) -> int:
+        return len(self.args)
+
+
 class _Scope:
     """The model, a block instance or a nested 'layers:' list, while it is built."""
 
@@ -183,6 +231,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TEMPLATE = re.compile(r"\$\{[^}]*\}")  # ${...} inside a name
 _INPUT_NAMES = frozenset(("in_channels", "in_shape"))
 _PER_INSTANCE = _INPUT_NAMES | {"i"}
+_NO_NAMES: frozenset[str] = frozenset()
 
 
 _Lazy = expr.Value | Callable[[], expr.Value]
@@ -239,8 +288,10 @@ class Builder:
         self.full: dict[str, int] = {}
         self.errors: list[RfcalcError] = []
         self.error_keys: set[tuple[SourcePos | None, str]] = set()
-        # validated arguments per (layer spec, environment): repeated instances share them
-        self.validated: dict[tuple[int, int], tuple[object, _Validated | RfcalcError]] = {}
+        # validated arguments per (kind, environment, what is written): layers alike share
+        # them; and a layer spec's mistake per environment (see _leaf)
+        self.validated: dict[tuple[str, int, tuple[object, ...] | None], _Validated] = {}
+        self.invalid: dict[tuple[int, int], tuple[object, RfcalcError]] = {}
         self.failed: set[str] = set()  # full names of layers that failed
         self.shared_args: dict[tuple[str, str], Mapping[str, object]] = {}
         self.variables = self._variables(overrides or {})
@@ -329,7 +380,8 @@ class Builder:
             for child in layer.layers or ():
                 deep |= self._names(child)[1]
                 _names_in(child.repeat, deep)
-            found = (frozenset(own), frozenset(deep))
+            # most layers mention no name: they share one empty set (a set is 216 bytes)
+            found = (frozenset(own) or _NO_NAMES, frozenset(deep) or _NO_NAMES)
             self.names_used[key] = found
         return found
 
@@ -742,25 +794,31 @@ class Builder:
             else:
                 want = "one input"
             raise GraphError(f"layer '{full}' ({kind.name}) takes {want}, got {n}", layer.pos)
-        key = (id(layer), id(env))
+        # layers alike (a repeat's instances, a chain written out) validate their arguments
+        # once: keyed by what is written, in the same environment; a mistake by the layer
+        # spec, so that it is reported at its own place (once for all of a repeat)
+        failed = self.invalid.get((id(layer), id(env)))
+        if failed is not None and failed[0] is env:
+            raise failed[1].with_traceback(None)  # no traceback grows across repeats
+        key = (kind.name, id(env), _written(layer.args))
         cached = self.validated.get(key)
         if cached is None or cached[0] is not env:
-            result: _Validated | RfcalcError
             try:
-                args, arg_pos = validate_args(
+                args = validate_args(
                     kind, layer.args, env, f"layer '{full}' ({kind.name}): ", layer.pos
                 )
-                result = (self._shared(kind, args), arg_pos)
             except RfcalcError as error:
-                result = error
-            cached = (env, result)  # the environment is kept alive with its entry
-            self.validated[key] = cached
-        if isinstance(cached[1], RfcalcError):
-            raise cached[1].with_traceback(None)  # no traceback grows across repeats
-        args, arg_pos = cached[1]
+                self.invalid[(id(layer), id(env))] = (env, error)  # env kept alive with it
+                raise error.with_traceback(None) from None
+            cached = (env, self._shared(kind, args))
+            if key[2] is not None:
+                self.validated[key] = cached
         index = len(self.nodes)
         trainable, runs = flags
-        node = Node(index, full, kind, args, arg_pos, inputs, trainable, layer.pos, groups, ignore)
+        arg_pos = ArgPositions(layer.args)
+        node = Node(
+            index, full, kind, cached[1], arg_pos, inputs, trainable, layer.pos, groups, ignore
+        )
         self.nodes.append(node if runs else node._replace(runs=False))
         return index
 
@@ -1055,10 +1113,9 @@ def validate_args(
     env: Mapping[str, expr.Value],
     where: str,
     pos: SourcePos,
-) -> tuple[Mapping[str, object], Mapping[str, SourcePos]]:
+) -> Mapping[str, object]:
     """Check a layer's arguments against its declaration; fill defaults."""
     values: dict[str, object] = {}
-    where_pos: dict[str, SourcePos] = {}
     declared = {a.name: a for a in kind.args}
     for arg in given:
         decl = declared.get(arg.name)
@@ -1072,13 +1129,12 @@ def validate_args(
                 or did_you_mean(arg.name, [*declared, *LAYER_KEYS[1:]]),
             )
         values[arg.name] = _coerce(where, decl, arg.value.pos, resolve(arg.value, env))
-        where_pos[arg.name] = arg.value.pos
     for decl in kind.args:
         if decl.name not in values:
             if decl.required:
                 raise InputError(f"{where}missing required argument '{decl.name}'", pos)
             values[decl.name] = decl.default
-    return MappingProxyType(values), MappingProxyType(where_pos)
+    return MappingProxyType(values)
 
 
 def build(

@@ -303,6 +303,49 @@ def test_a_repeated_block_validates_its_layers_once(monkeypatch: pytest.MonkeyPa
     assert calls[0] == 3  # the conv and relu of the block, and the repeated relu
 
 
+def test_a_chain_written_out_validates_alike_layers_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Layers written alike (positions aside) share one validation; a difference in any
+    value, its type included (0 and 0.0; 3 and [3, 3]), validates again; and each layer's
+    mistakes and rule errors still point at its own line."""
+    calls = [0]
+    real = build.validate_args
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls[0] += 1
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build, "validate_args", counting)
+    conv = "  - {type: conv2d, out_channels: 4, kernel_size: 3, padding: 1}\n"
+    text = (
+        "input: [4, 8, 8]\nlayers:\n"
+        + conv * 5
+        + "  - {type: conv2d, out_channels: 4, kernel_size: [3, 3], padding: 1}\n"
+        + "  - {type: dropout, p: 0}\n  - {type: dropout, p: 0.0}\n  - {type: dropout, p: 0}\n"
+        + conv * 2
+    )
+    report = report_of(text)
+    assert len(report.layers) == 11
+    # the conv (lines 3-7, 11-12), the conv of kernel [3, 3], dropout p 0 (twice), p 0.0
+    assert calls[0] == 4
+    assert [r.args["p"] for r in report.layers[6:9]] == [0, 0.0, 0]
+    assert [type(r.args["p"]) for r in report.layers[6:9]] == [int, float, int]
+
+    bad = "  - {type: conv2d, out_channels: 1, kernel_size: 5, bogus: 1}\n"
+    code, _, err, path = describe(tmp_path, "input: [1, 8, 8]\nlayers:\n" + bad * 2)
+    assert code == 2
+    assert err == (
+        f"{path}:3:53: error: layer 'conv2d_0' (conv2d): unknown argument 'bogus'\n"
+        f"{path}:4:53: error: layer 'conv2d_1' (conv2d): unknown argument 'bogus'\n"
+    )
+    # the second of two alike layers is too small for its kernel: its own kernel_size
+    shrink = "  - {type: conv2d, out_channels: 1, kernel_size: 5}\n"
+    code, _, err, path = describe(tmp_path, "input: [1, 8, 8]\nlayers:\n" + shrink * 2)
+    assert code == 2
+    assert err.startswith(f"{path}:4:50: error: layer 'conv2d_1' (conv2d): kernel spans 5")
+
+
 # ---------------------------------------------------------------- 5. limits before work
 
 
