@@ -171,8 +171,8 @@ def analyze(
     results: dict[tuple[int, tuple[Shape, ...], tuple[Layout, ...], bool], _Result] = {}
     for node in graph.nodes:
         names[node.index] = node.name
-        in_shapes = tuple(shapes[i] for i in node.inputs)
-        in_layouts = tuple(layouts[i] for i in node.inputs)
+        in_shapes = tuple(map(shapes.__getitem__, node.inputs))
+        in_layouts = tuple(map(layouts.__getitem__, node.inputs))
         key = (id(node.args), in_shapes, in_layouts, node.runs)
         result = results.get(key)
         if result is None:
@@ -205,7 +205,7 @@ def analyze(
         if causality.open:
             sizes = [out.shape[j] if j is not None else 1 for j in _positions(layout, rank)]
             causality.see(node.name, new_fields, sizes)
-        context = mixed or any(contexts[i] for i in node.inputs)
+        context = mixed or any(map(contexts.__getitem__, node.inputs))
         contexts[node.index] = context
         for note in notes:
             sources = ", ".join(f"'{names[i]}'" for i in node.inputs)
@@ -218,7 +218,7 @@ def analyze(
                 index=node.index,
                 name=node.name,
                 type=node.kind.name,
-                inputs=tuple(names[i] for i in node.inputs),
+                inputs=tuple(map(names.__getitem__, node.inputs)),
                 output_shape=out.shape,
                 params=params,
                 trainable_params=params if node.trainable else 0,
@@ -545,6 +545,20 @@ def _summary(
     assert len(fields) == len(sizes) == rank, (fields, sizes)
     if not rank:
         return RF((), (), (), True, False, True, global_context)
+    spatial = input_shape[1:]
+    first, n, n_input = fields[0], sizes[0], spatial[0]
+    if fields.count(first) == rank and sizes.count(n) == rank and spatial.count(n_input) == rank:
+        # every axis alike (a square input's): one summary serves them all
+        one = rf.summarize(first, n)
+        return RF(
+            (one.size,) * rank,
+            (one.stride,) * rank,
+            (one.padding,) * rank,
+            one.uniform,
+            one.is_global,
+            rf.covers(first, n, n_input),
+            global_context,
+        )
     # per axis rf.Summary(size, stride, padding, uniform, is_global), turned into per field
     size, stride, padding, uniform, is_global = zip(*map(rf.summarize, fields, sizes), strict=True)
     return RF(

@@ -25,7 +25,7 @@ from rfcalc.engine import Report, analyze
 from rfcalc.errors import ShapeError
 from rfcalc.loader import load_text
 from tests import test_dag_oracle
-from tests.helpers import SCALE
+from tests.helpers import SCALE, report_of
 from tests.oracle import (
     AxisLayer,
     Oracle,
@@ -316,3 +316,18 @@ def test_merge_notes_its_inputs_centres_and_strides() -> None:
     strided = (rf.Affine(2, 0, 2), rf.Affine(1, 0, 1))
     _, notes = rf.merge([rf.MergeInput(f, axis, 8) for f in strided], 8)
     assert notes == ["strides 2, 1", "centres of unit 0 at 0, 1/2"]
+
+
+def test_axes_alike_but_for_the_input_they_cover() -> None:
+    """Both axes end with the same field and size (an 8 × 8 window on an 8 × 8 crop), but the
+    input is 8 high and 16 wide (its channels, 8, as many as its height): the last unit's
+    field [0, 7] covers the height and not the width, so not the input."""
+    text = (
+        "input: [8, 8, 16]\nlayers:\n"
+        "  - {type: narrow, dim: 3, start: 0, length: 8}\n"
+        "  - {type: conv2d, out_channels: 1, kernel_size: 8}\n"
+    )
+    last = report_of(text).layers[-1]
+    assert last.output_shape == (1, 1, 1)
+    assert (last.rf.size, last.rf.stride, last.rf.padding) == ((8, 8), (1, 1), (0, 0))
+    assert last.rf.covers_input is False
