@@ -18,47 +18,109 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 
 
-def _number(value: Ratio | None) -> int | float | None:
-    if value is None:
-        return None
-    return value.numerator if value.denominator == 1 else float(value)
-
-
 def layer_dict(r: LayerRow) -> dict[str, object]:
-    return {
-        "index": r.index,
-        "name": r.name,
-        "type": r.type,
-        "inputs": list(r.inputs),
-        "output_shape": list(r.output_shape),
-        "params": r.params,
-        "trainable_params": r.trainable_params,
-        "buffers": r.buffers,
-        "macs": r.macs,
-        "output_bytes": r.output_bytes,
-        "rf": {
-            "size": list(r.rf.size),
-            "stride": [_number(s) for s in r.rf.stride],
-            "padding": list(r.rf.padding),
-            "uniform": r.rf.uniform,
-            "global": r.rf.is_global,
-            "covers_input": r.rf.covers_input,
-            "global_context": r.rf.global_context,
-        },
-    }
+    """A layer's JSON object as Python values (the API's records, diff's final field): what
+    :func:`layer_text` writes, read back."""
+    import json
+
+    value: dict[str, object] = json.loads(layer_text(r, "", {}))
+    return value
+
+
+_BOOL = ("false", "true")
+
+
+def _stride(value: Ratio | None) -> str:
+    """A stride's text: an int, a fraction as a float, None (a global axis) as null."""
+    if value is None:
+        return "null"
+    if value.denominator == 1:
+        return int.__repr__(value.numerator)
+    return _float(float(value))
+
+
+def _list_form(n: int, indent: str) -> str:
+    """The form of a list of ``n`` items whose closing bracket is at ``indent``."""
+    if not n:
+        return "[]"
+    inner = indent + "  "
+    return "[\n" + inner + (",\n" + inner).join(["%s"] * n) + "\n" + indent + "]"
+
+
+def _layer_form(key: tuple[str, int, int, int]) -> str:
+    """The %-form of a layer whose braces are at the indent ``key[0]``, with ``key[1]``
+    inputs, ``key[2]`` output dims and ``key[3]`` spatial axes: its keys, in order, as
+    docs/json.md lists them, and a slot for each value."""
+    indent, n_inputs, n_dims, rank = key
+    inner = indent + "  "
+    deeper = inner + "  "
+    rf = [
+        '"size": ' + _list_form(rank, deeper),
+        '"stride": ' + _list_form(rank, deeper),
+        '"padding": ' + _list_form(rank, deeper),
+        '"uniform": %s',
+        '"global": %s',
+        '"covers_input": %s',
+        '"global_context": %s',
+    ]
+    keys = [
+        '"index": %s',
+        '"name": %s',
+        '"type": %s',
+        '"inputs": ' + _list_form(n_inputs, inner),
+        '"output_shape": ' + _list_form(n_dims, inner),
+        '"params": %s',
+        '"trainable_params": %s',
+        '"buffers": %s',
+        '"macs": %s',
+        '"output_bytes": %s',
+        '"rf": {\n' + deeper + (",\n" + deeper).join(rf) + "\n" + inner + "}",
+    ]
+    return "{\n" + inner + (",\n" + inner).join(keys) + "\n" + indent + "}"
+
+
+def layer_text(r: LayerRow, indent: str, forms: dict[tuple[str, int, int, int], str]) -> str:
+    """A layer's JSON object, as ``json.dumps(indent=2, ensure_ascii=False)`` writes it at
+    ``indent``: the one statement of what a layer's keys hold. ``forms``: the forms made so
+    far (a model's layers share a few: one per count of inputs and output dims)."""
+    rf = r.rf
+    size = rf.size
+    key = (indent, len(r.inputs), len(r.output_shape), len(size))
+    form = forms.get(key)
+    if form is None:
+        form = forms[key] = _layer_form(key)
+    # ints are written as %s writes them (int.__str__, which json.dumps uses too)
+    return form % (
+        r.index,
+        _string(r.name),
+        _string(r.type),
+        *map(_string, r.inputs),
+        *r.output_shape,
+        r.params,
+        r.trainable_params,
+        r.buffers,
+        r.macs,
+        r.output_bytes,
+        *size,
+        *map(_stride, rf.stride),
+        *rf.padding,
+        _BOOL[rf.uniform],
+        _BOOL[rf.is_global],
+        _BOOL[rf.covers_input],
+        _BOOL[rf.global_context],
+    )
 
 
 def report_dict(report: Report, lazy: bool = False) -> dict[str, object]:
-    """The document. ``lazy``: its layers are made one by one as they are written (an
-    iterator, for the writer), else a list."""
-    layers = map(layer_dict, report.layers)
+    """The document. ``lazy``: for the writer, which writes each layer's row as
+    :func:`layer_text` does (an iterator of them), else a list of :func:`layer_dict`."""
     t = report.totals
     return {
         "schema_version": SCHEMA_VERSION,
         "rfcalc_version": __version__,
         "model": {"name": report.name, "source": report.source},
         "input": {"shape": list(report.input_shape), "batch": report.batch, "dtype": report.dtype},
-        "layers": layers if lazy else list(layers),
+        "layers": iter(report.layers) if lazy else list(map(layer_dict, report.layers)),
         "blocks": block_dicts(report),
         "output_shape": list(report.output_shape),
         "totals": {
@@ -128,18 +190,21 @@ def _lazy(value: object) -> bool:
 
 class _Writer:
     """``json.dumps(value, indent=2, ensure_ascii=False)``, byte for byte, for the values a
-    report holds: dicts with str keys, lists, tuples, str, int, float, bool, None, and
-    iterators of items as the values of the document's dict (the standard library falls back
-    to its pure-Python encoder whenever it indents, and needs the whole list at once).
+    report holds: dicts with str keys, lists, tuples, str, int, float, bool, None, a layer's
+    row (its object, as :func:`layer_text` writes it) and iterators of items as the values of
+    the document's dict (the standard library falls back to its pure-Python encoder whenever
+    it indents, and needs the whole list at once).
 
-    A value that holds no iterator (a layer) is made as one string, each container with one
-    join, and each key's text is made once; an iterator's items go to ``sink`` in pieces of
-    about FLUSH parts, so that a document of 100,000 layers is never one string."""
+    A value that holds no iterator (a layer) is made as one string, a layer with one %-format,
+    each other container with one join, and each key's text is made once; an iterator's items
+    go to ``sink`` in pieces of about FLUSH parts, so that a document of 100,000 layers is
+    never one string."""
 
     def __init__(self, sink: Callable[[str], object]) -> None:
         self.sink = sink
         self.parts: list[str] = []
         self.heads: dict[str, str] = {}  # a key's text and ": "
+        self.forms: dict[tuple[str, int, int, int], str] = {}  # layer_text's
 
     def flush(self) -> None:
         self.sink("".join(self.parts))
@@ -157,6 +222,8 @@ class _Writer:
         scalar = _TEXT.get(type(value))
         if scalar is not None:
             return scalar(value)
+        if type(value) is LayerRow:
+            return layer_text(value, indent, self.forms)
         inner = indent + "  "
         comma = ",\n" + inner
         items: list[str]
