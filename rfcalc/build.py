@@ -292,6 +292,8 @@ class Builder:
         # them; and a layer spec's mistake per environment (see _leaf)
         self.validated: dict[tuple[str, int, tuple[object, ...] | None], _Validated] = {}
         self.invalid: dict[tuple[int, int], tuple[object, RfcalcError]] = {}
+        # the last leaf's spec, what it says (_written) and where (its instances share them)
+        self.last_leaf: tuple[LayerSpec, tuple[object, ...] | None, ArgPositions] | None = None
         self.failed: set[str] = set()  # full names of layers that failed
         self.shared_args: dict[tuple[str, str], Mapping[str, object]] = {}
         self.variables = self._variables(overrides or {})
@@ -800,7 +802,11 @@ class Builder:
         failed = self.invalid.get((id(layer), id(env)))
         if failed is not None and failed[0] is env:
             raise failed[1].with_traceback(None)  # no traceback grows across repeats
-        key = (kind.name, id(env), _written(layer.args))
+        last = self.last_leaf  # a repeat's instances: the same spec, one after another
+        if last is None or last[0] is not layer:
+            last = self.last_leaf = (layer, _written(layer.args), ArgPositions(layer.args))
+        _, written, arg_pos = last
+        key = (kind.name, id(env), written)
         cached = self.validated.get(key)
         if cached is None or cached[0] is not env:
             try:
@@ -815,7 +821,6 @@ class Builder:
                 self.validated[key] = cached
         index = len(self.nodes)
         trainable, runs = flags
-        arg_pos = ArgPositions(layer.args)
         node = Node(
             index, full, kind, cached[1], arg_pos, inputs, trainable, layer.pos, groups, ignore
         )

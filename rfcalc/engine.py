@@ -214,21 +214,21 @@ def analyze(
             )
         params = out.params
         rows.append(
-            LayerRow(
-                index=node.index,
-                name=node.name,
-                type=node.kind.name,
-                inputs=tuple(map(names.__getitem__, node.inputs)),
-                output_shape=out.shape,
-                params=params,
-                trainable_params=params if node.trainable else 0,
-                buffers=out.buffers,
-                macs=macs,
-                output_bytes=output_bytes,
-                rf=_summary(new_fields, out.shape, layout, graph.input_shape, context),
-                groups=node.groups,
-                pos=node.pos,
-                args=node.args,
+            LayerRow(  # in the order of its fields (positional: a tenth of a layer's time less)
+                node.index,
+                node.name,
+                node.kind.name,
+                tuple(map(names.__getitem__, node.inputs)),
+                out.shape,
+                params,
+                params if node.trainable else 0,
+                out.buffers,
+                macs,
+                output_bytes,
+                _summary(new_fields, out.shape, layout, graph.input_shape, context),
+                node.groups,
+                node.pos,
+                node.args,
             )
         )
     rules = [out.rf for out in outs]
@@ -443,6 +443,9 @@ def _carry(field: tuple[rf.Field, ...], steps: _Steps) -> tuple[rf.Field, ...]:
     same field and the same step: a square input's) share one composed field."""
     if not any(steps):
         return field
+    first, step = field[0], steps[0]
+    if step is not None and field.count(first) == len(field) and steps.count(step) == len(steps):
+        return (rf.compose(first, step.rule, step.n_in, step.n_out),) * len(field)  # all alike
     out: list[rf.Field] = []
     last: tuple[rf.Field, _Step | None, rf.Field] | None = None  # input, step, output
     for f, step in zip(field, steps, strict=True):
