@@ -183,7 +183,7 @@ def analyze(
         outs.append(out)
         shapes[node.index] = out.shape
         layouts[node.index] = layout
-        notes: list[str] = []
+        notes: list[str] | tuple[()] = ()
         try:
             if steps is not None:
                 new_fields, mixed = _carry(fields[node.inputs[0]], steps), False
