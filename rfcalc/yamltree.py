@@ -221,7 +221,13 @@ class _Builder:
         return SourcePos(self.path, self.line[1], mark.column + 1)
 
     def scalar(self, event: yaml.ScalarEvent) -> YScalar:
-        pos = self.pos(event)
+        mark = event.start_mark
+        if mark is None:
+            pos = SourcePos(self.path)
+        else:
+            if mark.line != self.line[0]:
+                self.line = (mark.line, mark.line + 1)
+            pos = SourcePos(self.path, self.line[1], mark.column + 1)
         tag, text = event.tag, event.value
         if tag is None and event.implicit[0]:
             value = self.plain.get(text, _NOT_A_NUMBER)
@@ -231,7 +237,7 @@ class _Builder:
             value = text
         else:
             value = _tagged_scalar(text, tag, pos)
-        if isinstance(value, str):
+        if type(value) is str:
             if event.style == '"':
                 _string(value, pos)  # only escapes make a lone surrogate: parse() checked the text
             value = self.strings.setdefault(value, value)
@@ -251,16 +257,21 @@ class _Builder:
         stack: list[_Frame] = []
         root: YNode | None = None
         documents = 0
-        check_event, get_event = events.check_event, events.get_event
-        while check_event():
+        get_event, scalar = events.get_event, self.scalar
+        # PyYAML's own event classes, never subclassed
+        scalar_event, mapping_start = yaml.ScalarEvent, yaml.MappingStartEvent
+        collection_end = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+        while True:
             event = get_event()  # type: ignore[no-untyped-call]  # PyYAML's stubs
-            kind = type(event)  # PyYAML's own event classes, never subclassed
+            if event is None:  # after the stream's end
+                break
+            kind = type(event)
             node: YNode
-            if kind is yaml.ScalarEvent:
-                node, size = self.scalar(event), 1
+            if kind is scalar_event:
+                node, size = scalar(event), 1
                 if event.anchor is not None:
                     self.anchors[event.anchor] = (node, size)
-            elif kind is yaml.SequenceStartEvent or kind is yaml.MappingStartEvent:
+            elif kind is mapping_start or kind is yaml.SequenceStartEvent:
                 pos = self.pos(event)
                 if stack and stack[-1].is_map and stack[-1].key is None:
                     raise InputError("mapping keys must be plain names", pos)
@@ -268,9 +279,9 @@ class _Builder:
                     raise InputError(f"nesting deeper than {MAX_DEPTH} levels", pos)
                 if event.tag not in _COLLECTION_TAGS:
                     raise InputError(f"YAML tag '{_short_tag(event.tag)}' is not allowed", pos)
-                stack.append(_Frame(kind is yaml.MappingStartEvent, pos, event.anchor))
+                stack.append(_Frame(kind is mapping_start, pos, event.anchor))
                 continue
-            elif kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
+            elif kind in collection_end:
                 frame = stack.pop()
                 if frame.is_map:
                     node = YMap(tuple(frame.items), frame.pos)  # type: ignore[arg-type]
