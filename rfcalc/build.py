@@ -372,10 +372,13 @@ class Builder:
         found = self.names_used.get(key)
         if found is None:
             own: set[str] = set()
-            for node in (layer.if_, layer.trainable, layer.runs):
-                _names_in(node, own)
-            for arg in layer.args:
-                _names_in(arg.value, own)
+            for node in (layer.if_, layer.trainable, layer.runs, *[a.value for a in layer.args]):
+                if type(node) is YScalar:  # most are: read in place
+                    if expr.is_expression(node.value):
+                        assert isinstance(node.value, str)
+                        own.update(_IDENTIFIER.findall(node.value))
+                elif node is not None:
+                    _names_in(node, own)
             if expr.is_expression(layer.type):
                 own.update(_IDENTIFIER.findall(layer.type))
             deep = set(own)
