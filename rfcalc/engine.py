@@ -165,6 +165,7 @@ def analyze(
     rows: list[LayerRow] = []
     warnings: list[Warning] = _channels_last(graph)
     causality = lint.Causality(rank)
+    watching = causality.open  # until every axis has read ahead
     outs: list[Out] = []
     # a rule is a function of its arguments and inputs: layers alike (a repeat, a chain
     # written out) compute it once; the builder shares one arguments mapping between them
@@ -202,9 +203,9 @@ def analyze(
         fields[node.index] = new_fields
         if findings:
             warnings.extend(Warning(node.name, code, message) for code, message in findings)
-        if causality.open:
+        if watching:
             sizes = [out.shape[j] if j is not None else 1 for j in _positions(layout, rank)]
-            causality.see(node.name, new_fields, sizes)
+            watching = causality.see(node.name, new_fields, sizes)
         context = mixed or any(map(contexts.__getitem__, node.inputs))
         contexts[node.index] = context
         for note in notes:

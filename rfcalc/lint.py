@@ -300,12 +300,14 @@ class Causality:
         """Is some axis still causal (so that the next layer must be looked at)?"""
         return None in self.found
 
-    def see(self, name: str, fields: tuple[rf.Field, ...], sizes: Sequence[int]) -> None:
+    def see(self, name: str, fields: tuple[rf.Field, ...], sizes: Sequence[int]) -> bool:
+        """Look at a layer; is the causality still :attr:`open` after it?"""
         for a, (field, n) in enumerate(zip(fields, sizes, strict=True)):
             if self.found[a] is None:
                 ahead = lookahead(field, n)
                 if ahead is not None and ahead > 0:
                     self.found[a] = Lookahead(name, ahead)
+        return self.open
 
     def result(self) -> tuple[Lookahead | None, ...]:
         return tuple(self.found)

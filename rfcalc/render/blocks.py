@@ -11,6 +11,7 @@ no recursion, so no nesting is too deep to show.
 from __future__ import annotations
 
 from itertools import accumulate
+from operator import attrgetter
 from typing import NamedTuple
 
 from rfcalc.engine import Report
@@ -32,15 +33,15 @@ class Block(NamedTuple):
 def blocks(report: Report) -> tuple[Block, ...]:
     """Every block, parents before children and in the order of their first layer."""
     layers = report.layers
-    sums: dict[str, tuple[int, ...]] = {
-        key: (0, *accumulate(getattr(r, key) for r in layers))
-        for key in ("params", "trainable_params", "buffers", "macs", "output_bytes")
-    }
+    sums: dict[str, tuple[int, ...]] = {}  # running totals, made when a first block closes
     out: list[Block | None] = []  # a block's slot is taken when it opens, filled when it closes
     open_: list[tuple[str, int, int]] = []  # (name, first leaf, slot), outermost first
 
     def close(last: int) -> None:
         name, first, slot = open_.pop()
+        if not sums:
+            for key in ("params", "trainable_params", "buffers", "macs", "output_bytes"):
+                sums[key] = (0, *accumulate(map(attrgetter(key), layers)))
 
         def span(key: str) -> int:
             return sums[key][last + 1] - sums[key][first]
