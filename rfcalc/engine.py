@@ -143,6 +143,8 @@ class _Result(NamedTuple):
     macs: int  # in the report's convention
     output_bytes: int  # at the report's batch and dtype
     steps: _Steps | None  # a single input's fields, axis by axis (None: see _fields)
+    sizes: tuple[int, ...]  # the output's size per spatial axis of the input (axis_sizes)
+    square: bool  # those sizes alike, and the input's (a square input's): see _summary
 
 
 def analyze(
@@ -165,6 +167,7 @@ def analyze(
     rows: list[LayerRow] = []
     warnings: list[Warning] = _channels_last(graph)
     causality = lint.Causality(rank)
+    spatial = graph.input_shape[1:]
     watching = causality.open  # until every axis has read ahead
     outs: list[Out] = []
     # a rule is a function of its arguments and inputs: layers alike (a repeat, a chain
@@ -180,7 +183,7 @@ def analyze(
             element = batch * size  # bytes of one element, over the batch
             result = _rule_result(graph, node, in_shapes, in_layouts, count, element)
             results[key] = result
-        out, layout, findings, macs, output_bytes, steps = result
+        out, layout, findings, macs, output_bytes, steps, sizes, square = result
         outs.append(out)
         shapes[node.index] = out.shape
         layouts[node.index] = layout
@@ -204,8 +207,8 @@ def analyze(
         if findings:
             warnings.extend(Warning(node.name, code, message) for code, message in findings)
         if watching:
-            sizes = [out.shape[j] if j is not None else 1 for j in _positions(layout, rank)]
-            watching = causality.see(node.name, new_fields, sizes)
+            lengths = [out.shape[j] if j is not None else 1 for j in _positions(layout, rank)]
+            watching = causality.see(node.name, new_fields, lengths)
         context = mixed or any(map(contexts.__getitem__, node.inputs))
         contexts[node.index] = context
         for note in notes:
@@ -226,7 +229,7 @@ def analyze(
                 out.buffers,
                 macs,
                 output_bytes,
-                _summary(new_fields, out.shape, layout, graph.input_shape, context),
+                _summary(new_fields, sizes, spatial, context, square),
                 node.groups,
                 node.pos,
                 node.args,
@@ -308,7 +311,11 @@ def _rule_result(
     if len(in_shapes) == 1:
         steps = _steps(out.rf, in_shapes[0], in_layouts[0], out.shape, layout, rank)
     macs = counting.macs(count, out.macs, out.terms)
-    return _Result(out, layout, findings, macs, prod(out.shape) * element_bytes, steps)
+    sizes = axis_sizes(layout, out.shape, rank)
+    spatial = graph.input_shape[1:]
+    square = len(set(sizes)) <= 1 and len(set(spatial)) <= 1
+    output_bytes = prod(out.shape) * element_bytes
+    return _Result(out, layout, findings, macs, output_bytes, steps, sizes, square)
 
 
 def _channels_last(graph: Graph) -> list[Warning]:
@@ -539,20 +546,21 @@ def _global_input(m: rf.MergeInput) -> bool:
 
 def _summary(
     fields: tuple[rf.Field, ...],
-    shape: Shape,
-    layout: Layout,
-    input_shape: Shape,
+    sizes: tuple[int, ...],
+    spatial: Shape,
     global_context: bool,
+    square: bool,
 ) -> RF:
-    rank = len(input_shape) - 1
-    sizes = axis_sizes(layout, shape, rank)
+    """A layer's RF from its fields per axis, its output's ``sizes`` per axis and the input's
+    (``spatial``); ``square``: the sizes alike on every axis, and the input's."""
+    rank = len(spatial)
     assert len(fields) == len(sizes) == rank, (fields, sizes)
     if not rank:
         return RF((), (), (), True, False, True, global_context)
-    spatial = input_shape[1:]
-    first, n, n_input = fields[0], sizes[0], spatial[0]
-    if fields.count(first) == rank and sizes.count(n) == rank and spatial.count(n_input) == rank:
+    first = fields[0]
+    if square and fields.count(first) == rank:
         # every axis alike (a square input's): one summary serves them all
+        n = sizes[0]
         one = rf.summarize(first, n)
         return RF(
             (one.size,) * rank,
@@ -560,7 +568,7 @@ def _summary(
             (one.padding,) * rank,
             one.uniform,
             one.is_global,
-            rf.covers(first, n, n_input),
+            rf.covers(first, n, spatial[0]),
             global_context,
         )
     # per axis rf.Summary(size, stride, padding, uniform, is_global), turned into per field
@@ -571,6 +579,6 @@ def _summary(
         padding=padding,
         uniform=all(uniform),
         is_global=all(is_global),
-        covers_input=all(map(rf.covers, fields, sizes, input_shape[1:])),
+        covers_input=all(map(rf.covers, fields, sizes, spatial)),
         global_context=global_context,
     )
