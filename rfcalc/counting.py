@@ -9,6 +9,7 @@ Pure: no torch, no tool is imported.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -153,8 +154,13 @@ def totals(outs: Sequence[Out]) -> dict[str, int]:
     """The MACs of all the layers ``outs`` in every convention. A convention weighs each
     quantity alone, so it weighs their sums: the quantities are summed once, not once a
     convention."""
-    weight_macs = sum(out.macs for out in outs)
-    counted = [out.terms for out in outs if out.terms is not NO_TERMS]
+    # layers alike share their rule's Out: each distinct one, weighed by how many share it
+    shared = Counter(map(id, outs))
+    distinct = {id(out): out for out in outs}.values()
+    weight_macs = sum(out.macs * shared[id(out)] for out in distinct)
+    counted = [
+        [t * shared[id(out)] for t in out.terms] for out in distinct if out.terms is not NO_TERMS
+    ]
     terms = Terms(*map(sum, zip(*counted, strict=True))) if counted else NO_TERMS
     return {name: macs(name, weight_macs, terms) for name in NAMES}
 

@@ -9,6 +9,7 @@ computed once here so that every renderer shows the same numbers.
 # name what is not defined yet are quoted
 from collections.abc import Mapping
 from functools import lru_cache
+from operator import attrgetter
 from typing import NamedTuple
 
 from rfcalc import counting, gridding, lint, rf
@@ -170,6 +171,7 @@ def analyze(
     spatial = graph.input_shape[1:]
     watching = causality.open  # until every axis has read ahead
     outs: list[Out] = []
+    extents: list[tuple[int, ...]] = []  # per layer, its output's size per input axis
     # a rule is a function of its arguments and inputs: layers alike (a repeat, a chain
     # written out) compute it once; the builder shares one arguments mapping between them
     results: dict[tuple[int, tuple[Shape, ...], tuple[Layout, ...], bool], _Result] = {}
@@ -185,6 +187,7 @@ def analyze(
             results[key] = result
         out, layout, findings, macs, output_bytes, steps, sizes, square = result
         outs.append(out)
+        extents.append(sizes)
         shapes[node.index] = out.shape
         layouts[node.index] = layout
         notes: list[str] | tuple[()] = ()
@@ -238,14 +241,13 @@ def analyze(
     rules = [out.rf for out in outs]
     for layer, message in gridding.hole_warnings(graph.nodes, rules, layouts, fields, rank):
         warnings.append(Warning(layer, gridding.HOLES, message))
-    extents = [axis_sizes(layouts[n.index], shapes[n.index], rank) for n in graph.nodes]
     warnings += lint.rf_smaller_than_input(rows, extents, graph.input_shape, causality.result())
     warnings += lint.unused_outputs(graph.nodes)
     per_layer = {n.name: n.lint_ignore for n in graph.nodes if n.lint_ignore}
-    params = sum(r.params for r in rows)
-    trainable = sum(r.trainable_params for r in rows)
-    buffers = sum(r.buffers for r in rows)
-    macs = sum(r.macs for r in rows)
+    params = sum(map(attrgetter("params"), rows))
+    trainable = sum(map(attrgetter("trainable_params"), rows))
+    buffers = sum(map(attrgetter("buffers"), rows))
+    macs = sum(map(attrgetter("macs"), rows))
     totals = Totals(
         params=params,
         trainable_params=trainable,
@@ -255,7 +257,7 @@ def analyze(
         flops=counting.flops(count, macs),
         input_bytes=prod(graph.input_shape) * batch * size,
         param_bytes=(params + buffers) * size,
-        activation_bytes=sum(r.output_bytes for r in rows),
+        activation_bytes=sum(map(attrgetter("output_bytes"), rows)),
     )
     return Report(
         name=graph.name,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
+from operator import attrgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from rfcalc import rf
@@ -210,7 +212,7 @@ def _per_axis(parts: list[tuple[str, str, str]]) -> tuple[str, str]:
 
 def unused_outputs(nodes: Sequence[Node]) -> list[Warning]:
     """Layers whose output no layer reads, other than the last (the model's output)."""
-    read = {i for node in nodes for i in node.inputs}
+    read = set(chain.from_iterable(map(attrgetter("inputs"), nodes)))
     return [
         Warning(
             node.name,
