@@ -292,8 +292,9 @@ class Builder:
         # them; and a layer spec's mistake per environment (see _leaf)
         self.validated: dict[tuple[str, int, tuple[object, ...] | None], _Validated] = {}
         self.invalid: dict[tuple[int, int], tuple[object, RfcalcError]] = {}
-        # the last leaf's spec, what it says (_written) and where (its instances share them)
-        self.last_leaf: tuple[LayerSpec, tuple[object, ...] | None, ArgPositions] | None = None
+        # the last leaf's spec, environment, arguments and their places (a repeat's
+        # instances share them)
+        self.last_leaf: tuple[LayerSpec, object, Mapping[str, object], ArgPositions] | None = None
         self.failed: set[str] = set()  # full names of layers that failed
         self.shared_args: dict[tuple[str, str], Mapping[str, object]] = {}
         self.variables = self._variables(overrides or {})
@@ -802,31 +803,32 @@ class Builder:
         # layers alike (a repeat's instances, a chain written out) validate their arguments
         # once: keyed by what is written, in the same environment; a mistake by the layer
         # spec, so that it is reported at its own place (once for all of a repeat)
-        failed = self.invalid.get((id(layer), id(env)))
-        if failed is not None and failed[0] is env:
-            raise failed[1].with_traceback(None)  # no traceback grows across repeats
         last = self.last_leaf  # a repeat's instances: the same spec, one after another
-        if last is None or last[0] is not layer:
-            last = self.last_leaf = (layer, _written(layer.args), ArgPositions(layer.args))
-        _, written, arg_pos = last
-        key = (kind.name, id(env), written)
-        cached = self.validated.get(key)
-        if cached is None or cached[0] is not env:
-            try:
-                args = validate_args(
-                    kind, layer.args, env, f"layer '{full}' ({kind.name}): ", layer.pos
-                )
-            except RfcalcError as error:
-                self.invalid[(id(layer), id(env))] = (env, error)  # env kept alive with it
-                raise error.with_traceback(None) from None
-            cached = (env, self._shared(kind, args))
-            if key[2] is not None:
-                self.validated[key] = cached
+        if last is not None and last[0] is layer and last[1] is env:
+            args, arg_pos = last[2], last[3]
+        else:
+            failed = self.invalid.get((id(layer), id(env)))
+            if failed is not None and failed[0] is env:
+                raise failed[1].with_traceback(None)  # no traceback grows across repeats
+            written = _written(layer.args)
+            key = (kind.name, id(env), written)
+            cached = self.validated.get(key)
+            if cached is None or cached[0] is not env:
+                try:
+                    checked = validate_args(
+                        kind, layer.args, env, f"layer '{full}' ({kind.name}): ", layer.pos
+                    )
+                except RfcalcError as error:
+                    self.invalid[(id(layer), id(env))] = (env, error)  # env kept alive with it
+                    raise error.with_traceback(None) from None
+                cached = (env, self._shared(kind, checked))
+                if written is not None:
+                    self.validated[key] = cached
+            args, arg_pos = cached[1], ArgPositions(layer.args)
+            self.last_leaf = (layer, env, args, arg_pos)
         index = len(self.nodes)
         trainable, runs = flags
-        node = Node(
-            index, full, kind, cached[1], arg_pos, inputs, trainable, layer.pos, groups, ignore
-        )
+        node = Node(index, full, kind, args, arg_pos, inputs, trainable, layer.pos, groups, ignore)
         self.nodes.append(node if runs else node._replace(runs=False))
         return index
 
