@@ -728,6 +728,8 @@ def _to_global(spans: Sequence[Span]) -> Global:
 
 def compose(field: Field, rule: AxisRule, n_in: int, n_out: int) -> Field:
     """The field of a layer's output axis, given its input's field and its local rule."""
+    if type(field) is Affine and type(rule) is Window:  # the most common case, first
+        return _compose_affine(field, rule)
     if isinstance(field, Global):
         return field
     if isinstance(rule, GlobalAxis):
@@ -806,10 +808,10 @@ class Summary(NamedTuple):
 
 def summarize(field: Field, n: int) -> Summary:
     """Size, stride, padding, uniform and global for the ``n`` units of an axis."""
-    if isinstance(field, Global):
-        return Summary(max(field.hi - field.lo + 1, 0), None, -field.lo, True, True)
     if isinstance(field, Affine):
         return Summary(field.r, field.S, field.P, True, False)
+    if isinstance(field, Global):
+        return Summary(max(field.hi - field.lo + 1, 0), None, -field.lo, True, True)
     lo, hi = _bulk(field, 0, n)
     widest = max(map(sub, hi, lo))  # an empty field's hi − lo is −inf
     size = int(widest) + 1 if widest != -_INF else 0
@@ -836,13 +838,14 @@ def highest_ends(table: Table, n: int) -> list[float]:
 
 def covers(field: Field, n: int, n_input: int) -> bool:
     """Does some unit among ``0 … n−1`` have a field containing all of ``[0, n_input − 1]``?"""
-    if isinstance(field, Global):
-        return field.lo <= 0 and field.hi >= n_input - 1
     if isinstance(field, Affine):
         # lo(x) = x·S − P ≤ 0 and hi(x) = x·S − P + r − 1 ≥ n_input − 1
-        first = max(0, -((field.r - n_input - field.P) // field.S))  # ceil((n_input+P−r)/S)
-        last = min(n - 1, field.P // field.S)
+        S, P, r = field
+        first = max(0, -((r - n_input - P) // S))  # ceil((n_input+P−r)/S)
+        last = min(n - 1, P // S)
         return first <= last
+    if isinstance(field, Global):
+        return field.lo <= 0 and field.hi >= n_input - 1
     lo, hi = _bulk(field, 0, n)
     # the highest end among the units whose field starts at or before 0
     reach = max(compress(hi, map(le, lo, repeat(0))), default=-_INF)
