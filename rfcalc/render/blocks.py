@@ -33,6 +33,8 @@ class Block(NamedTuple):
 def blocks(report: Report) -> tuple[Block, ...]:
     """Every block, parents before children and in the order of their first layer."""
     layers = report.layers
+    if not any(map(attrgetter("groups"), layers)):
+        return ()  # no layer is in a block
     sums: dict[str, tuple[int, ...]] = {}  # running totals, made when a first block closes
     out: list[Block | None] = []  # a block's slot is taken when it opens, filled when it closes
     open_: list[tuple[str, int, int]] = []  # (name, first leaf, slot), outermost first
