@@ -1,8 +1,8 @@
 """Model spec → :class:`Graph`: evaluate values, validate arguments against the layer
 registry, expand blocks and ``repeat``, and resolve ``from`` names into node indices."""
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: its NamedTuples' string annotations would each cost
+# a ForwardRef at every start (as rfcalc/engine.py says)
 import re
 from collections.abc import Callable, Iterator, Mapping
 from itertools import islice
@@ -189,7 +189,7 @@ class _Scope:
         groups: tuple[str, ...],
         trainable: bool,
         stack: tuple[str, ...],  # blocks being expanded (qualified names), for cycle detection
-        parent: _Scope | None = None,  # the scope a nested 'layers:' list is written in
+        parent: "_Scope | None" = None,  # the scope a nested 'layers:' list is written in
         positional: bool = False,  # unnamed layers are named 0, 1, … (as nn.Sequential's)
         ignore: frozenset[str] = frozenset(),  # warning codes silenced on every layer inside
         inputs: tuple[int, ...] | None = None,  # a block instance's inputs: input.0, input.1, …

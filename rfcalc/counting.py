@@ -7,8 +7,8 @@ A convention is a weight on each of them: what a tool counts, read from its sour
 Pure: no torch, no tool is imported.
 """
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: its NamedTuples' string annotations would each cost
+# a ForwardRef at every start (as rfcalc/engine.py says)
 from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple

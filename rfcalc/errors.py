@@ -4,8 +4,8 @@ Every user mistake anywhere in rfcalc is an :class:`RfcalcError` carrying the po
 the node at fault; the CLI renders it once as ``path:line:col: error: message``.
 """
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: its NamedTuples' string annotations would each cost
+# a ForwardRef at every start (as rfcalc/engine.py says)
 import difflib
 import re
 from collections.abc import Callable, Iterable

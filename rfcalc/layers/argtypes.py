@@ -2,8 +2,8 @@
 converted (the builder), its JSON Schema fragment (``rfcalc schema``) and its one-line
 description (``rfcalc layers`` and the docs). A new kind of argument is one entry here."""
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: its NamedTuples' string annotations would each cost
+# a ForwardRef at every start (as rfcalc/engine.py says)
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeGuard
 

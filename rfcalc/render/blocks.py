@@ -8,8 +8,8 @@ range of leaves. The blocks come as a flat list in the tree's order, each naming
 no recursion, so no nesting is too deep to show.
 """
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: its NamedTuples' string annotations would each cost
+# a ForwardRef at every start (as rfcalc/engine.py says)
 from itertools import accumulate
 from operator import attrgetter
 from typing import NamedTuple
