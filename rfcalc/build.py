@@ -114,6 +114,9 @@ def _coerce(where: str, decl: Arg, pos: SourcePos, value: Resolved) -> object:
 # ---------------------------------------------------------------- graph
 
 
+_ITSELF = (str, int)  # the values that stand for themselves in _written's key
+
+
 def _written(args: tuple[ArgSpec, ...]) -> tuple[object, ...] | None:
     """What a layer's arguments say, positions aside, as a key: layers whose keys are equal
     validate alike (in one environment). A str or an int stands for itself, a list for the
@@ -122,7 +125,11 @@ def _written(args: tuple[ArgSpec, ...]) -> tuple[object, ...] | None:
     reported at its own place)."""
     key: list[object] = []
     for arg in args:
-        value = _key_of(arg.value)
+        node = arg.value
+        if type(node) is YScalar and type(node.value) in _ITSELF:  # most are: in place
+            key += (arg.name, node.value)
+            continue
+        value = _key_of(node)
         if value is None:
             return None
         key += (arg.name, value)
@@ -133,7 +140,7 @@ def _key_of(node: YNode) -> object:
     if isinstance(node, YScalar):
         value = node.value
         kind = type(value)
-        return value if kind is str or kind is int else (kind, repr(value))
+        return value if kind in _ITSELF else (kind, repr(value))
     if isinstance(node, YSeq):
         items = tuple(map(_key_of, node.items))
         return None if None in items else items

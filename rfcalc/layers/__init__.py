@@ -6,6 +6,8 @@ and ``rfcalc layers`` and ``rfcalc schema`` are generated from them.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from rfcalc.layers import (
     activation,
     attention,
@@ -60,7 +62,9 @@ def _build() -> dict[str, LayerKind]:
 REGISTRY: dict[str, LayerKind] = _build()
 
 
+@lru_cache(maxsize=1024)
 def lookup(name: str) -> LayerKind | None:
+    """The layer kind a type's name names (every layer of a model asks: remembered)."""
     return REGISTRY.get(canonical(name))
 
 
