@@ -159,7 +159,9 @@ def totals(outs: Sequence[Out]) -> dict[str, int]:
     distinct = {id(out): out for out in outs}.values()
     weight_macs = sum(out.macs * shared[id(out)] for out in distinct)
     counted = [
-        [t * shared[id(out)] for t in out.terms] for out in distinct if out.terms is not NO_TERMS
+        out.terms if shared[id(out)] == 1 else [t * shared[id(out)] for t in out.terms]
+        for out in distinct
+        if out.terms is not NO_TERMS
     ]
     terms = Terms(*map(sum, zip(*counted, strict=True))) if counted else NO_TERMS
     return {name: macs(name, weight_macs, terms) for name in NAMES}
