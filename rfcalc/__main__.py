@@ -1,3 +1,3 @@
-from rfcalc.cli import main
+from rfcalc.script import main
 
 main()
