@@ -81,6 +81,9 @@ _SPECIAL_FLOATS = {
 }  # fmt: skip
 _NANS = frozenset((".nan", ".NaN", ".NAN"))
 _NOT_A_NUMBER = object()
+# a tuple made directly: a NamedTuple's own __new__ is a Python function, and a model of
+# many layers makes two of these for each of its scalars (8% of reading a long chain)
+_new = tuple.__new__
 
 
 def _integer(text: str, pos: SourcePos) -> object:
@@ -227,7 +230,7 @@ class _Builder:
         else:
             if mark.line != self.line[0]:
                 self.line = (mark.line, mark.line + 1)
-            pos = SourcePos(self.path, self.line[1], mark.column + 1)
+            pos = _new(SourcePos, (self.path, self.line[1], mark.column + 1))
         tag, text = event.tag, event.value
         if tag is None and event.implicit[0]:
             value = self.plain.get(text, _NOT_A_NUMBER)
@@ -241,7 +244,7 @@ class _Builder:
             if event.style == '"':
                 _string(value, pos)  # only escapes make a lone surrogate: parse() checked the text
             value = self.strings.setdefault(value, value)
-        return YScalar(value, pos)
+        return _new(YScalar, (value, pos))
 
     def alias(self, event: yaml.AliasEvent) -> tuple[YNode, int]:
         pos = self.pos(event)
