@@ -125,11 +125,7 @@ def _written(args: tuple[ArgSpec, ...]) -> tuple[object, ...] | None:
     reported at its own place)."""
     key: list[object] = []
     for arg in args:
-        node = arg.value
-        if type(node) is YScalar and type(node.value) in _ITSELF:  # most are: in place
-            key += (arg.name, node.value)
-            continue
-        value = _key_of(node)
+        value = _key_of(arg.value)
         if value is None:
             return None
         key += (arg.name, value)
@@ -137,7 +133,7 @@ def _written(args: tuple[ArgSpec, ...]) -> tuple[object, ...] | None:
 
 
 def _key_of(node: YNode) -> object:
-    if isinstance(node, YScalar):
+    if type(node) is YScalar:
         value = node.value
         kind = type(value)
         return value if kind in _ITSELF else (kind, repr(value))
@@ -151,22 +147,22 @@ class ArgPositions(Mapping[str, SourcePos]):
     """Where each argument a layer gives is written (a layer rule's error points there):
     read from its spec when asked, so that a layer costs one small object for it."""
 
-    __slots__ = ("args",)
+    __slots__ = ("_args",)
 
     def __init__(self, args: tuple[ArgSpec, ...]) -> None:
-        self.args = args
+        self._args = args  # an immutable tuple, set once: the mapping is immutable
 
     def __getitem__(self, name: str) -> SourcePos:
-        for arg in self.args:
+        for arg in self._args:
             if arg.name == name:
                 return arg.value.pos
         raise KeyError(name)
 
     def __iter__(self) -> Iterator[str]:
-        return (arg.name for arg in self.args)
+        return (arg.name for arg in self._args)
 
     def __len__(self) -> int:
-        return len(self.args)
+        return len(self._args)
 
 
 class _Scope:
@@ -271,7 +267,7 @@ class _Overlay(Mapping[str, expr.Value]):
 
 def _names_in(node: YNode | None, out: set[str]) -> None:
     """The identifiers that the expressions in a value mention."""
-    if isinstance(node, YScalar):
+    if type(node) is YScalar:
         if expr.is_expression(node.value):
             assert isinstance(node.value, str)
             out.update(_IDENTIFIER.findall(node.value))
@@ -381,12 +377,7 @@ class Builder:
         if found is None:
             own: set[str] = set()
             for node in (layer.if_, layer.trainable, layer.runs, *[a.value for a in layer.args]):
-                if type(node) is YScalar:  # most are: read in place
-                    if expr.is_expression(node.value):
-                        assert isinstance(node.value, str)
-                        own.update(_IDENTIFIER.findall(node.value))
-                elif node is not None:
-                    _names_in(node, own)
+                _names_in(node, own)
             if expr.is_expression(layer.type):
                 own.update(_IDENTIFIER.findall(layer.type))
             deep = set(own)

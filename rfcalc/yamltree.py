@@ -57,6 +57,13 @@ class YMap(NamedTuple):
 
 YNode = YScalar | YSeq | YMap
 
+# a tuple made directly: a NamedTuple's own __new__ is a Python function, and a model of many
+# layers makes a YScalar and a SourcePos for each of its scalars (8% of reading a long chain);
+# _new(YScalar, (value, pos)) gives every field, in order
+_new = tuple.__new__
+assert YScalar._fields == ("value", "pos")
+assert SourcePos._fields == ("path", "line", "col")
+
 
 def what_node(node: YNode) -> str:
     """How an error message names a YAML node (see :func:`rfcalc.errors.what`)."""
@@ -81,9 +88,6 @@ _SPECIAL_FLOATS = {
 }  # fmt: skip
 _NANS = frozenset((".nan", ".NaN", ".NAN"))
 _NOT_A_NUMBER = object()
-# a tuple made directly: a NamedTuple's own __new__ is a Python function, and a model of
-# many layers makes two of these for each of its scalars (8% of reading a long chain)
-_new = tuple.__new__
 
 
 def _integer(text: str, pos: SourcePos) -> object:
@@ -221,16 +225,10 @@ class _Builder:
             return SourcePos(self.path)
         if mark.line != self.line[0]:
             self.line = (mark.line, mark.line + 1)
-        return SourcePos(self.path, self.line[1], mark.column + 1)
+        return _new(SourcePos, (self.path, self.line[1], mark.column + 1))
 
     def scalar(self, event: yaml.ScalarEvent) -> YScalar:
-        mark = event.start_mark
-        if mark is None:
-            pos = SourcePos(self.path)
-        else:
-            if mark.line != self.line[0]:
-                self.line = (mark.line, mark.line + 1)
-            pos = _new(SourcePos, (self.path, self.line[1], mark.column + 1))
+        pos = self.pos(event)
         tag, text = event.tag, event.value
         if tag is None and event.implicit[0]:
             value = self.plain.get(text, _NOT_A_NUMBER)

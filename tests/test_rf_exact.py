@@ -21,11 +21,11 @@ from hypothesis import strategies as st
 
 from rfcalc import rf
 from rfcalc.build import build
-from rfcalc.engine import Report, analyze
+from rfcalc.engine import RF, Report, analyze
 from rfcalc.errors import ShapeError
 from rfcalc.loader import load_text
 from tests import test_dag_oracle
-from tests.helpers import SCALE, report_of
+from tests.helpers import EXAMPLES, SCALE, report_of
 from tests.oracle import (
     AxisLayer,
     Oracle,
@@ -331,3 +331,77 @@ def test_axes_alike_but_for_the_input_they_cover() -> None:
     assert last.output_shape == (1, 1, 1)
     assert (last.rf.size, last.rf.stride, last.rf.padding) == ((8, 8), (1, 1), (0, 0))
     assert last.rf.covers_input is False
+
+
+# The engine shares work between axes alike (a square input's): one composed field, one
+# summary. Against it, the plain statement: every axis composed and summarised on its own.
+def _carry_per_axis(field: tuple[rf.Field, ...], steps: tuple[object, ...]) -> object:
+    return tuple(
+        f if s is None else rf.compose(f, s.rule, s.n_in, s.n_out)  # type: ignore[attr-defined]
+        for f, s in zip(field, steps, strict=True)
+    )
+
+
+def _summary_per_axis(
+    fields: tuple[rf.Field, ...],
+    sizes: tuple[int, ...],
+    spatial: tuple[int, ...],
+    context: bool,
+    square: bool,
+) -> RF:
+    per = [rf.summarize(f, n) for f, n in zip(fields, sizes, strict=True)]
+    return RF(
+        tuple(s.size for s in per),
+        tuple(s.stride for s in per),
+        tuple(s.padding for s in per),
+        all(s.uniform for s in per),
+        all(s.is_global for s in per) if per else False,
+        all(rf.covers(f, n, m) for f, n, m in zip(fields, sizes, spatial, strict=True)),
+        context,
+    )
+
+
+SQUARE_EDGES = [
+    # dilation and a stride above the window: holes, and a field that is a table
+    "input: [2, 24, 24]\nlayers:\n  - {type: conv2d, out_channels: 2, kernel_size: 3, dilation: 3}\n"
+    "  - {type: conv2d, out_channels: 2, kernel_size: 2, stride: 3}\n"
+    "  - {type: upsample, scale_factor: 2}\n  - {type: conv2d, out_channels: 2, kernel_size: 3}\n",
+    # a transposed convolution (a fractional stride), then a crop of one axis only
+    "input: [2, 16, 16]\nlayers:\n"
+    "  - {type: convtranspose2d, out_channels: 2, kernel_size: 3, stride: 2}\n"
+    "  - {type: narrow, dim: 3, start: 0, length: 20}\n"
+    "  - {type: conv2d, out_channels: 2, kernel_size: 5}\n",
+    # a square input whose channels equal its sides, and a 1-D and a 3-D one
+    "input: [8, 8, 8]\nlayers:\n  - {type: maxpool2d, kernel_size: 3, stride: 2}\n"
+    "  - {type: adaptiveavgpool2d, output_size: 1}\n",
+    "input: [3, 40]\nlayers:\n  - {type: conv1d, out_channels: 3, kernel_size: 5, dilation: 2}\n",
+    "input: [1, 6, 6, 6]\nlayers:\n  - {type: conv3d, out_channels: 1, kernel_size: 3, padding: 1}\n",
+    # alike fields, unlike steps (a 3 × 5 kernel); alike outputs of an unlike input (8 × 16)
+    "input: [2, 12, 12]\nlayers:\n  - {type: conv2d, out_channels: 2, kernel_size: [3, 5]}\n",
+    "input: [8, 8, 16]\nlayers:\n  - {type: narrow, dim: 3, start: 0, length: 8}\n"
+    "  - {type: conv2d, out_channels: 1, kernel_size: 8}\n",
+]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [*sorted(p.name for p in EXAMPLES.glob("*.yaml")), *range(len(SQUARE_EDGES))],
+    ids=str,
+)
+def test_axes_alike_share_work_as_each_axis_alone_would_give(
+    source: str | int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every row of every example, and of square models with tables, holes and fractional
+    strides, is what composing and summarising each axis alone gives."""
+    from rfcalc import engine
+
+    if isinstance(source, str):
+        text, path = (EXAMPLES / source).read_text(encoding="utf-8"), str(EXAMPLES / source)
+    else:
+        text, path = SQUARE_EDGES[source], "model.yaml"
+    shared = report_of(text, path)
+    monkeypatch.setattr(engine, "_carry", _carry_per_axis)
+    monkeypatch.setattr(engine, "_summary", _summary_per_axis)
+    alone = report_of(text, path)
+    assert [r.rf for r in alone.layers] == [r.rf for r in shared.layers]
+    assert alone.totals == shared.totals

@@ -6,7 +6,9 @@ and ``rfcalc layers`` and ``rfcalc schema`` are generated from them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 
 from rfcalc.layers import (
     activation,
@@ -59,7 +61,8 @@ def _build() -> dict[str, LayerKind]:
     return table
 
 
-REGISTRY: dict[str, LayerKind] = _build()
+# read-only: lookup() remembers what it finds
+REGISTRY: Mapping[str, LayerKind] = MappingProxyType(_build())
 
 
 @lru_cache(maxsize=1024)
