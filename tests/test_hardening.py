@@ -284,7 +284,9 @@ def test_did_you_mean_work_grows_linearly(tmp_path: Path, matchers: list[int]) -
     assert counts[1] <= 20 * 3
 
 
-def test_a_repeated_block_validates_its_layers_once(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def validations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many times the builder validates a layer's arguments (``[count]``)."""
     calls = [0]
     real = build.validate_args
 
@@ -293,6 +295,10 @@ def test_a_repeated_block_validates_its_layers_once(monkeypatch: pytest.MonkeyPa
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(build, "validate_args", counting)
+    return calls
+
+
+def test_a_repeated_block_validates_its_layers_once(validations: list[int]) -> None:
     text = (
         "input: [3, 8, 8]\nblocks:\n  b:\n    layers:\n"
         "      - {type: conv2d, out_channels: 3, kernel_size: 3, padding: 1}\n      - relu\n"
@@ -300,23 +306,15 @@ def test_a_repeated_block_validates_its_layers_once(monkeypatch: pytest.MonkeyPa
     )
     report = report_of(text)
     assert len(report.layers) == 500 * 2 + 500
-    assert calls[0] == 3  # the conv and relu of the block, and the repeated relu
+    assert validations[0] == 3  # the conv and relu of the block, and the repeated relu
 
 
 def test_a_chain_written_out_validates_alike_layers_once(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    validations: list[int], tmp_path: Path
 ) -> None:
     """Layers written alike (positions aside) share one validation; a difference in any
     value, its type included (0 and 0.0; 3 and [3, 3]), validates again; and each layer's
     mistakes and rule errors still point at its own line."""
-    calls = [0]
-    real = build.validate_args
-
-    def counting(*args: object, **kwargs: object) -> object:
-        calls[0] += 1
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(build, "validate_args", counting)
     conv = "  - {type: conv2d, out_channels: 4, kernel_size: 3, padding: 1}\n"
     text = (
         "input: [4, 8, 8]\nlayers:\n"
@@ -328,7 +326,7 @@ def test_a_chain_written_out_validates_alike_layers_once(
     report = report_of(text)
     assert len(report.layers) == 11
     # the conv (lines 3-7, 11-12), the conv of kernel [3, 3], dropout p 0 (twice), p 0.0
-    assert calls[0] == 4
+    assert validations[0] == 4
     assert [r.args["p"] for r in report.layers[6:9]] == [0, 0.0, 0]
     assert [type(r.args["p"]) for r in report.layers[6:9]] == [int, float, int]
 
