@@ -35,15 +35,15 @@ def blocks(report: Report) -> tuple[Block, ...]:
     layers = report.layers
     if not any(map(attrgetter("groups"), layers)):
         return ()  # no layer is in a block
-    sums: dict[str, tuple[int, ...]] = {}  # running totals, made when a first block closes
+    sums: dict[str, tuple[int, ...]] = {
+        key: (0, *accumulate(map(attrgetter(key), layers)))
+        for key in ("params", "trainable_params", "buffers", "macs", "output_bytes")
+    }
     out: list[Block | None] = []  # a block's slot is taken when it opens, filled when it closes
     open_: list[tuple[str, int, int]] = []  # (name, first leaf, slot), outermost first
 
     def close(last: int) -> None:
         name, first, slot = open_.pop()
-        if not sums:
-            for key in ("params", "trainable_params", "buffers", "macs", "output_bytes"):
-                sums[key] = (0, *accumulate(map(attrgetter(key), layers)))
 
         def span(key: str) -> int:
             return sums[key][last + 1] - sums[key][first]
