@@ -267,13 +267,8 @@ class _Writer:
             return
         inner = indent + "  "
         opening = brackets[0] + "\n" + inner
-        forms = self.forms
         for head, item in items:
-            if type(item) is LayerRow:  # most items of a large document: straight to its form
-                parts.append(opening + layer_text(item, inner, forms))
-                if len(parts) > FLUSH:
-                    self.flush()
-            elif _lazy(item):
+            if type(item) is not LayerRow and _lazy(item):  # a row, most items: never lazy
                 parts.append(opening + head)
                 self.encode(item, inner)
             else:
