@@ -155,14 +155,14 @@ def totals(outs: Sequence[Out]) -> dict[str, int]:
     quantity alone, so it weighs their sums: the quantities are summed once, not once a
     convention."""
     # layers alike share their rule's Out: each distinct one, weighed by how many share it
-    shared = Counter(map(id, outs))
-    distinct = {id(out): out for out in outs}.values()
-    weight_macs = sum(out.macs * shared[id(out)] for out in distinct)
-    counted = [
-        out.terms if shared[id(out)] == 1 else [t * shared[id(out)] for t in out.terms]
-        for out in distinct
-        if out.terms is not NO_TERMS
-    ]
+    distinct = {id(out): out for out in outs}
+    weight_macs = 0
+    counted: list[Sequence[int]] = []
+    for key, n in Counter(map(id, outs)).items():
+        out = distinct[key]
+        weight_macs += out.macs * n
+        if out.terms is not NO_TERMS:
+            counted.append(out.terms if n == 1 else [t * n for t in out.terms])
     terms = Terms(*map(sum, zip(*counted, strict=True))) if counted else NO_TERMS
     return {name: macs(name, weight_macs, terms) for name in NAMES}
 
