@@ -187,12 +187,37 @@ def _split_tuple(node: YMap) -> None:
                 )
 
 
-def parse_layers(node: YNode, what: str) -> tuple[LayerSpec, ...]:
+def parse_layers(node: YNode, what: str, read: "_Layers | None" = None) -> tuple[LayerSpec, ...]:
+    """A list of layers; ``read``: the list's items as :func:`parse` handed them over."""
     if not isinstance(node, YSeq):
         raise InputError(f"{what} must be a list of layers, got {what_node(node)}", node.pos)
+    if read is not None and (read.specs or read.error):
+        if read.error is not None:
+            raise read.error
+        return tuple(read.specs)
     if not node.items:
         raise InputError(f"{what} must not be empty", node.pos)
     return tuple(parse_layer(item) for item in node.items)
+
+
+class _Layers:
+    """The items of a model file's top-level ``layers`` list, read one by one as the parser
+    completes each (:func:`rfcalc.yamltree.parse`), so that the tree of every layer is never
+    held at once: their specs, in order, up to the first error, kept to be raised when
+    :func:`load_tree` reaches the list (so errors come in the same order as from a tree)."""
+
+    __slots__ = ("error", "specs")
+
+    def __init__(self) -> None:
+        self.specs: list[LayerSpec] = []
+        self.error: InputError | None = None
+
+    def __call__(self, node: YNode) -> None:
+        if self.error is None:
+            try:
+                self.specs.append(parse_layer(node))
+            except InputError as error:
+                self.error = error
 
 
 def _unknown_key(key: YScalar, valid: tuple[str, ...], where: str) -> InputError:
@@ -231,7 +256,8 @@ def _block(name_key: YScalar, node: YNode, library: str | None = None) -> BlockS
 def load_text(text: str, path: str, scale: str | None = None) -> ModelSpec:
     """A model file's text; an Ultralytics model config (``backbone`` and ``head``) is read
     through :mod:`rfcalc.ultralytics` at ``scale`` (default: from the file's name)."""
-    root = parse(text, path)
+    read = _Layers()
+    root = parse(text, path, read)
     if isinstance(root, YMap) and root.get("backbone") is not None and root.get("head"):
         from rfcalc.ultralytics import model_tree  # is_config, without importing it first
 
@@ -240,11 +266,12 @@ def load_text(text: str, path: str, scale: str | None = None) -> ModelSpec:
         raise InputError(
             f"--scale {scale}: the model is not an Ultralytics model config", SourcePos(path)
         )
-    return load_tree(root, path)
+    return load_tree(root, path, read)
 
 
-def load_tree(root: YNode, path: str) -> ModelSpec:
-    """A model file's parsed tree (or one a front end made) as a spec."""
+def load_tree(root: YNode, path: str, read: _Layers | None = None) -> ModelSpec:
+    """A model file's parsed tree (or one a front end made) as a spec; ``read``: its top-level
+    layers, when :func:`parse` handed them over one by one."""
     top = _mapping(root, "a model file")
     for key, _ in top.items:
         if key.value not in TOP_KEYS:
@@ -280,7 +307,7 @@ def load_tree(root: YNode, path: str) -> ModelSpec:
         input=input_node,
         vars=variables,
         blocks=blocks,
-        layers=parse_layers(layers_node, "'layers'"),
+        layers=parse_layers(layers_node, "'layers'", read),
         checks=_mapping(checks_node, "'checks'") if checks_node is not None else None,
         pos=top.pos,
     )

@@ -14,6 +14,7 @@ strings; ``_`` may separate the digits of a decimal integer, as in Python (``20_
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
 import yaml
@@ -211,8 +212,9 @@ class _Builder:
     equal strings (keys, type names) are one str object, and a plain scalar's text is read
     once."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, layer: Callable[[YNode], None] | None = None):
         self.path = path
+        self.layer = layer  # given each item of the top-level 'layers' list (see parse)
         self.anchors: dict[str, tuple[YNode, int]] = {}
         self.alias_nodes = 0
         self.line = (-1, 0)  # the last position's 0-based line and its 1-based number
@@ -257,8 +259,9 @@ class _Builder:
     def build(self, events: yaml.SafeLoader) -> YNode | None:
         stack: list[_Frame] = []
         root: YNode | None = None
+        streamed: _Frame | None = None  # the top-level 'layers' list, when given to self.layer
         documents = 0
-        get_event, scalar = events.get_event, self.scalar
+        get_event, scalar, layer = events.get_event, self.scalar, self.layer
         # PyYAML's own event classes, never subclassed
         scalar_event, mapping_start = yaml.ScalarEvent, yaml.MappingStartEvent
         collection_end = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
@@ -280,7 +283,17 @@ class _Builder:
                     raise InputError(f"nesting deeper than {MAX_DEPTH} levels", pos)
                 if event.tag not in _COLLECTION_TAGS:
                     raise InputError(f"YAML tag '{_short_tag(event.tag)}' is not allowed", pos)
-                stack.append(_Frame(kind is mapping_start, pos, event.anchor))
+                frame = _Frame(kind is mapping_start, pos, event.anchor)
+                if (
+                    layer is not None
+                    and len(stack) == 1
+                    and stack[0].key is not None
+                    and stack[0].key.value == "layers"
+                    and kind is not mapping_start
+                    and event.anchor is None  # an alias of the list would need its items
+                ):
+                    streamed = frame
+                stack.append(frame)
                 continue
             elif kind in collection_end:
                 frame = stack.pop()
@@ -309,7 +322,9 @@ class _Builder:
                 continue
             frame = stack[-1]
             frame.size += size
-            if not frame.is_map:
+            if frame is streamed and layer is not None:
+                layer(node)
+            elif not frame.is_map:
                 frame.items.append(node)
             elif frame.key is not None:
                 frame.items.append((frame.key, node))
@@ -387,13 +402,18 @@ def _problem(exc: yaml.MarkedYAMLError, text: str) -> str:
     return problem
 
 
-def parse(text: str, path: str) -> YNode:
-    """Parse one YAML document into a located tree."""
+def parse(text: str, path: str, layer: Callable[[YNode], None] | None = None) -> YNode:
+    """Parse one YAML document into a located tree.
+
+    With ``layer``, each item of the top-level mapping's ``layers`` list is handed to it as
+    soon as it is read, and not kept: that list is left empty in the tree. A model of many
+    layers then never holds the tree of all of them at once. (A list with an anchor is kept
+    whole, as an alias of it needs its items.)"""
     if _lone_surrogate(text) is not None:  # only text from the command line
         raise InputError("not valid UTF-8 text", SourcePos(path))
     events = _LOADER(text)
     try:
-        node = _Builder(path).build(events)
+        node = _Builder(path, layer).build(events)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise InputError(f"invalid YAML: {_problem(exc, text)}", _mark_pos(path, mark)) from None

@@ -16,7 +16,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rfcalc import loader, yamltree
 from rfcalc.api import describe
+from rfcalc.errors import InputError, SourcePos
 from rfcalc.render import PLAIN
 from rfcalc.render.json_out import stream
 from tests.helpers import ROOT
@@ -182,9 +184,9 @@ def test_describe_of_resnet50_parses_only_the_library_file_it_uses(
     parsed: list[str] = []
     real = yamltree.parse
 
-    def parse(text: str, path: str) -> object:
+    def parse(text: str, path: str, layer: object = None) -> object:
         parsed.append(os.path.relpath(path, ROOT))
-        return real(text, path)
+        return real(text, path, layer)  # type: ignore[arg-type]
 
     monkeypatch.setattr(loader, "parse", parse)
     describe(str(ROOT / "examples" / "resnet50.yaml"))
@@ -330,3 +332,73 @@ def test_the_script_pauses_the_collector_before_typer_loads() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("rfcalc ")
     assert "TYPER_GC False" in done.stderr.splitlines()
+
+
+def test_the_top_level_layers_reach_the_loader_one_by_one() -> None:
+    """Each item of the top-level ``layers`` list is handed over as soon as it is read, and
+    not kept in the tree: a long model's reading peak is its spec, not its spec and tree."""
+    seen: list[yamltree.YNode] = []
+    text = (
+        "input: [3, 8, 8]\n"
+        "layers:\n"
+        "  - relu\n"
+        "  - {type: conv2d, out_channels: 4, kernel_size: 3}\n"
+        "  - {layers: [relu]}\n"
+        "checks: {max_params: [1]}\n"
+    )
+    root = yamltree.parse(text, "m.yaml", seen.append)
+    assert [yamltree.what_node(node) for node in seen] == [
+        "'relu' (a string)",
+        "a mapping",
+        "a mapping",
+    ]
+    assert [node.pos.line for node in seen] == [3, 4, 5]
+    assert isinstance(root, yamltree.YMap)
+    layers, checks = root.get("layers"), root.get("checks")
+    assert isinstance(layers, yamltree.YSeq)
+    assert layers.items == ()
+    assert isinstance(checks, yamltree.YMap)  # lists elsewhere are kept
+    assert checks.items[0][1] == yamltree.YSeq(
+        (yamltree.YScalar(1, SourcePos("m.yaml", 6, 23)),), SourcePos("m.yaml", 6, 22)
+    )
+    nested = seen[2]
+    assert isinstance(nested, yamltree.YMap)  # and the lists inside an item
+    assert nested.items[0][1] == yamltree.YSeq(
+        (yamltree.YScalar("relu", SourcePos("m.yaml", 5, 15)),), SourcePos("m.yaml", 5, 14)
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a bad layer, then an unknown top-level key: the key, whose check comes first
+        ("input: [3, 8, 8]\nlayers:\n  - {name: a}\nbogus: 1\n", "4:1: unknown top-level key"),
+        # a bad layer, then a YAML error: the YAML error, found before anything is read
+        ("input: [3, 8, 8]\nlayers:\n  - {name: a}\n  - [relu\n", "5:1: invalid YAML"),
+        # two bad layers: the first
+        ("input: [3, 8, 8]\nlayers:\n  - {name: a}\n  - 3\n", "3:5: layer has no 'type'"),
+        # a bad layer and no input: the input
+        ("layers:\n  - {name: a}\n", "1:1: the model has no 'input' shape"),
+        # a bad layer and a bad variable before it in the spec's order: the variable
+        ("layers:\n  - {name: a}\nvars: 3\ninput: [3, 8, 8]\n", "3:7: 'vars' must be a mapping"),
+    ],
+)
+def test_layers_read_one_by_one_report_errors_in_the_same_order(text: str, expected: str) -> None:
+    with pytest.raises(InputError) as caught:
+        loader.load_text(text, "m.yaml")
+    error = caught.value
+    assert error.pos is not None
+    assert f"{error.pos.line}:{error.pos.col}: {error.message}".startswith(expected)
+
+
+def test_an_anchored_layers_list_is_kept_for_its_aliases() -> None:
+    text = (
+        "input: [3, 8, 8]\n"
+        "layers: &body\n"
+        "  - {type: conv2d, out_channels: 4, kernel_size: 3}\n"
+        "blocks:\n"
+        "  twice: {layers: *body}\n"
+    )
+    spec = loader.load_text(text, "m.yaml")
+    assert [layer.type for layer in spec.layers] == ["conv2d"]
+    assert [layer.type for layer in spec.blocks["twice"].layers] == ["conv2d"]

@@ -142,9 +142,9 @@ def test_both_libraries_are_read_only_where_used(monkeypatch: pytest.MonkeyPatch
     parsed: list[str] = []
     real = yamltree.parse
 
-    def parse(text: str, path: str) -> object:
+    def parse(text: str, path: str, layer: object = None) -> object:
         parsed.append(os.path.relpath(path, LIBRARY_DIR) if "library" in path else path)
-        return real(text, path)
+        return real(text, path, layer)  # type: ignore[arg-type]
 
     monkeypatch.setattr(loader, "parse", parse)
     text = (
