@@ -144,25 +144,43 @@ def _key_of(node: YNode) -> object:
 
 
 class ArgPositions(Mapping[str, SourcePos]):
-    """Where each argument a layer gives is written (a layer rule's error points there):
-    read from its spec when asked, so that a layer costs one small object for it."""
+    """Where each argument a layer gives is written (a layer rule's error points there): the
+    layer's own position, and a layout of where each argument's value lies from it, shared
+    by the layers laid out alike (a chain written out; see :meth:`Builder._positions`). A
+    layer costs one small object for it, and holds nothing of its spec, which is freed once
+    the model is built."""
 
-    __slots__ = ("_args",)
+    __slots__ = ("_layout", "_pos")
 
-    def __init__(self, args: tuple[ArgSpec, ...]) -> None:
-        self._args = args  # an immutable tuple, set once: the mapping is immutable
+    def __init__(self, pos: SourcePos, layout: "ArgLayout") -> None:
+        self._pos = pos
+        self._layout = layout  # immutable tuples, set once: the mapping is immutable
+
+    @staticmethod
+    def layout(args: tuple[ArgSpec, ...], pos: SourcePos) -> "ArgLayout":
+        """Each argument's name, and where its value is written: its file when not the
+        layer's (else None), its line less the layer's, and its column."""
+        return tuple(
+            (arg.name, None if at.path == pos.path else at.path, at.line - pos.line, at.col)
+            for arg in args
+            for at in (arg.value.pos,)
+        )
 
     def __getitem__(self, name: str) -> SourcePos:
-        for arg in self._args:
-            if arg.name == name:
-                return arg.value.pos
+        pos = self._pos
+        for arg, path, lines, col in self._layout:
+            if arg == name:
+                return SourcePos(pos.path if path is None else path, pos.line + lines, col)
         raise KeyError(name)
 
     def __iter__(self) -> Iterator[str]:
-        return (arg.name for arg in self._args)
+        return (arg[0] for arg in self._layout)
 
     def __len__(self) -> int:
-        return len(self._args)
+        return len(self._layout)
+
+
+ArgLayout = tuple[tuple[str, str | None, int, int], ...]
 
 
 class _Scope:
@@ -298,6 +316,7 @@ class Builder:
         # the last leaf's spec, environment, arguments and their places (a repeat's
         # instances share them)
         self.last_leaf: tuple[LayerSpec, object, Mapping[str, object], ArgPositions] | None = None
+        self.layouts: dict[ArgLayout, ArgLayout] = {}  # where layers' arguments lie (ArgPositions)
         self.failed: set[str] = set()  # full names of layers that failed
         self.shared_args: dict[tuple[str, str], Mapping[str, object]] = {}
         self.variables = self._variables(overrides or {})
@@ -822,13 +841,19 @@ class Builder:
                 cached = (env, self._shared(kind, checked))
                 if written is not None:
                     self.validated[key] = cached
-            args, arg_pos = cached[1], ArgPositions(layer.args)
+            args, arg_pos = cached[1], self._positions(layer)
             self.last_leaf = (layer, env, args, arg_pos)
         index = len(self.nodes)
         trainable, runs = flags
         node = Node(index, full, kind, args, arg_pos, inputs, trainable, layer.pos, groups, ignore)
         self.nodes.append(node if runs else node._replace(runs=False))
         return index
+
+    def _positions(self, layer: LayerSpec) -> ArgPositions:
+        """Where ``layer``'s arguments are written, its layout shared with the layers laid
+        out alike."""
+        layout = ArgPositions.layout(layer.args, layer.pos)
+        return ArgPositions(layer.pos, self.layouts.setdefault(layout, layout))
 
     def _shared(self, kind: LayerKind, args: Mapping[str, object]) -> Mapping[str, object]:
         """One mapping for all layers of a kind with the same arguments (a chain written
