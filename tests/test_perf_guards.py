@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from rfcalc import loader, yamltree
 from rfcalc.api import describe
-from rfcalc.errors import InputError, SourcePos
+from rfcalc.errors import InputError, RfcalcError, SourcePos
 from rfcalc.render import PLAIN
 from rfcalc.render.json_out import stream
 from tests.helpers import ROOT
@@ -402,3 +402,34 @@ def test_an_anchored_layers_list_is_kept_for_its_aliases() -> None:
     spec = loader.load_text(text, "m.yaml")
     assert [layer.type for layer in spec.layers] == ["conv2d"]
     assert [layer.type for layer in spec.blocks["twice"].layers] == ["conv2d"]
+
+
+@pytest.mark.parametrize(
+    ("layer", "where"),
+    [
+        # a block mapping: kernel_size's value on the layer's third line, after 'kernel_size: '
+        ("  - type: conv2d\n    out_channels: 8\n    kernel_size: 7\n", "m.yaml:5:18"),
+        # a flow mapping: '  - {' is 5 columns, 'type: conv2d, ' 14, 'out_channels: 8, ' 17,
+        # 'kernel_size: ' 13: the value is at column 5 + 14 + 17 + 13 + 1 = 50
+        ("  - {type: conv2d, out_channels: 8, kernel_size: 7}\n", "m.yaml:3:50"),
+        # a block of another file, on its line 4: '      - {' is 9 columns, 'type: conv2d, '
+        # 14, 'kernel_size: ' 13: the value is at column 9 + 14 + 13 + 1 = 37
+        ("  - {type: b}\n", "lib.yaml:4:37"),
+    ],
+)
+def test_a_layer_knows_where_its_arguments_are_without_its_spec(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layer: str, where: str
+) -> None:
+    """The graph keeps a layer's position and a layout shared with layers laid out alike,
+    not its spec: an error found in analysis still points at the argument's own place."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lib.yaml").write_text(
+        "blocks:\n  b:\n    layers:\n      - {type: conv2d, kernel_size: 7, out_channels: 8}\n"
+    )
+    (tmp_path / "m.yaml").write_text(f"input: [3, 4, 4]\nlayers:\n{layer}include: [lib.yaml]\n")
+    with pytest.raises(RfcalcError) as caught:
+        describe("m.yaml")
+    assert caught.value.message.endswith(
+        "kernel spans 7 positions but the padded input has 4 on axis H"
+    )
+    assert str(caught.value.pos) == where
