@@ -22,7 +22,7 @@ are not checked here; ``rfcalc rf --map holes`` maps any layer exactly.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from rfcalc import rf
@@ -175,15 +175,16 @@ def _product_union(boxes: Sequence[tuple[Reach, ...]]) -> bool:
 def hole_warnings(
     nodes: Sequence[Node],
     rules: Sequence[RfRule],
-    layouts: Mapping[int, Layout],
-    fields: Mapping[int, tuple[rf.Field, ...]],
+    layouts: Sequence[Layout],
+    fields: Sequence[tuple[rf.Field, ...]],
     rank: int,
 ) -> list[tuple[str, str]]:
     """``(layer, message)`` for each layer whose uniform field gains holes: positions inside a
     unit's field that no path reaches. Cheap: nothing is tracked unless some window's taps
     can be farther apart than what they read (a dilation, or a stride above the window, which
     makes a field's jump larger than its size), and a layer is only looked at when it dilates
-    or reads a field with holes or with a jump above its size."""
+    or reads a field with holes or with a jump above its size. ``layouts`` and ``fields``
+    are by node index, the input's at INPUT (-1)."""
     distinct = {id(r): r for r in rules}.values()  # layers alike share their rule's object
     if rank == 0 or not any(map(_may_gap, distinct)):
         return []
