@@ -15,7 +15,17 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from rfcalc.errors import InputError, SourcePos, did_you_mean, printable
-from rfcalc.yamltree import MAX_FILE_BYTES, YMap, YNode, YScalar, YSeq, parse, read_text, what_node
+from rfcalc.yamltree import (
+    MAX_FILE_BYTES,
+    YMap,
+    YNode,
+    YScalar,
+    YSeq,
+    parse,
+    read_text,
+    scalar,
+    what_node,
+)
 
 TOP_KEYS = ("name", "description", "include", "input", "vars", "blocks", "layers", "checks")
 LAYER_KEYS = ("type", "name", "from", "repeat", "trainable", "runs", "if", "lint")
@@ -26,9 +36,23 @@ MAX_INCLUDES = 64
 
 
 class ArgSpec(NamedTuple):
+    """An argument: its name, its value, and where its key is written (kept in its own
+    fields, and made a :class:`SourcePos` when asked, as :class:`YScalar` does)."""
+
     name: str
     value: YNode
-    pos: SourcePos  # the key's position
+    path: str
+    line: int
+    col: int
+
+    @property
+    def pos(self) -> SourcePos:
+        """The key's position."""
+        return SourcePos(self.path, self.line, self.col)
+
+
+def _arg(name: str, key: YScalar, value: YNode) -> ArgSpec:
+    return ArgSpec(name, value, key.path, key.line, key.col)
 
 
 class LayerSpec(NamedTuple):
@@ -155,9 +179,7 @@ def parse_layer(node: YNode) -> LayerSpec:
     if type_node is None:
         raise InputError("layer has no 'type'", node.pos, "or give it its own 'layers' list")
     kind = _string(type_node, "'type'")
-    args = tuple(
-        ArgSpec(str(k.value), v, k.pos) for k, v in node.items if k.value not in LAYER_KEYS
-    )
+    args = tuple(_arg(str(k.value), k, v) for k, v in node.items if k.value not in LAYER_KEYS)
     return LayerSpec(kind, type_node.pos, args=args, **common)  # type: ignore[arg-type]
 
 
@@ -239,7 +261,7 @@ def _block(name_key: YScalar, node: YNode, library: str | None = None) -> BlockS
     args_node = body.get("args")
     if args_node is not None and not (isinstance(args_node, YScalar) and args_node.value is None):
         args_map = _mapping(args_node, f"'args' of block '{name}'")
-        params = tuple(ArgSpec(_name(k, "block argument"), v, k.pos) for k, v in args_map.items)
+        params = tuple(_arg(_name(k, "block argument"), k, v) for k, v in args_map.items)
     sequential = False
     sequential_node = body.get("sequential")
     if sequential_node is not None:
@@ -289,8 +311,7 @@ def load_tree(root: YNode, path: str, read: _Layers | None = None) -> ModelSpec:
     variables: tuple[ArgSpec, ...] = ()
     if vars_node is not None:
         variables = tuple(
-            ArgSpec(_name(k, "variable name"), v, k.pos)
-            for k, v in _mapping(vars_node, "'vars'").items
+            _arg(_name(k, "variable name"), k, v) for k, v in _mapping(vars_node, "'vars'").items
         )
     library = _Library()
     library.include(top.get("include"), path, () if path.startswith("<") else (path,))
@@ -324,7 +345,7 @@ def builtin_libraries() -> list[str]:
 def builtin_blocks() -> "Blocks":
     """The blocks of every built-in library, by their plain and qualified names."""
     where = SourcePos("<built-in>")
-    names = YSeq(tuple(YScalar(name, where) for name in builtin_libraries()), where)
+    names = YSeq(tuple(scalar(name, where) for name in builtin_libraries()), where)
     library = _Library()
     library.include(names, where.path, ())
     return library.blocks
@@ -518,7 +539,7 @@ class _Library:
             self.include(top.get("include"), target, (*stack, target))
             found = top.get("vars")
             for k, v in _mapping(found, "'vars'").items if found is not None else ():
-                self.vars.append(ArgSpec(_name(k, "variable name"), v, k.pos))
+                self.vars.append(_arg(_name(k, "variable name"), k, v))
             for block in _blocks_of(top, library):
                 self.add(block)
 

@@ -25,7 +25,7 @@ import re
 from typing import NamedTuple
 
 from rfcalc.errors import InputError, SourcePos, did_you_mean
-from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, what_node
+from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, scalar, what_node
 
 INPUT_SIZE = 640  # Ultralytics' default image size
 MAX_DECODER_LAYERS = 6  # RTDETRDecoder's decoder layers the library's block writes out …
@@ -321,7 +321,7 @@ def _row(item: YNode, i: int) -> _Row:
 
 
 def _s(value: object, pos: SourcePos) -> YScalar:
-    return YScalar(value, pos)
+    return scalar(value, pos)
 
 
 def _map(pos: SourcePos, **items: YNode) -> YMap:
@@ -336,7 +336,7 @@ def _arg_value(node: YNode, names: frozenset[str]) -> YNode | None:
         return node
     text = node.value
     if text in names:
-        return YScalar(f"${text}", node.pos)
+        return scalar(f"${text}", node.pos)
     try:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError):
@@ -344,7 +344,7 @@ def _arg_value(node: YNode, names: frozenset[str]) -> YNode | None:
     if value is None:
         return None
     if isinstance(value, bool | int | float | str):
-        return YScalar(value, node.pos)
+        return scalar(value, node.pos)
     return node
 
 

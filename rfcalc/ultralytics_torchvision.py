@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from rfcalc.errors import InputError, did_you_mean
-from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, what_node
+from rfcalc.yamltree import YMap, YNode, YScalar, YSeq, scalar, what_node
 
 if TYPE_CHECKING:
     from rfcalc.ultralytics import _Row
@@ -248,15 +248,15 @@ def _block(row: _Row, example: YMap, model: str, truncate: int) -> YMap:
     body: list[tuple[YScalar, YNode]] = []
     variables = example.get("vars")
     if isinstance(variables, YMap):
-        body.append((YScalar("args", pos), variables))
+        body.append((scalar("args", pos), variables))
     inner = YMap(
         (
-            (YScalar("name", pos), YScalar("m", pos)),
-            (YScalar("layers", pos), YSeq(tuple(kept), pos)),
+            (scalar("name", pos), scalar("m", pos)),
+            (scalar("layers", pos), YSeq(tuple(kept), pos)),
         ),
         pos,
     )
-    body.append((YScalar("layers", pos), YSeq((inner,), pos)))
+    body.append((scalar("layers", pos), YSeq((inner,), pos)))
     return YMap(tuple(body), pos)
 
 
@@ -274,9 +274,9 @@ def _positional(entry: _Entry, taken: int, position: int) -> YNode:
         if key.value == "name":
             if node.get("repeat") is None or _unnamed(node):
                 continue  # named by its position, or its instances by theirs
-            value = YScalar(position, value.pos)
+            value = scalar(position, value.pos)
         elif key.value == "repeat" and entry.children > 1:
-            value = YScalar(taken, value.pos)
+            value = scalar(taken, value.pos)
         items.append((key, value))
     return YMap(tuple(items), node.pos)
 
@@ -291,7 +291,7 @@ def qualify(node: YNode, library: str, keep: frozenset[str]) -> YNode:
         value = text.value if isinstance(text, YScalar) else None
         if not isinstance(value, str) or is_expression(value) or value in keep:
             return text
-        return text if lookup(value) is not None else YScalar(f"{library}.{value}", text.pos)
+        return text if lookup(value) is not None else scalar(f"{library}.{value}", text.pos)
 
     if isinstance(node, YScalar):
         return written(node)
@@ -315,14 +315,14 @@ def _channels(row: _Row, name: str, block: YNode, shape: YSeq) -> int:
     pos = row.node.pos
 
     def item(key: str, value: YNode) -> tuple[YScalar, YNode]:
-        return YScalar(key, pos), value
+        return scalar(key, pos), value
 
     tree = YMap(
         (
-            item("include", YSeq((YScalar(LIBRARY, pos),), pos)),
+            item("include", YSeq((scalar(LIBRARY, pos),), pos)),
             item("input", shape),
             item("blocks", YMap((item(name, block),), pos)),
-            item("layers", YSeq((YMap((item("type", YScalar(name, pos)),), pos),), pos)),
+            item("layers", YSeq((YMap((item("type", scalar(name, pos)),), pos),), pos)),
         ),
         pos,
     )

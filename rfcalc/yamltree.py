@@ -33,8 +33,23 @@ _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class YScalar(NamedTuple):
+    """A scalar and where it is written. Its position is kept in its own fields, and made a
+    :class:`SourcePos` when asked (``pos``): a model of many layers keeps three or four
+    scalars a line, and a position object for each took a tenth of its memory."""
+
     value: object  # int, float, str, bool or None
-    pos: SourcePos
+    path: str
+    line: int
+    col: int
+
+    @property
+    def pos(self) -> SourcePos:
+        return SourcePos(self.path, self.line, self.col)
+
+
+def scalar(value: object, pos: SourcePos) -> YScalar:
+    """A scalar written at ``pos``."""
+    return YScalar(value, pos.path, pos.line, pos.col)
 
 
 class YSeq(NamedTuple):
@@ -59,10 +74,10 @@ class YMap(NamedTuple):
 YNode = YScalar | YSeq | YMap
 
 # a tuple made directly: a NamedTuple's own __new__ is a Python function, and a model of many
-# layers makes a YScalar and a SourcePos for each of its scalars (8% of reading a long chain);
-# _new(YScalar, (value, pos)) gives every field, in order
+# layers makes a YScalar for each of its scalars (8% of reading a long chain);
+# _new(YScalar, (value, path, line, col)) gives every field, in order
 _new = tuple.__new__
-assert YScalar._fields == ("value", "pos")
+assert YScalar._fields == ("value", "path", "line", "col")
 assert SourcePos._fields == ("path", "line", "col")
 
 
@@ -204,7 +219,7 @@ class _Frame:
         self.items: list[object] = []  # YNode items, or for a mapping (key, value) pairs
         self.size = 1
         self.key: YScalar | None = None  # a mapping's key awaiting its value
-        self.seen: dict[object, SourcePos] | None = {} if is_map else None
+        self.seen: dict[object, YScalar] | None = {} if is_map else None  # keys
 
 
 class _Builder:
@@ -230,21 +245,27 @@ class _Builder:
         return _new(SourcePos, (self.path, self.line[1], mark.column + 1))
 
     def scalar(self, event: yaml.ScalarEvent) -> YScalar:
-        pos = self.pos(event)
+        mark = event.start_mark
+        if mark is None:
+            line, col = 1, 1
+        else:
+            if mark.line != self.line[0]:
+                self.line = (mark.line, mark.line + 1)
+            line, col = self.line[1], mark.column + 1
         tag, text = event.tag, event.value
         if tag is None and event.implicit[0]:
             value = self.plain.get(text, _NOT_A_NUMBER)
             if value is _NOT_A_NUMBER:
-                value = self.plain[text] = plain_scalar(text, pos)
+                value = self.plain[text] = plain_scalar(text, SourcePos(self.path, line, col))
         elif tag is None or tag == "!":
             value = text
         else:
-            value = _tagged_scalar(text, tag, pos)
+            value = _tagged_scalar(text, tag, SourcePos(self.path, line, col))
         if type(value) is str:
-            if event.style == '"':
-                _string(value, pos)  # only escapes make a lone surrogate: parse() checked the text
+            if event.style == '"':  # only escapes make a lone surrogate: parse() checked the text
+                _string(value, SourcePos(self.path, line, col))
             value = self.strings.setdefault(value, value)
-        return _new(YScalar, (value, pos))
+        return _new(YScalar, (value, self.path, line, col))
 
     def alias(self, event: yaml.AliasEvent) -> tuple[YNode, int]:
         pos = self.pos(event)
@@ -352,7 +373,7 @@ class _Builder:
         first = frame.seen.get(node.value)
         if first is not None:
             raise InputError(f"duplicate key '{node.value}' (first at line {first.line})", node.pos)
-        frame.seen[node.value] = node.pos
+        frame.seen[node.value] = node
         frame.key = node
 
 

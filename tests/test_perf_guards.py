@@ -359,12 +359,12 @@ def test_the_top_level_layers_reach_the_loader_one_by_one() -> None:
     assert layers.items == ()
     assert isinstance(checks, yamltree.YMap)  # lists elsewhere are kept
     assert checks.items[0][1] == yamltree.YSeq(
-        (yamltree.YScalar(1, SourcePos("m.yaml", 6, 23)),), SourcePos("m.yaml", 6, 22)
+        (yamltree.YScalar(1, "m.yaml", 6, 23),), SourcePos("m.yaml", 6, 22)
     )
     nested = seen[2]
     assert isinstance(nested, yamltree.YMap)  # and the lists inside an item
     assert nested.items[0][1] == yamltree.YSeq(
-        (yamltree.YScalar("relu", SourcePos("m.yaml", 5, 15)),), SourcePos("m.yaml", 5, 14)
+        (yamltree.YScalar("relu", "m.yaml", 5, 15),), SourcePos("m.yaml", 5, 14)
     )
 
 
