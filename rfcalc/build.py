@@ -163,7 +163,8 @@ class ArgPositions(Mapping[str, SourcePos]):
         return tuple(
             (arg.name, None if at.path == pos.path else at.path, at.line - pos.line, at.col)
             for arg in args
-            for at in (arg.value.pos,)
+            # a scalar keeps its place in its own fields (its .pos would be a new object)
+            for at in (arg.value if type(arg.value) is YScalar else arg.value.pos,)
         )
 
     def __getitem__(self, name: str) -> SourcePos:
@@ -286,9 +287,9 @@ class _Overlay(Mapping[str, expr.Value]):
 def _names_in(node: YNode | None, out: set[str]) -> None:
     """The identifiers that the expressions in a value mention."""
     if type(node) is YScalar:
-        if expr.is_expression(node.value):
-            assert isinstance(node.value, str)
-            out.update(_IDENTIFIER.findall(node.value))
+        value = node.value
+        if type(value) is str and value.startswith("$"):  # an expression (expr.is_expression)
+            out.update(_IDENTIFIER.findall(value))
     elif isinstance(node, YSeq):
         for item in node.items:
             _names_in(item, out)
@@ -395,8 +396,11 @@ class Builder:
         found = self.names_used.get(key)
         if found is None:
             own: set[str] = set()
-            for node in (layer.if_, layer.trainable, layer.runs, *[a.value for a in layer.args]):
-                _names_in(node, own)
+            for node in (layer.if_, layer.trainable, layer.runs):
+                if node is not None:
+                    _names_in(node, own)
+            for arg in layer.args:
+                _names_in(arg.value, own)
             if expr.is_expression(layer.type):
                 own.update(_IDENTIFIER.findall(layer.type))
             deep = set(own)
