@@ -146,24 +146,16 @@ def parse_layer(node: YNode) -> LayerSpec:
             f"a layer must be a mapping with 'type' or a type name, got {what_node(node)}", node.pos
         )
     _split_tuple(node)
-    for k, _ in node.items:
+    given: dict[str, YNode] = {}
+    for k, v in node.items:
         if not isinstance(k.value, str):
             raise InputError(f"argument names must be strings, got {what_node(k)}", k.pos)
-    given = {k.value: v for k, v in node.items}
-    type_node, layers_node = given.get("type"), given.get("layers")
-    name_node = given.get("name")
+        given[k.value] = v
+    get = given.get
+    type_node, layers_node, name_node = get("type"), get("layers"), get("name")
     name = _name(name_node, "layer name") if name_node is not None else None
-    common = {
-        "name": name,
-        "name_pos": name_node.pos if name_node is not None else None,
-        "from_": given.get("from"),
-        "repeat": given.get("repeat"),
-        "trainable": given.get("trainable"),
-        "runs": given.get("runs"),
-        "if_": given.get("if"),
-        "lint": given.get("lint"),
-        "pos": node.pos,
-    }
+    name_pos = name_node.pos if name_node is not None else None
+    args: tuple[ArgSpec, ...] = ()
     if layers_node is not None:
         if type_node is not None:
             raise InputError(
@@ -174,13 +166,36 @@ def parse_layer(node: YNode) -> LayerSpec:
         for k, _ in node.items:
             if k.value not in SCOPE_KEYS:
                 raise _unknown_key(k, SCOPE_KEYS, "nested 'layers'")
-        children = parse_layers(layers_node, "'layers'")
-        return LayerSpec("", node.pos, args=(), layers=children, **common)  # type: ignore[arg-type]
-    if type_node is None:
+        kind, type_pos = "", node.pos
+        children: tuple[LayerSpec, ...] | None = parse_layers(layers_node, "'layers'")
+    elif type_node is None:
         raise InputError("layer has no 'type'", node.pos, "or give it its own 'layers' list")
-    kind = _string(type_node, "'type'")
-    args = tuple(_arg(str(k.value), k, v) for k, v in node.items if k.value not in LAYER_KEYS)
-    return LayerSpec(kind, type_node.pos, args=args, **common)  # type: ignore[arg-type]
+    else:
+        kind, type_pos, children = _string(type_node, "'type'"), type_node.pos, None
+        args = tuple(_arg(str(k.value), k, v) for k, v in node.items if k.value not in LAYER_KEYS)
+    # positional, in LayerSpec's field order (asserted below): with keywords, and a dict of
+    # the common ones, a layer took 7.8 µs here, not 6.3
+    return LayerSpec(
+        kind,
+        type_pos,
+        name,
+        name_pos,
+        get("from"),
+        get("repeat"),
+        get("trainable"),
+        args,
+        node.pos,
+        get("if"),
+        children,
+        get("lint"),
+        get("runs"),
+    )
+
+
+assert LayerSpec._fields == (
+    "type", "type_pos", "name", "name_pos", "from_", "repeat", "trainable", "args", "pos",
+    "if_", "layers", "lint", "runs",
+)  # fmt: skip
 
 
 def _split_tuple(node: YMap) -> None:
