@@ -160,12 +160,14 @@ class ArgPositions(Mapping[str, SourcePos]):
     def layout(args: tuple[ArgSpec, ...], pos: SourcePos) -> "ArgLayout":
         """Each argument's name, and where its value is written: its file when not the
         layer's (else None), its line less the layer's, and its column."""
-        return tuple(
-            (arg.name, None if at.path == pos.path else at.path, at.line - pos.line, at.col)
-            for arg in args
+        path, line = pos.path, pos.line
+        layout = []
+        for arg in args:
+            value = arg.value
             # a scalar keeps its place in its own fields (its .pos would be a new object)
-            for at in (arg.value if type(arg.value) is YScalar else arg.value.pos,)
-        )
+            at = value if type(value) is YScalar else value.pos
+            layout.append((arg.name, None if at.path == path else at.path, at.line - line, at.col))
+        return tuple(layout)
 
     def __getitem__(self, name: str) -> SourcePos:
         pos = self._pos
