@@ -293,12 +293,13 @@ def _block(name_key: YScalar, node: YNode, library: str | None = None) -> BlockS
 def load_text(text: str, path: str, scale: str | None = None) -> ModelSpec:
     """A model file's text; an Ultralytics model config (``backbone`` and ``head``) is read
     through :mod:`rfcalc.ultralytics` at ``scale`` (default: from the file's name)."""
-    read = _Layers()
+    read: _Layers | None = _Layers()
     root = parse(text, path, read)
     if isinstance(root, YMap) and root.get("backbone") is not None and root.get("head"):
         from rfcalc.ultralytics import model_tree  # is_config, without importing it first
 
         root = model_tree(root, path, scale)
+        read = None  # its layers are the config's: a 'layers' list it holds is not read
     elif scale is not None:
         raise InputError(
             f"--scale {scale}: the model is not an Ultralytics model config", SourcePos(path)

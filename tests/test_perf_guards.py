@@ -434,3 +434,14 @@ def test_a_layer_knows_where_its_arguments_are_without_its_spec(
         "kernel spans 7 positions but the padded input has 4 on axis H"
     )
     assert str(caught.value.pos) == where
+
+
+@pytest.mark.parametrize("item", ["{type: relu}", "5"])
+def test_an_ultralytics_config_ignores_a_layers_list_read_one_by_one(item: str) -> None:
+    """Ultralytics ignores keys it does not know: a top-level ``layers`` list handed over
+    while the file was read is dropped with the rest, valid or not."""
+    config = (
+        "nc: 80\nbackbone:\n  - [-1, 1, Conv, [64, 3, 2]]\nhead:\n  - [-1, 1, Conv, [64, 3, 1]]\n"
+    )
+    alone = loader.load_text(config, "u.yaml")
+    assert loader.load_text(config + f"layers:\n  - {item}\n", "u.yaml") == alone
