@@ -185,6 +185,9 @@ def analyze(
     for node in graph.nodes:
         # every field of the Node, at once (a layer reads them a dozen times)
         index, name, kind, args, _, inputs, is_trainable, pos, groups, _, runs = node
+        # as the builder numbers them: in order, each reading only earlier nodes (a slot
+        # not yet set would read the input's)
+        assert index == len(rows) and max(inputs, default=INPUT) < index, (index, inputs)
         names[index] = name
         in_shapes = tuple(map(shapes.__getitem__, inputs))
         in_layouts = tuple(map(layouts.__getitem__, inputs))

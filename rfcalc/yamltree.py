@@ -343,7 +343,7 @@ class _Builder:
                 continue
             frame = stack[-1]
             frame.size += size
-            if frame is streamed and layer is not None:
+            if frame is streamed and layer is not None:  # (streamed is set only with a layer)
                 layer(node)
             elif not frame.is_map:
                 frame.items.append(node)

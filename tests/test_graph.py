@@ -324,3 +324,26 @@ def test_checks_judge_the_spatial_field_of_a_gated_layer(tmp_path: Path) -> None
     assert low.exit_code == 1
     covers = runner.invoke(app, ["check", str(path), "--rf-covers-input"])
     assert covers.exit_code == 1
+
+
+def test_the_engine_refuses_a_graph_not_numbered_in_order() -> None:
+    """The engine keeps its per-node values in lists by node index, the input's in the last
+    slot: a graph whose nodes are not numbered 0, 1, … in order, each reading earlier ones
+    (one edited through the API), fails rather than reading a slot not yet set."""
+    from rfcalc import build, engine
+    from rfcalc.loader import load_text
+
+    graph = build.build(
+        load_text(
+            "input: [3, 8, 8]\nlayers:\n  - {type: conv2d, out_channels: 4, kernel_size: 3}\n"
+            "  - {type: conv2d, out_channels: 4, kernel_size: 3}\n",
+            "m.yaml",
+        )
+    )
+    assert len(engine.analyze(graph).layers) == 2
+    with pytest.raises(AssertionError):
+        engine.analyze(graph._replace(nodes=graph.nodes[1:]))
+    first, second = graph.nodes
+    ahead = first._replace(inputs=(1,))  # reads a later node
+    with pytest.raises(AssertionError):
+        engine.analyze(graph._replace(nodes=(ahead, second)))
