@@ -187,7 +187,8 @@ def analyze(
         index, name, kind, args, _, inputs, is_trainable, pos, groups, _, runs = node
         # as the builder numbers them: in order, each reading only earlier nodes (a slot
         # not yet set would read the input's)
-        assert index == len(rows) and max(inputs, default=INPUT) < index, (index, inputs)
+        assert index == len(rows), (index, len(rows))
+        assert max(inputs, default=INPUT) < index, (index, inputs)
         names[index] = name
         in_shapes = tuple(map(shapes.__getitem__, inputs))
         in_layouts = tuple(map(layouts.__getitem__, inputs))
