@@ -39,12 +39,19 @@ def _stride(value: Ratio | None) -> str:
     return _float(float(value))
 
 
+def _container(brackets: str, items: list[str], indent: str) -> str:
+    """A list's or an object's text (or %-form) from its items' texts, as ``json.dumps(indent=2)``
+    lays it out with its closing bracket at ``indent``: an item a line, two spaces further
+    in; empty, its brackets alone."""
+    if not items:
+        return brackets
+    inner = indent + "  "
+    return brackets[0] + "\n" + inner + (",\n" + inner).join(items) + "\n" + indent + brackets[1]
+
+
 def _list_form(n: int, indent: str) -> str:
     """The form of a list of ``n`` items whose closing bracket is at ``indent``."""
-    if not n:
-        return "[]"
-    inner = indent + "  "
-    return "[\n" + inner + (",\n" + inner).join(["%s"] * n) + "\n" + indent + "]"
+    return _container("[]", ["%s"] * n, indent)
 
 
 def _layer_form(key: tuple[str, int, int, int]) -> str:
@@ -74,9 +81,9 @@ def _layer_form(key: tuple[str, int, int, int]) -> str:
         '"buffers": %s',
         '"macs": %s',
         '"output_bytes": %s',
-        '"rf": {\n' + deeper + (",\n" + deeper).join(rf) + "\n" + inner + "}",
+        '"rf": ' + _container("{}", rf, inner),
     ]
-    return "{\n" + inner + (",\n" + inner).join(keys) + "\n" + indent + "}"
+    return _container("{}", keys, indent)
 
 
 def layer_text(r: LayerRow, indent: str, forms: dict[tuple[str, int, int, int], str]) -> str:
@@ -225,29 +232,23 @@ class _Writer:
         if type(value) is LayerRow:
             return layer_text(value, indent, self.forms)
         inner = indent + "  "
-        comma = ",\n" + inner
-        items: list[str]
+        items: list[str] = []
         if isinstance(value, dict):
-            if not value:
-                return "{}"
             heads, text_of = self.heads, _TEXT
-            items = []
             for key, item in value.items():
                 head = heads.get(key) or self.head(key)
                 scalar = text_of.get(type(item))
                 text = scalar(item) if scalar is not None else self.text(item, inner)
                 items.append(head + text)
-            return f"{{\n{inner}{comma.join(items)}\n{indent}}}"
+            return _container("{}", items, indent)
         if isinstance(value, list | tuple):
-            if not value:
-                return "[]"
             kinds = set(map(type, value))  # one kind of scalar (a shape): its text at C speed
             scalar = _TEXT.get(kinds.pop()) if len(kinds) == 1 else None
             if scalar is not None:
                 items = list(map(scalar, value))
             else:
                 items = [self.text(item, inner) for item in value]
-            return f"[\n{inner}{comma.join(items)}\n{indent}]"
+            return _container("[]", items, indent)
         return _scalar(value)
 
     def encode(self, value: object, indent: str) -> None:
