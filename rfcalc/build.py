@@ -290,7 +290,8 @@ def _names_in(node: YNode | None, out: set[str]) -> None:
     """The identifiers that the expressions in a value mention."""
     if type(node) is YScalar:
         value = node.value
-        if type(value) is str and value.startswith("$"):  # an expression (expr.is_expression)
+        if expr.is_expression(value):
+            assert isinstance(value, str)
             out.update(_IDENTIFIER.findall(value))
     elif isinstance(node, YSeq):
         for item in node.items:
