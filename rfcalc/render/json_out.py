@@ -30,12 +30,15 @@ def layer_dict(r: LayerRow) -> dict[str, object]:
 _BOOL = ("false", "true")
 
 
-def _stride(value: Ratio | None) -> str:
-    """A stride's text: an int, a fraction as a float, None (a global axis) as null."""
+def _stride(value: Ratio | None) -> int | str:
+    """A stride as layer_text's %s writes it: an int itself (most strides), a whole fraction
+    as its int, any other as a float, None (a global axis) as null."""
+    if type(value) is int:
+        return value
     if value is None:
         return "null"
     if value.denominator == 1:
-        return int.__repr__(value.numerator)
+        return int(value.numerator)
     return _float(float(value))
 
 
@@ -90,31 +93,32 @@ def layer_text(r: LayerRow, indent: str, forms: dict[tuple[str, int, int, int], 
     """A layer's JSON object, as ``json.dumps(indent=2, ensure_ascii=False)`` writes it at
     ``indent``: the one statement of what a layer's keys hold. ``forms``: the forms made so
     far (a model's layers share a few: one per count of inputs and output dims)."""
-    rf = r.rf
-    size = rf.size
-    key = (indent, len(r.inputs), len(r.output_shape), len(size))
+    # every field at once (LayerRow and RF assert their order in rfcalc.engine)
+    index, name, kind, inputs, shape, params, trainable, buffers, macs, nbytes, rf, _, _, _ = r
+    size, stride, padding, uniform, is_global, covers, context = rf
+    key = (indent, len(inputs), len(shape), len(size))
     form = forms.get(key)
     if form is None:
         form = forms[key] = _layer_form(key)
     # ints are written as %s writes them (int.__str__, which json.dumps uses too)
     return form % (
-        r.index,
-        _string(r.name),
-        _string(r.type),
-        *map(_string, r.inputs),
-        *r.output_shape,
-        r.params,
-        r.trainable_params,
-        r.buffers,
-        r.macs,
-        r.output_bytes,
+        index,
+        _string(name),
+        _string(kind),
+        *map(_string, inputs),
+        *shape,
+        params,
+        trainable,
+        buffers,
+        macs,
+        nbytes,
         *size,
-        *map(_stride, rf.stride),
-        *rf.padding,
-        _BOOL[rf.uniform],
-        _BOOL[rf.is_global],
-        _BOOL[rf.covers_input],
-        _BOOL[rf.global_context],
+        *map(_stride, stride),
+        *padding,
+        _BOOL[uniform],
+        _BOOL[is_global],
+        _BOOL[covers],
+        _BOOL[context],
     )
 
 
