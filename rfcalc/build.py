@@ -51,6 +51,15 @@ class Node(NamedTuple):
     runs: bool = True  # false: not run at inference (its parameters count, its MACs are 0)
 
 
+# a Node is made as a tuple directly (a NamedTuple's __new__ is a Python function: half a
+# microsecond a layer), and the engine unpacks it at once: both by the order of its fields
+_new = tuple.__new__
+assert Node._fields == (
+    "index", "name", "kind", "args", "arg_pos", "inputs", "trainable", "pos", "groups",
+    "lint_ignore", "runs",
+)  # fmt: skip
+
+
 class Graph(NamedTuple):
     path: str
     name: str | None
@@ -852,8 +861,20 @@ class Builder:
             self.last_leaf = (layer, env, args, arg_pos)
         index = len(self.nodes)
         trainable, runs = flags
-        node = Node(index, full, kind, args, arg_pos, inputs, trainable, layer.pos, groups, ignore)
-        self.nodes.append(node if runs else node._replace(runs=False))
+        node = (
+            index,
+            full,
+            kind,
+            args,
+            arg_pos,
+            inputs,
+            trainable,
+            layer.pos,
+            groups,
+            ignore,
+            runs,
+        )
+        self.nodes.append(_new(Node, node))  # every field, in order
         return index
 
     def _positions(self, layer: LayerSpec) -> ArgPositions:
