@@ -61,8 +61,12 @@ def blocks(report: Report) -> tuple[Block, ...]:
             span("output_bytes"),
         )
 
+    previous = None
     for i, row in enumerate(layers):
         groups = row.groups
+        if groups is previous:
+            continue  # in the blocks of the layer before (a scope's layers share one tuple)
+        previous = groups
         keep = 0
         while keep < len(open_) and keep < len(groups) and open_[keep][0] == groups[keep]:
             keep += 1
