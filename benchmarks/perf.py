@@ -2,10 +2,11 @@
 
     python benchmarks/perf.py [--rounds 11] [--python PATH]
 
-Each round runs every command once, in turn, so that the machine's drift hits all of them
-alike; the table gives the median over rounds of wall time (and the peak memory of the
-largest runs), and each time as a ratio to the floor, ``python -c "import typer, rich, yaml"``
-in the same environment. The rich table is drawn into a real pseudo-terminal of 120×40.
+Each round runs every start-up command once, in turn, so that the machine's drift hits all
+of them alike; the large runs follow, in rounds of their own. The table gives the median over
+rounds of wall time (and the peak memory of the large runs), and each time as a ratio to the
+floor, ``python -c "import typer, rich, yaml"`` in the same environment. The rich table is
+drawn into a real pseudo-terminal of 120×40.
 
 Every process reads compiled bytecode, as after a regular install (pip writes it): the runs
 use a private ``PYTHONPYCACHEPREFIX``, filled by one unmeasured warm-up round, and never
@@ -115,6 +116,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--python", default=sys.executable)
     args = parser.parse_args()
+    large_rounds = max(3, args.rounds // 3)
     py = args.python
     rfcalc = [str(Path(py).parent / "rfcalc")]
     load_before = os.getloadavg()
@@ -141,24 +143,27 @@ def main() -> None:
         ]  # fmt: skip
         times: dict[str, list[float]] = {key: [] for key, *_ in rows}
         memory: dict[str, list[int]] = {key: [] for key, *_ in rows}
-        heavy = {"explicit", "tenth", "repeat", "check"}
+        heavy = {"explicit", "tenth", "repeat", "upsampled", "check"}
+        starts = [row for row in rows if row[0] not in heavy]
+        large = [row for row in rows if row[0] in heavy]
         cache = str(Path(folder) / "pycache")
-        for key, _, _, cmd in rows:  # warm-up: compile the bytecode once
-            if key not in heavy:
-                run(cmd, cache, terminal=key == "table")
-        for r in range(args.rounds):
-            for key, _, _, cmd in rows:
-                if key in heavy and r >= max(3, args.rounds // 3):
-                    continue  # the large runs take seconds each: fewer rounds suffice
-                elapsed, peak = run(cmd, cache, terminal=key == "table")
-                times[key].append(elapsed)
-                memory[key].append(peak)
+        for key, _, _, cmd in starts:  # warm-up: compile the bytecode once
+            run(cmd, cache, terminal=key == "table")
+        # the start-up rows first, and the large runs after them over fewer rounds (they take
+        # seconds each): a process started right after a large one is slower (by 18 ms once
+        # measured here), which would inflate the floor
+        for group, rounds in ((starts, args.rounds), (large, large_rounds)):
+            for _ in range(rounds):
+                for key, _, _, cmd in group:
+                    elapsed, peak = run(cmd, cache, terminal=key == "table")
+                    times[key].append(elapsed)
+                    memory[key].append(peak)
     load_after = os.getloadavg()
     floor = statistics.median(times["floor"])
     print(f"{time.strftime('%Y-%m-%d')}, {cpu_model()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}; median of {args.rounds} interleaved rounds "
-          f"(3 for the large ones); load average {load_before[0]:.2f} before, "
-          f"{load_after[0]:.2f} after")  # fmt: skip
+          f"({large_rounds} for the large ones, after them); load average "
+          f"{load_before[0]:.2f} before, {load_after[0]:.2f} after")  # fmt: skip
     print(f"{'what':<52}{'time':>9}{'× floor':>9}  {'per layer':<24}{'target':>15}")
     for key, label, target, _ in rows:
         median = statistics.median(times[key])
