@@ -335,6 +335,7 @@ class Builder:
         self.variables = self._variables(overrides or {})
         self.input_override = input_shape
         self.shapes: dict[int, Shape] = {}  # node shapes, computed only for in_channels
+        self.rule_shapes: dict[tuple[int, tuple[Shape, ...]], Shape] = {}  # see _shape
         self.names_used: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
         self.blocks = spec.blocks
         for name in spec.blocks:
@@ -442,9 +443,17 @@ class Builder:
         """A node's output shape, from the layer rules, for expressions that read it."""
         given = self.input_override is None
         option, where = ("input", self.spec.input.pos) if given else ("--input", None)
+        alike = self.rule_shapes
         for node in self.nodes[len(self.shapes) - 1 : index + 1]:
-            ctx = rule_context(node, tuple(self.shapes[i] for i in node.inputs))
-            self.shapes[node.index] = apply_rule(node, ctx, option, where).shape
+            in_shapes = tuple(self.shapes[i] for i in node.inputs)
+            # a rule is a function of its arguments and inputs, and the layers alike (a
+            # block's repeated instances) share one arguments mapping: computed once for them
+            key = (id(node.args), in_shapes)
+            shape = alike.get(key)
+            if shape is None:
+                ctx = rule_context(node, in_shapes)
+                shape = alike[key] = apply_rule(node, ctx, option, where).shape
+            self.shapes[node.index] = shape
         return self.shapes[index]
 
     # -- layers
