@@ -320,8 +320,7 @@ def _row(item: YNode, i: int) -> _Row:
 # ---------------------------------------------------------------- building the tree
 
 
-def _s(value: object, pos: SourcePos) -> YScalar:
-    return scalar(value, pos)
+_s = scalar  # short: the trees below write many scalars
 
 
 def _map(pos: SourcePos, **items: YNode) -> YMap:
